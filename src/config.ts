@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 15m, 24h or 7d, got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const n = Number(text);
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${text}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const t = text.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(t)) return true;
+      if (['false', '0', 'no', 'off'].includes(t)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${text}"` });
+      return z.NEVER;
+    });
+
+/** `KEY=PROJECT[,PROJECT…]` entries separated by `;`. */
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const keys: { key: string; projects: string[] }[] = [];
+    for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+      const eq = entry.lastIndexOf('=');
+      const key = entry.slice(0, eq).trim();
+      const projects = entry.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
+      if (eq <= 0 || projects.length === 0 || key.length < 8) {
+        ctx.addIssue({ code: 'custom', message: `expected KEY=PROJECT[,PROJECT…] with a key of at least 8 characters, got an entry "${entry.slice(0, 4)}…"` });
+        return z.NEVER;
+      }
+      keys.push({ key, projects });
+    }
+    return keys;
+  });
+
+/** `PROJECT=USD[;PROJECT=USD…]`. */
+const budgets = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const out: Record<string, number> = {};
+    for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+      const [project, usd] = entry.split('=').map((s) => s.trim());
+      const n = Number(usd);
+      if (!project || usd === undefined || !Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `expected PROJECT=USD with a non-negative number, got "${entry}"` });
+        return z.NEVER;
+      }
+      out[project] = n;
+    }
+    return out;
+  });
+
+const EnvSchema = z.object({
+  BRIDGE_HOST: z.string().min(1).default('127.0.0.1'),
+  BRIDGE_PORT: int(8787, 0, 65535),
+  BRIDGE_STORE: z
+    .string()
+    .default('sqlite')
+    .refine((s) => s === 'sqlite' || s === 'memory' || /^postgres(ql)?:\/\//.test(s), {
+      message: 'expected sqlite, memory or a postgres://… URL',
+    }),
+  BRIDGE_DATA_DIR: z.string().min(1).default('./data'),
+  BRIDGE_TRACE_URL: z
+    .string()
+    .optional()
+    .refine((s) => s === undefined || s === '' || s.includes('{trace_id}'), { message: 'expected a URL containing {trace_id}' }),
+  BRIDGE_EXPORT_INTERVAL_MS: int(1000, 10, 3_600_000),
+  BRIDGE_EXPORT_BATCH_SIZE: int(512, 1, 10_000),
+  BRIDGE_OUTBOX_MAX_AGE: duration('7d'),
+  BRIDGE_OUTBOX_MAX_ROWS: int(1_000_000, 1, 1_000_000_000),
+  BRIDGE_RETRY_MAX_BACKOFF: duration('60s'),
+  BRIDGE_RUN_IDLE_TIMEOUT: duration('24h'),
+  BRIDGE_RUN_MAX_DURATION: duration('7d'),
+  BRIDGE_METRICS_MAX_SERIES: int(1000, 1, 1_000_000),
+  BRIDGE_END_USAGE: z.enum(['final', 'increment']).default('final'),
+  BRIDGE_API_KEYS: apiKeys,
+  BRIDGE_AUTH: z.enum(['on', 'off']).default('on'),
+  BRIDGE_CAPTURE_CONTENT: bool(true),
+  BRIDGE_RATE_LIMIT: int(0, 0, 1_000_000),
+  BRIDGE_BUDGETS: budgets,
+  BRIDGE_BUDGET_ENFORCE: bool(false),
+  BRIDGE_COST_INFERENCE: z.enum(['on', 'off']).default('on'),
+  BRIDGE_TRACE_ENTRIES: z.enum(['all', 'errors', 'none']).default('all'),
+  BRIDGE_SHUTDOWN_TIMEOUT: duration('10s'),
+  BRIDGE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  BRIDGE_INSTANCE_ID: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://localhost:4318'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_METRICS_EXPORTER: z
+    .string()
+    .default('otlp,prometheus')
+    .refine((s) => s.split(',').every((x) => ['otlp', 'prometheus', 'none'].includes(x.trim())), {
+      message: 'expected a comma-separated list of otlp, prometheus, none',
+    }),
+  OTEL_METRIC_EXPORT_INTERVAL: int(60_000, 100, 86_400_000),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().default(''),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(e: z.output<typeof EnvSchema>, env: Record<string, string | undefined>) {
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json';
+  const metricsExporters = new Set(e.OTEL_METRICS_EXPORTER.split(',').map((s) => s.trim()));
+  return {
+    host: e.BRIDGE_HOST,
+    port: e.BRIDGE_PORT,
+    store: e.BRIDGE_STORE,
+    dataDir: e.BRIDGE_DATA_DIR,
+    traceUrl: e.BRIDGE_TRACE_URL || undefined,
+    exportIntervalMs: e.BRIDGE_EXPORT_INTERVAL_MS,
+    exportBatchSize: e.BRIDGE_EXPORT_BATCH_SIZE,
+    outboxMaxAgeMs: e.BRIDGE_OUTBOX_MAX_AGE,
+    outboxMaxRows: e.BRIDGE_OUTBOX_MAX_ROWS,
+    retryMaxBackoffMs: e.BRIDGE_RETRY_MAX_BACKOFF,
+    runIdleTimeoutMs: e.BRIDGE_RUN_IDLE_TIMEOUT,
+    runMaxDurationMs: e.BRIDGE_RUN_MAX_DURATION,
+    metricsMaxSeries: e.BRIDGE_METRICS_MAX_SERIES,
+    endUsage: e.BRIDGE_END_USAGE,
+    apiKeys: e.BRIDGE_API_KEYS,
+    authOff: e.BRIDGE_AUTH === 'off',
+    captureContent: e.BRIDGE_CAPTURE_CONTENT,
+    rateLimit: e.BRIDGE_RATE_LIMIT,
+    budgets: e.BRIDGE_BUDGETS,
+    budgetEnforce: e.BRIDGE_BUDGET_ENFORCE,
+    costInference: e.BRIDGE_COST_INFERENCE === 'on',
+    traceEntries: e.BRIDGE_TRACE_ENTRIES,
+    shutdownTimeoutMs: e.BRIDGE_SHUTDOWN_TIMEOUT,
+    logLevel: e.BRIDGE_LOG_LEVEL,
+    instanceId: e.BRIDGE_INSTANCE_ID,
+    otlp: {
+      protocol,
+      tracesUrl:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    },
+    metrics: {
+      otlp: metricsExporters.has('otlp'),
+      prometheus: metricsExporters.has('prometheus'),
+      intervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+    },
+    resourceAttributes: parseResourceAttributes(e.OTEL_RESOURCE_ATTRIBUTES),
+    /** The raw environment, passed to the OTLP exporters so they read OTEL_EXPORTER_OTLP_HEADERS etc. */
+    env,
+  };
+}
+
+function parseResourceAttributes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+export class ConfigError extends Error {}
+
+/** Validates every setting once; throws a ConfigError naming each bad variable. Pure. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return toConfig(parsed.data, env);
+}

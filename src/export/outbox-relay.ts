@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { OutboxRow, RunStore } from '../store/run-store.js';
+import type { ExporterDiagnostics } from './diag.js';
+import type { SpanMaterializer } from './readable-span.js';
+import { classify, type BatchExporter } from './span-exporter.js';
+
+export type ExportResult = 'success' | 'retry' | 'dead_letter' | 'expired' | 'partial_rejected';
+
+export interface RelayOptions {
+  store: RunStore;
+  exporter: BatchExporter;
+  materializer: SpanMaterializer;
+  diagnostics?: ExporterDiagnostics;
+  log: Logger;
+  intervalMs: number;
+  batchSize: number;
+  leaseMs: number;
+  maxAgeMs: number;
+  maxBackoffMs: number;
+  onExported?: (result: ExportResult, count: number) => void;
+  now?: () => number;
+}
+
+/** Drains the outbox through the OTLP exporter: ack on success, retry with backoff, dead-letter, split on 413. */
+export class OutboxRelay {
+  readonly owner = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastExpiry = 0;
+  /** the outbox depth and oldest age as of the last tick (for backpressure and gauges) */
+  depth = 0;
+  oldestAgeMs: number | null = null;
+  /** spans acknowledged by the collector since start */
+  delivered = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly o: RelayOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      this.tick()
+        .catch((err: unknown) => this.o.log.error('relay tick failed', { error: String(err) }))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass: expire old rows, then export due batches until none is left (or a batch fails). */
+  tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.now();
+    if (now - this.lastExpiry > 60_000) {
+      this.lastExpiry = now;
+      const expired = await this.o.store.expireOutbox(now - this.o.maxAgeMs);
+      if (expired > 0) {
+        this.o.log.warn('outbox rows expired undelivered', { count: expired, max_age_ms: this.o.maxAgeMs });
+        this.o.onExported?.('expired', expired);
+      }
+    }
+    for (;;) {
+      const rows = await this.o.store.claimOutbox(this.owner, this.o.batchSize, this.o.leaseMs, this.now());
+      if (rows.length === 0) break;
+      const delivered = await this.exportRows(rows);
+      if (!delivered || rows.length < this.o.batchSize) break;
+    }
+    const stats = await this.o.store.outboxStats(this.now());
+    this.depth = stats.depth;
+    this.oldestAgeMs = stats.oldestAgeMs;
+  }
+
+  /** Exports rows; returns false when they had to be put back for a retry. */
+  private async exportRows(rows: OutboxRow[]): Promise<boolean> {
+    const spans = rows.map((r) => this.o.materializer.toReadable(r.span));
+    const outcome = await this.o.exporter.export(spans);
+    const ids = rows.map((r) => r.id);
+    if (outcome.ok) {
+      const partial = this.o.diagnostics?.takePartial();
+      if (partial) {
+        const reason = `partial success: collector rejected ${partial.rejected} of ${rows.length} spans: ${partial.message}`;
+        this.o.log.warn('collector rejected part of a batch', { rejected: partial.rejected, batch: rows.length, reason: partial.message });
+        await this.o.store.recordDeadLetters(rows.map((r) => r.span), reason, this.now());
+        this.o.onExported?.('partial_rejected', partial.rejected);
+      }
+      await this.o.store.ackOutbox(ids);
+      this.delivered += rows.length;
+      this.o.onExported?.('success', rows.length - (partial?.rejected ?? 0));
+      return true;
+    }
+    const action = classify(outcome);
+    if (action === 'split') {
+      if (rows.length === 1) return this.deadLetter(rows, `HTTP 413: span too large for the collector: ${outcome.message}`);
+      const half = Math.ceil(rows.length / 2);
+      const a = await this.exportRows(rows.slice(0, half));
+      const b = await this.exportRows(rows.slice(half));
+      return a && b;
+    }
+    if (action === 'dead_letter') return this.deadLetter(rows, `HTTP ${outcome.status}: ${outcome.message}`);
+    const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
+    const backoff = Math.min(this.o.maxBackoffMs, this.o.intervalMs * 2 ** Math.min(attempts, 20));
+    const delay = Math.round(backoff * (0.5 + Math.random() * 0.5));
+    await this.o.store.retryOutbox(ids, this.now() + delay);
+    this.o.log.warn('export failed, will retry', {
+      status: outcome.status ?? null,
+      error: outcome.message,
+      spans: rows.length,
+      attempts,
+      retry_in_ms: delay,
+    });
+    this.o.onExported?.('retry', rows.length);
+    return false;
+  }
+
+  private async deadLetter(rows: OutboxRow[], reason: string): Promise<boolean> {
+    await this.o.store.deadLetter(rows.map((r) => r.id), reason, this.now());
+    this.o.log.error('batch dead-lettered', { spans: rows.length, reason, run_ids: [...new Set(rows.map((r) => r.run_id))].slice(0, 20) });
+    this.o.onExported?.('dead_letter', rows.length);
+    return true;
+  }
+
+  /**
+   * Exports what is due, for shutdown: passes until the outbox is empty, a pass delivers nothing
+   * (the collector is down; rows stay stored for the next start) or the deadline passes.
+   */
+  async flush(deadline: number): Promise<void> {
+    while (this.now() < deadline) {
+      const before = this.delivered;
+      await this.tick();
+      if (this.depth === 0 || this.delivered === before) return;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import type { HrTime, Link, SpanContext } from '@opentelemetry/api';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ATTR, SCOPE_NAME, SERVICE_NAMESPACE } from '../telemetry/attributes.js';
+import type { SpanRecord } from '../telemetry/span-record.js';
+
+function hrTime(ms: number): HrTime {
+  const sec = Math.floor(ms / 1000);
+  return [sec, Math.round((ms - sec * 1000) * 1e6)];
+}
+
+function spanContext(traceId: string, spanId: string, flags: number): SpanContext {
+  return { traceId, spanId, traceFlags: flags, isRemote: false };
+}
+
+/** Builds ReadableSpans from stored records; one Resource per project, so exports group by service. */
+export class SpanMaterializer {
+  private resources = new Map<string, Resource>();
+  private scope: { name: string; version: string };
+
+  constructor(
+    private readonly resourceAttributes: Record<string, string>,
+    version: string,
+  ) {
+    this.scope = { name: SCOPE_NAME, version };
+  }
+
+  resourceOf(project: string): Resource {
+    let r = this.resources.get(project);
+    if (!r) {
+      r = resourceFromAttributes({
+        ...this.resourceAttributes,
+        [ATTR.serviceName]: project,
+        [ATTR.serviceNamespace]: SERVICE_NAMESPACE,
+      });
+      if (this.resources.size > 10_000) this.resources.clear();
+      this.resources.set(project, r);
+    }
+    return r;
+  }
+
+  toReadable(rec: SpanRecord): ReadableSpan {
+    const ctx = spanContext(rec.trace_id, rec.span_id, rec.trace_flags);
+    const start = hrTime(rec.start);
+    const end = hrTime(Math.max(rec.end, rec.start));
+    const durMs = Math.max(0, rec.end - rec.start);
+    const links: Link[] = rec.links.map((l) => ({
+      context: { traceId: l.trace_id, spanId: l.span_id, traceFlags: 1, isRemote: true },
+      attributes: l.attributes,
+    }));
+    return {
+      name: rec.name,
+      kind: rec.kind,
+      spanContext: () => ctx,
+      parentSpanContext: rec.parent_span_id ? { traceId: rec.trace_id, spanId: rec.parent_span_id, traceFlags: rec.trace_flags, isRemote: false } : undefined,
+      startTime: start,
+      endTime: end,
+      duration: hrTime(durMs),
+      status: rec.status,
+      attributes: rec.attributes,
+      links,
+      events: rec.events.map((e) => ({ name: e.name, time: hrTime(e.time), attributes: e.attributes, droppedAttributesCount: 0 })),
+      ended: true,
+      resource: this.resourceOf(rec.project_key),
+      instrumentationScope: this.scope,
+      droppedAttributesCount: rec.dropped_attributes,
+      droppedEventsCount: rec.dropped_events,
+      droppedLinksCount: 0,
+    };
+  }
+}

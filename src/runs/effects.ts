@@ -1,0 +1,14 @@
+import type { Totals } from './model.js';
+
+/** Metric increments a committed tool call produces; applied only after the transaction commits. */
+export type MetricEffect =
+  | { kind: 'run_started'; project: string }
+  | { kind: 'run_ended'; project: string; status: string; reason: string; durationS: number }
+  | { kind: 'usage'; project: string; model: string; delta: Totals }
+  | { kind: 'failure'; project: string; errorType: string };
+
+export interface MetricSink {
+  apply(effects: MetricEffect[]): void;
+}
+
+export const noMetrics: MetricSink = { apply: () => undefined };

@@ -1,0 +1,88 @@
+import type { RunEndStatus } from '../tools/schemas.js';
+import type { AttrValue, StoredEvent, SpanLinkRecord } from '../telemetry/span-record.js';
+
+export type RunStatus = 'running' | RunEndStatus;
+export type EndReason = 'agent' | 'idle_timeout' | 'max_duration';
+export type CostSource = 'reported' | 'computed' | 'mixed' | 'unknown';
+
+export interface Totals {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  llm_calls: number;
+}
+
+export interface ExtraTokens {
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  reasoning_output_tokens: number;
+}
+
+export const zeroTotals = (): Totals => ({ input_tokens: 0, output_tokens: 0, total_tokens: 0, cost_usd: 0, llm_calls: 0 });
+export const zeroExtra = (): ExtraTokens => ({ cache_read_input_tokens: 0, cache_creation_input_tokens: 0, reasoning_output_tokens: 0 });
+
+/** The whole state of one run, stored as one document (plus indexed columns). */
+export interface RunRecord {
+  run_id: string;
+  project_key: string;
+  agent_id: string | null;
+  /** record_run's free-text agent name */
+  agent_name: string | null;
+  status: RunStatus;
+  end_reason: EndReason | null;
+  /** epoch ms */
+  started_at: number;
+  ended_at: number | null;
+  last_activity_at: number;
+  trace_id: string;
+  root_span_id: string;
+  /** span the root span hangs under (caller's traceparent or parent run's root) */
+  parent_span_id: string | null;
+  parent_run_id: string | null;
+  session_id: string | null;
+  trace_flags: number;
+  summary: string | null;
+  end_summary: string | null;
+  meta: Record<string, unknown> | null;
+  totals: Totals;
+  extra: ExtraTokens;
+  /** what core_report_usage calls added up to (before a final end_run total) */
+  reported: Totals;
+  models: string[];
+  last_model: string | null;
+  provider: string | null;
+  cost_sources: CostSource[];
+  failures: number;
+  last_error_type: string | null;
+  /** root-span events kept until the root is exported */
+  events: StoredEvent[];
+  reports: number;
+  reports_dropped: number;
+  events_dropped: number;
+  links: SpanLinkRecord[];
+  final_mismatch: boolean;
+  root_exported: boolean;
+  /** created by a failure before any start */
+  implicit: boolean;
+  /** v1 record_run one-shot */
+  one_shot: boolean;
+  extra_attributes?: Record<string, AttrValue>;
+}
+
+export interface RunView {
+  run_id: string;
+  project_key: string;
+  agent_id: string | null;
+  status: RunStatus;
+  started_at: string;
+  ended_at: string | null;
+  totals: Totals;
+  models: string[];
+  failures: number;
+  trace_id: string;
+  trace_url?: string;
+  parent_run_id?: string | null;
+  session_id?: string | null;
+  end_reason?: EndReason | null;
+}

@@ -1,0 +1,452 @@
+import { randomUUID } from 'node:crypto';
+import { BridgeError, runNotFound } from '../errors.js';
+import type { RunStore, StoreTx } from '../store/run-store.js';
+import { ATTR, EVENT } from '../telemetry/attributes.js';
+import { formatTraceparent, parseTraceparent, rootSpanIdOf, traceIdOf, type TraceParent } from '../telemetry/ids.js';
+import { redactText, redactValue } from '../telemetry/redact.js';
+import { rootSpan, recordRunSpan } from '../telemetry/root-span.js';
+import {
+  entrySpan,
+  errorTypeOf,
+  failureEvent,
+  lateEndSpan,
+  recordFailureSpan,
+  startRunSpan,
+} from '../telemetry/run-spans.js';
+import type { Attributes, SpanRecord } from '../telemetry/span-record.js';
+import type { ToolArgs, TokenUsage, TraceEntry } from '../tools/schemas.js';
+import type { MetricEffect, MetricSink } from './effects.js';
+import { zeroExtra, zeroTotals, type RunRecord, type RunView, type Totals } from './model.js';
+import { addExtra, addTotals, applyFinal, isZero, positiveDiff, toBatch, type CostCalculator, type UsageBatch } from './totals.js';
+
+export const MAX_KEPT_REPORTS = 100;
+export const MAX_ROOT_EVENTS = 128;
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** Who is calling: the projects their key covers (undefined = all) and transport metadata. */
+export interface CallContext {
+  projects?: readonly string[];
+  traceparent?: string;
+  idempotencyKey?: string;
+}
+
+export interface RunServiceOptions {
+  store: RunStore;
+  metrics: MetricSink;
+  endUsage: 'final' | 'increment';
+  captureContent: boolean;
+  traceEntries: 'all' | 'errors' | 'none';
+  traceUrl?: string;
+  pricing?: CostCalculator;
+  now?: () => number;
+  /** called before a run is started, e.g. to enforce a budget */
+  beforeStart?: (project: string) => Promise<void>;
+}
+
+type Outcome<R> = { result: R; spans: SpanRecord[]; effects: MetricEffect[]; run?: RunRecord };
+
+/** The five run tools' semantics (DESIGN §2), each call one store transaction. */
+export class RunService {
+  private readonly now: () => number;
+  constructor(private readonly o: RunServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  private canSee(ctx: CallContext, project: string): boolean {
+    return !ctx.projects || ctx.projects.includes('*') || ctx.projects.includes(project);
+  }
+
+  private requireProject(ctx: CallContext, project: string): void {
+    if (!this.canSee(ctx, project)) throw new BridgeError('forbidden', `this API key does not cover project "${project}"`);
+  }
+
+  traceUrlOf(traceId: string): string | undefined {
+    return this.o.traceUrl?.replace('{trace_id}', traceId);
+  }
+
+  /** One transaction: idempotency look-up, the state change, its spans; effects applied after commit. */
+  private async call<R extends object>(
+    tool: string,
+    lockKey: string,
+    scope: string | undefined,
+    ctx: CallContext,
+    fn: (tx: StoreTx, now: number) => Promise<Outcome<R>>,
+  ): Promise<R & { duplicate?: true }> {
+    const idemScope = ctx.idempotencyKey ? `${tool}:${scope}:${ctx.idempotencyKey}` : undefined;
+    const out = await this.o.store.transact(lockKey, async (tx) => {
+      const now = this.now();
+      if (idemScope) {
+        const seen = await tx.getIdempotent(idemScope, now - IDEMPOTENCY_TTL_MS);
+        if (seen !== undefined) return { result: { ...(seen as R), duplicate: true as const }, spans: [], effects: [] };
+      }
+      const outcome = await fn(tx, now);
+      if (outcome.run) await tx.saveRun(outcome.run);
+      if (outcome.spans.length) await tx.enqueue(outcome.spans, now);
+      if (idemScope) await tx.putIdempotent(idemScope, outcome.result, now);
+      return outcome;
+    });
+    if (out.effects.length) this.o.metrics.apply(out.effects);
+    return out.result as R & { duplicate?: true };
+  }
+
+  private text(s: string | undefined): string | null {
+    return s === undefined ? null : redactText(s);
+  }
+
+  private newRun(runId: string, project: string, agentId: string | null, now: number, tp?: TraceParent): RunRecord {
+    return {
+      run_id: runId,
+      project_key: project,
+      agent_id: agentId,
+      agent_name: null,
+      status: 'running',
+      end_reason: null,
+      started_at: now,
+      ended_at: null,
+      last_activity_at: now,
+      trace_id: tp?.trace_id ?? traceIdOf(runId),
+      root_span_id: rootSpanIdOf(runId),
+      parent_span_id: tp?.span_id ?? null,
+      parent_run_id: null,
+      session_id: null,
+      trace_flags: tp ? tp.trace_flags | 1 : 1,
+      summary: null,
+      end_summary: null,
+      meta: null,
+      totals: zeroTotals(),
+      extra: zeroExtra(),
+      reported: zeroTotals(),
+      models: [],
+      last_model: null,
+      provider: null,
+      cost_sources: [],
+      failures: 0,
+      last_error_type: null,
+      events: [],
+      reports: 0,
+      reports_dropped: 0,
+      events_dropped: 0,
+      links: [],
+      final_mismatch: false,
+      root_exported: false,
+      implicit: false,
+      one_shot: false,
+    };
+  }
+
+  private async getVisible(tx: StoreTx, runId: string, ctx: CallContext): Promise<RunRecord> {
+    const run = await tx.getRun(runId);
+    if (!run || !this.canSee(ctx, run.project_key)) throw runNotFound(runId);
+    return run;
+  }
+
+  async startRun(args: ToolArgs<'core_start_run'>, ctx: CallContext) {
+    this.requireProject(ctx, args.project_key);
+    const runId = args.run_id ?? randomUUID();
+    const scope = args.run_id ?? `project:${args.project_key}`;
+    const lockKey = args.run_id ?? (ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId);
+    if (this.o.beforeStart) await this.o.beforeStart(args.project_key);
+    return this.call('core_start_run', lockKey, scope, ctx, async (tx, now) => {
+      const existing = await tx.getRun(runId);
+      if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
+      if (existing && !existing.implicit) return { result: this.startResult(existing), spans: [], effects: [] };
+
+      const meta = args.meta_json ? redactValue(args.meta_json) : null;
+      let tp = parseTraceparent(ctx.traceparent);
+      let parentRunId: string | null = null;
+      const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
+      if (parentRef) {
+        const parent = await tx.getRun(parentRef);
+        if (!parent || parent.project_key !== args.project_key || !this.canSee(ctx, parent.project_key))
+          throw new BridgeError('run_not_found', `meta_json.parent_run_id: run ${parentRef} not found`);
+        parentRunId = parent.run_id;
+        tp = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
+      }
+      const effects: MetricEffect[] = [];
+      let run: RunRecord;
+      if (existing) {
+        // a failure came first: the trace identity is fixed; a late parent becomes a link
+        run = existing;
+        run.implicit = false;
+        run.agent_id = args.agent_id;
+        if (tp) {
+          run.links.push({ trace_id: tp.trace_id, span_id: tp.span_id, attributes: { 'oprelay.link.reason': 'late_parent' } });
+          run.parent_run_id = parentRunId ?? run.parent_run_id;
+        }
+      } else {
+        run = this.newRun(runId, args.project_key, args.agent_id, now, tp);
+        run.parent_run_id = parentRunId;
+        effects.push({ kind: 'run_started', project: run.project_key });
+      }
+      run.summary = this.text(args.summary);
+      run.meta = meta;
+      if (typeof meta?.session_id === 'string' && meta.session_id) run.session_id = meta.session_id.slice(0, 256);
+      run.last_activity_at = now;
+      return { result: this.startResult(run), spans: [startRunSpan(run, now)], effects, run };
+    });
+  }
+
+  private startResult(run: RunRecord) {
+    const url = this.traceUrlOf(run.trace_id);
+    return {
+      run_id: run.run_id,
+      trace_id: run.trace_id,
+      traceparent: formatTraceparent(run.trace_id, run.root_span_id, run.trace_flags),
+      ...(url ? { trace_url: url } : {}),
+    };
+  }
+
+  /** Applies one usage batch to the run: totals, models, cost sources; returns the metric effect. */
+  private addUsage(run: RunRecord, batch: UsageBatch): MetricEffect | undefined {
+    run.totals = addTotals(run.totals, batch.totals);
+    run.extra = addExtra(run.extra, batch.extra);
+    this.noteBatch(run, batch);
+    if (isZero(batch.totals)) return undefined;
+    return { kind: 'usage', project: run.project_key, model: batch.model ?? run.last_model ?? '', delta: batch.totals };
+  }
+
+  private noteBatch(run: RunRecord, batch: UsageBatch): void {
+    if (batch.model) {
+      run.last_model = batch.model;
+      if (!run.models.includes(batch.model)) run.models.push(batch.model);
+    }
+    if (batch.provider) run.provider = batch.provider;
+    if (batch.costSource && !run.cost_sources.includes(batch.costSource)) run.cost_sources.push(batch.costSource);
+  }
+
+  private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number): SpanRecord[] {
+    if (!entries?.length || this.o.traceEntries === 'none') return [];
+    const spans: SpanRecord[] = [];
+    for (const raw of entries) {
+      if (this.o.traceEntries === 'errors' && raw.status !== 'error') continue;
+      const entry = this.cleanEntry(raw);
+      const extra: Attributes = {};
+      if (entry.cost_usd === undefined && entry.model && this.o.pricing) {
+        const batch = toBatch(entry as TokenUsage, this.o.pricing);
+        if (batch.costSource === 'computed') extra[ATTR.traceCostUsd] = batch.totals.cost_usd;
+        if (batch.costSource) extra[ATTR.usageCostSource] = batch.costSource;
+        if (batch.provider) extra[ATTR.genAiProviderName] = batch.provider;
+      } else if (entry.cost_usd !== undefined) extra[ATTR.usageCostSource] = 'reported';
+      spans.push(entrySpan(run, entry, now, extra));
+    }
+    return spans;
+  }
+
+  private cleanEntry(entry: TraceEntry): TraceEntry {
+    const clean = redactValue(entry);
+    if (!this.o.captureContent) {
+      delete clean.error;
+      delete (clean as Record<string, unknown>).prompt_preview;
+    }
+    return clean;
+  }
+
+  private usageEvent(run: RunRecord, usage: TokenUsage, batch: UsageBatch, now: number, idemKey?: string): void {
+    run.reports += 1;
+    if (run.reports > MAX_KEPT_REPORTS || run.events.length >= MAX_ROOT_EVENTS) {
+      run.reports_dropped += 1;
+      return;
+    }
+    const a: Attributes = {
+      [ATTR.genAiUsageInputTokens]: batch.totals.input_tokens,
+      [ATTR.genAiUsageOutputTokens]: batch.totals.output_tokens,
+      [ATTR.usageTotalTokens]: batch.totals.total_tokens,
+      [ATTR.usageCostUsd]: batch.totals.cost_usd,
+      [ATTR.usageLlmCalls]: batch.totals.llm_calls,
+    };
+    if (batch.model) a[ATTR.genAiRequestModel] = batch.model;
+    if (batch.costSource) a[ATTR.usageCostSource] = batch.costSource;
+    if (usage.prompt_preview && this.o.captureContent) a[ATTR.usagePromptPreview] = redactText(usage.prompt_preview);
+    if (idemKey) a[ATTR.usageIdempotencyKey] = idemKey;
+    run.events.push({ name: EVENT.usageReport, time: now, attributes: a });
+  }
+
+  async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
+    const key = args.idempotency_key ?? ctx.idempotencyKey;
+    return this.call('core_report_usage', args.run_id, args.run_id, { ...ctx, idempotencyKey: key }, async (tx, now) => {
+      const run = await this.getVisible(tx, args.run_id, ctx);
+      if (run.status !== 'running') throw new BridgeError('run_ended', `run ${run.run_id} has ended (${run.status}); usage can no longer be reported`);
+      const batch = toBatch(args.token_usage, this.o.pricing);
+      const effects: MetricEffect[] = [];
+      const effect = this.addUsage(run, batch);
+      if (effect) effects.push(effect);
+      run.reported = addTotals(run.reported, batch.totals);
+      this.usageEvent(run, args.token_usage, batch, now, args.idempotency_key);
+      run.last_activity_at = now;
+      const spans = this.entrySpans(run, args.traces, now);
+      return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
+    });
+  }
+
+  async endRun(args: ToolArgs<'core_end_run'>, ctx: CallContext) {
+    return this.call('core_end_run', args.run_id, args.run_id, ctx, async (tx, now) => {
+      const run = await this.getVisible(tx, args.run_id, ctx);
+      const reaped = run.status === 'interrupted' && (run.end_reason === 'idle_timeout' || run.end_reason === 'max_duration');
+      if (run.status !== 'running' && !reaped) {
+        if (run.status !== args.status)
+          throw new BridgeError('run_already_ended', `run ${run.run_id} already ended with status ${run.status}, not ${args.status}`);
+        return { result: { ...this.endResult(run), already_ended: true }, spans: [], effects: [] };
+      }
+      const before = run.totals;
+      const effects: MetricEffect[] = [];
+      const spans = this.entrySpans(run, args.traces, now);
+      if (args.token_usage) {
+        const batch = toBatch(args.token_usage, this.o.pricing);
+        if (this.o.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
+        else {
+          const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
+          run.totals = totals;
+          run.final_mismatch = run.final_mismatch || mismatch;
+        }
+        run.extra = addExtra(run.extra, batch.extra);
+        this.noteBatch(run, batch);
+        const diff = positiveDiff(run.totals, before);
+        if (!isZero(diff))
+          effects.push({ kind: 'usage', project: run.project_key, model: args.token_usage.model ?? run.last_model ?? '', delta: diff });
+      }
+      if (reaped) {
+        const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
+        const diff = positiveDiff(run.totals, before);
+        late.attributes[ATTR.genAiUsageInputTokens] = diff.input_tokens;
+        late.attributes[ATTR.genAiUsageOutputTokens] = diff.output_tokens;
+        late.attributes[ATTR.traceCostUsd] = diff.cost_usd;
+        spans.push(late);
+        return { result: { ...this.endResult(run), already_ended: true, reaped: true }, spans, effects, run };
+      }
+      run.status = args.status;
+      run.end_reason = 'agent';
+      run.ended_at = now;
+      run.last_activity_at = now;
+      run.end_summary = this.text(args.summary);
+      if (args.meta_json) run.meta = { ...(run.meta ?? {}), ...redactValue(args.meta_json) };
+      spans.push(rootSpan(run));
+      run.root_exported = true;
+      run.events = [];
+      effects.push(this.endedEffect(run));
+      return { result: this.endResult(run), spans, effects, run };
+    });
+  }
+
+  private endedEffect(run: RunRecord): MetricEffect {
+    return {
+      kind: 'run_ended',
+      project: run.project_key,
+      status: run.status,
+      reason: run.end_reason ?? 'agent',
+      durationS: Math.max(0, ((run.ended_at ?? run.last_activity_at) - run.started_at) / 1000),
+    };
+  }
+
+  private endResult(run: RunRecord) {
+    const url = this.traceUrlOf(run.trace_id);
+    return { run_id: run.run_id, status: run.status, totals: run.totals, trace_id: run.trace_id, ...(url ? { trace_url: url } : {}) };
+  }
+
+  async recordFailure(args: ToolArgs<'core_record_failure'>, ctx: CallContext) {
+    this.requireProject(ctx, args.project_key);
+    return this.call('core_record_failure', args.run_id, args.run_id, ctx, async (tx, now) => {
+      let run = await tx.getRun(args.run_id);
+      const effects: MetricEffect[] = [];
+      if (run && (run.project_key !== args.project_key || !this.canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
+      if (!run) {
+        // nothing is lost: the run's trace exists from this failure on
+        run = this.newRun(args.run_id, args.project_key, args.agent_id, now, parseTraceparent(ctx.traceparent));
+        run.implicit = true;
+        effects.push({ kind: 'run_started', project: run.project_key });
+      }
+      const error = this.o.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
+      const failureId = randomUUID();
+      const errorType = errorTypeOf(args.error, args.meta);
+      const event = failureEvent(
+        {
+          failure_id: failureId,
+          error_type: errorType,
+          summary: redactText(args.summary),
+          error,
+          task_id: args.task_id,
+          context: args.context ? redactValue(args.context) : undefined,
+          meta: args.meta ? redactValue(args.meta) : undefined,
+        },
+        now,
+      );
+      const spans: SpanRecord[] = [];
+      if (run.root_exported) spans.push(recordFailureSpan(run, event));
+      else if (run.events.length < MAX_ROOT_EVENTS) run.events.push(event);
+      else run.events_dropped += 1;
+      run.failures += 1;
+      run.last_error_type = errorType;
+      if (run.status === 'running') run.last_activity_at = now;
+      effects.push({ kind: 'failure', project: run.project_key, errorType });
+      return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };
+    });
+  }
+
+  async recordRun(args: ToolArgs<'record_run'>, ctx: CallContext) {
+    this.requireProject(ctx, args.project_key);
+    const runId = randomUUID();
+    const lockKey = ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId;
+    return this.call('record_run', lockKey, `project:${args.project_key}`, ctx, async (_tx, now) => {
+      const run = this.newRun(runId, args.project_key, null, now);
+      run.agent_name = args.agent;
+      run.summary = redactText(args.summary);
+      run.meta = args.meta_json ? redactValue(args.meta_json) : null;
+      run.status = 'completed';
+      run.end_reason = 'agent';
+      run.ended_at = now;
+      run.one_shot = true;
+      run.root_exported = true;
+      const effects: MetricEffect[] = [{ kind: 'run_started', project: run.project_key }, this.endedEffect(run)];
+      return { result: { run_id: run.run_id, trace_id: run.trace_id }, spans: [recordRunSpan(run, args.ticket)], effects, run };
+    });
+  }
+
+  /** Ends one stale run as interrupted (the reaper); false when it is no longer stale. */
+  async reap(runId: string, idleBefore: number, startedBefore: number): Promise<boolean> {
+    let reaped = false;
+    await this.call('reaper', runId, undefined, {}, async (tx, now) => {
+      const run = await tx.getRun(runId);
+      if (!run || run.status !== 'running') return { result: {}, spans: [], effects: [] };
+      const idle = run.last_activity_at < idleBefore;
+      const tooOld = run.started_at < startedBefore;
+      if (!idle && !tooOld) return { result: {}, spans: [], effects: [] };
+      run.status = 'interrupted';
+      run.end_reason = idle ? 'idle_timeout' : 'max_duration';
+      // an idle run ends at its last activity, not at reap time
+      run.ended_at = idle ? run.last_activity_at : now;
+      const spans = [rootSpan(run)];
+      run.root_exported = true;
+      run.events = [];
+      reaped = true;
+      return { result: {}, spans, effects: [this.endedEffect(run)], run };
+    });
+    return reaped;
+  }
+
+  async getRun(runId: string, ctx: CallContext): Promise<RunView> {
+    const run = await this.o.store.getRun(runId);
+    if (!run || !this.canSee(ctx, run.project_key)) throw runNotFound(runId);
+    return this.view(run);
+  }
+
+  view(run: RunRecord): RunView {
+    const url = this.traceUrlOf(run.trace_id);
+    return {
+      run_id: run.run_id,
+      project_key: run.project_key,
+      agent_id: run.agent_id,
+      status: run.status,
+      started_at: new Date(run.started_at).toISOString(),
+      ended_at: run.ended_at === null ? null : new Date(run.ended_at).toISOString(),
+      totals: run.totals,
+      models: run.models,
+      failures: run.failures,
+      trace_id: run.trace_id,
+      ...(url ? { trace_url: url } : {}),
+      parent_run_id: run.parent_run_id,
+      session_id: run.session_id,
+      end_reason: run.end_reason,
+    };
+  }
+}
+
+export type { Totals };

@@ -1,0 +1,257 @@
+import type { RunRecord } from '../runs/model.js';
+import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import {
+  Mutex,
+  decodeCursor,
+  encodeCursor,
+  type ApiKeyRecord,
+  type DeadLetterRow,
+  type OutboxRow,
+  type RunQuery,
+  type RunStore,
+  type StoreTx,
+} from './run-store.js';
+
+interface OutboxEntry extends OutboxRow {
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+interface IdempotencyEntry {
+  created_at: number;
+  response: unknown;
+}
+
+/** Writes a transaction makes, applied to the maps only when its fn resolves. */
+interface Staged {
+  runs: Map<string, RunRecord>;
+  spans: { span: SpanRecord; now: number }[];
+  idempotency: Map<string, IdempotencyEntry>;
+}
+
+/**
+ * Map-based store for tests, with the same semantics as SqliteStore. Everything going in or out
+ * is cloned so callers can never mutate stored state.
+ */
+export class MemoryStore implements RunStore {
+  readonly kind = 'memory' as const;
+  private mutex = new Mutex();
+  private runs = new Map<string, RunRecord>();
+  private outbox = new Map<number, OutboxEntry>();
+  private deadLetters = new Map<number, DeadLetterRow>();
+  private idempotency = new Map<string, IdempotencyEntry>();
+  private apiKeys = new Map<string, ApiKeyRecord>();
+  private nextOutboxId = 1;
+  private nextDeadId = 1;
+
+  async init(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => undefined);
+  }
+
+  async ping(): Promise<void> {}
+
+  transact<T>(_runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      const staged: Staged = { runs: new Map(), spans: [], idempotency: new Map() };
+      const tx: StoreTx = {
+        getRun: async (runId) => clone(staged.runs.get(runId) ?? this.runs.get(runId) ?? null),
+        saveRun: async (run) => void staged.runs.set(run.run_id, clone(run)),
+        enqueue: async (spans, now) => {
+          for (const span of spans) staged.spans.push({ span: clone(span), now });
+        },
+        getIdempotent: async (scope, notBefore) => {
+          const entry = staged.idempotency.get(scope) ?? this.idempotency.get(scope);
+          return entry && entry.created_at >= notBefore ? clone(entry.response) : undefined;
+        },
+        putIdempotent: async (scope, response, now) =>
+          void staged.idempotency.set(scope, { created_at: now, response: clone(response) }),
+      };
+      const result = await fn(tx);
+      this.commit(staged);
+      return result;
+    });
+  }
+
+  private commit(staged: Staged): void {
+    for (const [id, run] of staged.runs) this.runs.set(id, run);
+    for (const { span, now } of staged.spans) this.insertOutbox(span, now, now, 0);
+    for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
+  }
+
+  private insertOutbox(span: SpanRecord, createdAt: number, nextAttemptAt: number, attempts: number): void {
+    const id = this.nextOutboxId++;
+    const lease = { lease_owner: null, lease_until: null };
+    this.outbox.set(id, { id, run_id: runIdOf(span), created_at: createdAt, attempts, span, next_attempt_at: nextAttemptAt, ...lease });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    return clone(this.runs.get(runId) ?? null);
+  }
+
+  async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
+    if (q.projects && q.projects.length === 0) return { runs: [], next_cursor: null };
+    const sortValue = (r: RunRecord) => (q.sort === 'cost' ? r.totals.cost_usd : r.started_at);
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const matches = [...this.runs.values()].filter(
+      (r) =>
+        (!q.projects || q.projects.includes(r.project_key)) &&
+        (!q.project_key || r.project_key === q.project_key) &&
+        (!q.status || r.status === q.status) &&
+        (!q.agent_id || r.agent_id === q.agent_id) &&
+        (q.since === undefined || r.started_at >= q.since) &&
+        (q.min_cost === undefined || r.totals.cost_usd >= q.min_cost) &&
+        (!q.parent_run_id || r.parent_run_id === q.parent_run_id) &&
+        (!cursor || compareDesc(sortValue(r), r.run_id, cursor[0], cursor[1]) > 0),
+    );
+    matches.sort((a, b) => compareDesc(sortValue(a), a.run_id, sortValue(b), b.run_id));
+    const runs = matches.slice(0, q.limit);
+    const last = runs[runs.length - 1];
+    const next_cursor = matches.length > q.limit && last ? encodeCursor(sortValue(last), last.run_id) : null;
+    return { runs: clone(runs), next_cursor };
+  }
+
+  async countActive(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const r of this.runs.values()) {
+      if (r.status === 'running') counts.set(r.project_key, (counts.get(r.project_key) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
+    return [...this.runs.values()]
+      .filter((r) => r.status === 'running' && (r.last_activity_at < idleBefore || r.started_at < startedBefore))
+      .map((r) => r.run_id)
+      .sort()
+      .slice(0, limit);
+  }
+
+  async outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
+    let oldest: number | null = null;
+    for (const row of this.outbox.values()) if (oldest === null || row.created_at < oldest) oldest = row.created_at;
+    return { depth: this.outbox.size, oldestAgeMs: oldest === null ? null : Math.max(0, now - oldest) };
+  }
+
+  claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
+    return this.mutex.run(async () => {
+      const due = [...this.outbox.values()]
+        .filter((r) => r.next_attempt_at <= now && (r.lease_until === null || r.lease_until < now))
+        .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
+        .slice(0, limit);
+      for (const row of due) {
+        row.lease_owner = owner;
+        row.lease_until = now + leaseMs;
+      }
+      return due.map(toOutboxRow);
+    });
+  }
+
+  ackOutbox(ids: number[]): Promise<void> {
+    return this.mutex.run(async () => ids.forEach((id) => this.outbox.delete(id)));
+  }
+
+  retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
+    return this.mutex.run(async () => {
+      for (const id of ids) {
+        const row = this.outbox.get(id);
+        if (row) Object.assign(row, { attempts: row.attempts + 1, next_attempt_at: nextAttemptAt, lease_owner: null, lease_until: null });
+      }
+    });
+  }
+
+  deadLetter(ids: number[], reason: string, now: number): Promise<void> {
+    return this.mutex.run(async () => {
+      for (const id of ids) {
+        const row = this.outbox.get(id);
+        if (!row) continue;
+        this.insertDead(row.span, row.run_id, row.created_at, now, row.attempts + 1, reason);
+        this.outbox.delete(id);
+      }
+    });
+  }
+
+  recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
+    return this.mutex.run(async () => {
+      for (const span of spans) this.insertDead(clone(span), runIdOf(span), now, now, 1, reason);
+    });
+  }
+
+  private insertDead(span: SpanRecord, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
+    const id = this.nextDeadId++;
+    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, span, dead_at: deadAt, reason });
+  }
+
+  expireOutbox(createdBefore: number): Promise<number> {
+    return this.mutex.run(async () => this.deleteWhere(this.outbox, (r) => r.created_at < createdBefore));
+  }
+
+  async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
+    return clone([...this.deadLetters.values()].sort((a, b) => a.id - b.id).slice(0, limit));
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return this.deadLetters.size;
+  }
+
+  replayDeadLetters(ids?: number[]): Promise<number> {
+    return this.mutex.run(async () => {
+      const now = Date.now();
+      const rows = [...this.deadLetters.values()].filter((r) => !ids || ids.includes(r.id)).sort((a, b) => a.id - b.id);
+      for (const row of rows) {
+        this.insertOutbox(row.span, now, now, 0);
+        this.deadLetters.delete(row.id);
+      }
+      return rows.length;
+    });
+  }
+
+  purgeIdempotency(before: number): Promise<number> {
+    return this.mutex.run(async () => this.deleteWhere(this.idempotency, (e) => e.created_at < before));
+  }
+
+  putApiKey(key: ApiKeyRecord): Promise<void> {
+    return this.mutex.run(async () => {
+      // Same uniqueness as the SQL backends: id is the primary key, hash is unique.
+      if (this.apiKeys.has(key.id) || [...this.apiKeys.values()].some((k) => k.hash === key.hash)) {
+        throw new Error(`api key ${key.id} already exists`);
+      }
+      this.apiKeys.set(key.id, clone(key));
+    });
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return clone([...this.apiKeys.values()].sort((a, b) => a.created_at - b.created_at));
+  }
+
+  revokeApiKey(id: string, now: number): Promise<boolean> {
+    return this.mutex.run(async () => {
+      const key = this.apiKeys.get(id);
+      if (!key || key.revoked_at !== null) return false;
+      key.revoked_at = now;
+      return true;
+    });
+  }
+
+  private deleteWhere<K, V>(map: Map<K, V>, predicate: (v: V) => boolean): number {
+    let n = 0;
+    for (const [k, v] of map) if (predicate(v) && map.delete(k)) n++;
+    return n;
+  }
+}
+
+/** Orders (sortValue, runId) pairs descending: negative when a comes first. */
+function compareDesc(aValue: number, aId: string, bValue: number, bId: string): number {
+  if (aValue !== bValue) return bValue - aValue;
+  return aId < bId ? 1 : aId > bId ? -1 : 0;
+}
+
+function toOutboxRow(r: OutboxEntry): OutboxRow {
+  return clone({ id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: r.span });
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}

@@ -1,0 +1,351 @@
+import pg from 'pg';
+import type { RunRecord } from '../runs/model.js';
+import type { SpanRecord } from '../telemetry/span-record.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  type ApiKeyRecord,
+  type DeadLetterRow,
+  type OutboxRow,
+  type RunQuery,
+  type RunStore,
+  type StoreTx,
+} from './run-store.js';
+import { runIdOf } from '../telemetry/span-record.js';
+import { runColumns } from './sqlite-store.js';
+
+// Documents and spans are TEXT holding JSON, not JSONB: JSONB rejects "\u0000" in strings, and
+// TEXT round-trips exactly what the sqlite store stores. run_id is COLLATE "C" so paging order
+// is byte order, as in sqlite, whatever the database's collation.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     run_id TEXT COLLATE "C" PRIMARY KEY,
+     project_key TEXT NOT NULL,
+     agent_id TEXT,
+     status TEXT NOT NULL,
+     started_at DOUBLE PRECISION NOT NULL,
+     last_activity_at DOUBLE PRECISION NOT NULL,
+     cost_usd DOUBLE PRECISION NOT NULL,
+     parent_run_id TEXT,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
+   CREATE INDEX runs_status_started ON runs(status, started_at);
+   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
+   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
+   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+   CREATE TABLE outbox (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT,
+     created_at DOUBLE PRECISION NOT NULL,
+     next_attempt_at DOUBLE PRECISION NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     lease_owner TEXT,
+     lease_until DOUBLE PRECISION,
+     span TEXT NOT NULL
+   );
+   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
+   CREATE TABLE dead_letters (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT,
+     created_at DOUBLE PRECISION NOT NULL,
+     dead_at DOUBLE PRECISION NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     span TEXT NOT NULL
+   );
+   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, response TEXT NOT NULL);
+   CREATE INDEX idempotency_created ON idempotency(created_at);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     projects TEXT[] NOT NULL,
+     created_at DOUBLE PRECISION NOT NULL,
+     revoked_at DOUBLE PRECISION,
+     label TEXT
+   );`,
+];
+
+/** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
+const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
+
+const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
+
+type OutboxDbRow = Omit<OutboxRow, 'id' | 'span'> & { id: string; span: string };
+type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
+
+/** Shared store for several bridge replicas: runs serialise on advisory locks, relays claim with SKIP LOCKED. */
+export class PostgresStore implements RunStore {
+  readonly kind = 'postgres' as const;
+  private pool: pg.Pool;
+  private schema: string | undefined;
+  private closed = false;
+
+  constructor(url: string, opts: { schema?: string; poolSize?: number } = {}) {
+    if (opts.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) {
+      throw new Error(`invalid postgres schema name: ${opts.schema}`);
+    }
+    this.schema = opts.schema;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    this.pool.on('error', () => undefined);
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    const lockKey = `oprelay-bridge:migrate:${this.schema ?? ''}`;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+      try {
+        if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+        await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+        const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+        for (let i = rows[0]?.v ?? 0; i < MIGRATIONS.length; i++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(MIGRATIONS[i]);
+            await client.query('INSERT INTO schema_version (version) VALUES ($1)', [i + 1]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: StoreTx = {
+      getRun: (id) => readRun(client, id),
+      saveRun: async (run) => {
+        const c = runColumns(run);
+        await client.query(
+          `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
+             status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
+             cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc`,
+          [c.run_id, c.project_key, c.agent_id, c.status, c.started_at, c.last_activity_at, c.cost_usd, c.parent_run_id, c.doc],
+        );
+      },
+      enqueue: async (spans, now) => {
+        if (spans.length === 0) return;
+        await client.query(
+          `INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
+           SELECT r, $1, $1, s FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
+          [now, spans.map(runIdOf), spans.map((s) => JSON.stringify(s))],
+        );
+      },
+      getIdempotent: async (scope, notBefore) => {
+        const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';
+        const { rows } = await client.query<{ response: string }>(sql, [scope, notBefore]);
+        return rows[0] ? (JSON.parse(rows[0].response) as unknown) : undefined;
+      },
+      putIdempotent: async (scope, response, now) => {
+        await client.query(
+          `INSERT INTO idempotency (scope, created_at, response) VALUES ($1, $2, $3)
+           ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response`,
+          [scope, now, JSON.stringify(response)],
+        );
+      },
+    };
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      // Taken before any read, so a READ COMMITTED statement after it sees the previous holder's commit;
+      // it also covers a run whose row does not exist yet.
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RUN_LOCK_SPACE, runId]);
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return readRun(this.pool, runId);
+  }
+
+  async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(sql(`$${params.length}`));
+    };
+    if (q.projects) {
+      if (q.projects.length === 0) return { runs: [], next_cursor: null };
+      add((p) => `project_key = ANY(${p}::text[])`, q.projects);
+    }
+    if (q.project_key) add((p) => `project_key = ${p}`, q.project_key);
+    if (q.status) add((p) => `status = ${p}`, q.status);
+    if (q.agent_id) add((p) => `agent_id = ${p}`, q.agent_id);
+    if (q.since !== undefined) add((p) => `started_at >= ${p}`, q.since);
+    if (q.min_cost !== undefined) add((p) => `cost_usd >= ${p}`, q.min_cost);
+    if (q.parent_run_id) add((p) => `parent_run_id = ${p}`, q.parent_run_id);
+    const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (cursor) {
+      params.push(cursor[0], cursor[1]);
+      where.push(`(${col}, run_id) < ($${params.length - 1}::double precision, $${params.length}::text)`);
+    }
+    params.push(q.limit + 1);
+    const { rows } = await this.pool.query<{ doc: string }>(
+      `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${col} DESC, run_id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const runs = rows.slice(0, q.limit).map((r) => JSON.parse(r.doc) as RunRecord);
+    const last = runs[runs.length - 1];
+    const next_cursor =
+      rows.length > q.limit && last ? encodeCursor(q.sort === 'cost' ? last.totals.cost_usd : last.started_at, last.run_id) : null;
+    return { runs, next_cursor };
+  }
+
+  async countActive(): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ project_key: string; n: string }>(
+      "SELECT project_key, COUNT(*) AS n FROM runs WHERE status = 'running' GROUP BY project_key",
+    );
+    return new Map(rows.map((r) => [r.project_key, Number(r.n)]));
+  }
+
+  async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ run_id: string }>(
+      `SELECT run_id FROM runs WHERE status = 'running' AND (last_activity_at < $1 OR started_at < $2)
+       ORDER BY last_activity_at LIMIT $3`,
+      [idleBefore, startedBefore, limit],
+    );
+    return rows.map((r) => r.run_id);
+  }
+
+  async outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
+    const sql = 'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox';
+    const r = (await this.pool.query<{ depth: string; oldest: number | null }>(sql)).rows[0]!;
+    return { depth: Number(r.depth), oldestAgeMs: r.oldest === null ? null : Math.max(0, now - r.oldest) };
+  }
+
+  async claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
+    const { rows } = await this.pool.query<OutboxDbRow>(
+      `WITH claimed AS (
+         UPDATE outbox SET lease_owner = $1, lease_until = $2
+         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING ${OUTBOX_COLS}, next_attempt_at)
+       SELECT ${OUTBOX_COLS} FROM claimed ORDER BY next_attempt_at, id`,
+      [owner, now + leaseMs, now, limit],
+    );
+    return rows.map(toOutboxRow);
+  }
+
+  async ackOutbox(ids: number[]): Promise<void> {
+    if (ids.length) await this.pool.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  async retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query(
+      `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
+       WHERE id = ANY($2::bigint[])`,
+      [nextAttemptAt, ids],
+    );
+  }
+
+  async deadLetter(ids: number[], reason: string, now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query(
+      `WITH moved AS (DELETE FROM outbox WHERE id = ANY($3::bigint[]) RETURNING ${OUTBOX_COLS})
+       INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
+       SELECT run_id, created_at, $1, attempts + 1, $2, span FROM moved ORDER BY id`,
+      [now, reason, ids],
+    );
+  }
+
+  async recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
+    if (spans.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
+       SELECT r, $1, $1, 1, $2, s FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
+      [now, reason, spans.map(runIdOf), spans.map((s) => JSON.stringify(s))],
+    );
+  }
+
+  async expireOutbox(createdBefore: number): Promise<number> {
+    return (await this.pool.query('DELETE FROM outbox WHERE created_at < $1', [createdBefore])).rowCount ?? 0;
+  }
+
+  async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
+    const sql = `SELECT ${OUTBOX_COLS}, dead_at, reason FROM dead_letters ORDER BY id LIMIT $1`;
+    const { rows } = await this.pool.query<DeadDbRow>(sql, [limit]);
+    return rows.map((r) => ({ ...toOutboxRow(r), dead_at: r.dead_at, reason: r.reason }));
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM dead_letters')).rows[0]!.n);
+  }
+
+  async replayDeadLetters(ids?: number[]): Promise<number> {
+    const now = Date.now();
+    const res = await this.pool.query(
+      `WITH moved AS (DELETE FROM dead_letters WHERE $1::bigint[] IS NULL OR id = ANY($1::bigint[]) RETURNING id, run_id, span)
+       INSERT INTO outbox (run_id, created_at, next_attempt_at, attempts, span)
+       SELECT run_id, $2, $2, 0, span FROM moved ORDER BY id`,
+      [ids ?? null, now],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async purgeIdempotency(before: number): Promise<number> {
+    return (await this.pool.query('DELETE FROM idempotency WHERE created_at < $1', [before])).rowCount ?? 0;
+  }
+
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label) VALUES ($1, $2, $3::text[], $4, $5, $6)',
+      [key.id, key.hash, key.projects, key.created_at, key.revoked_at, key.label],
+    );
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.pool.query<ApiKeyRecord>('SELECT * FROM api_keys ORDER BY created_at')).rows;
+  }
+
+  async revokeApiKey(id: string, now: number): Promise<boolean> {
+    const sql = 'UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL';
+    return ((await this.pool.query(sql, [now, id])).rowCount ?? 0) > 0;
+  }
+}
+
+async function readRun(db: pg.Pool | pg.PoolClient, runId: string): Promise<RunRecord | null> {
+  const { rows } = await db.query<{ doc: string }>('SELECT doc FROM runs WHERE run_id = $1', [runId]);
+  return rows[0] ? (JSON.parse(rows[0].doc) as RunRecord) : null;
+}
+
+function toOutboxRow(r: OutboxDbRow): OutboxRow {
+  // BIGSERIAL comes back as a string; ids stay far below 2^53.
+  return { id: Number(r.id), run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
+}

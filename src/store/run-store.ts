@@ -1,0 +1,113 @@
+import type { RunRecord, RunStatus } from '../runs/model.js';
+import type { SpanRecord } from '../telemetry/span-record.js';
+
+export interface OutboxRow {
+  id: number;
+  run_id: string | null;
+  created_at: number;
+  attempts: number;
+  span: SpanRecord;
+}
+
+export interface DeadLetterRow extends OutboxRow {
+  dead_at: number;
+  reason: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  hash: string;
+  projects: string[];
+  created_at: number;
+  revoked_at: number | null;
+  label: string | null;
+}
+
+export type RunSort = 'started_at' | 'cost';
+
+export interface RunQuery {
+  /** projects the caller may see; undefined = all */
+  projects?: string[];
+  project_key?: string;
+  status?: RunStatus;
+  agent_id?: string;
+  since?: number;
+  min_cost?: number;
+  parent_run_id?: string;
+  sort: RunSort;
+  limit: number;
+  cursor?: string;
+}
+
+/** What one tool call may read and write, inside one transaction holding the run's lock. */
+export interface StoreTx {
+  getRun(runId: string): Promise<RunRecord | null>;
+  saveRun(run: RunRecord): Promise<void>;
+  enqueue(spans: SpanRecord[], now: number): Promise<void>;
+  getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined>;
+  putIdempotent(scope: string, response: unknown, now: number): Promise<void>;
+}
+
+/**
+ * Run state, the span outbox, dead letters, idempotency records and API keys.
+ * Every backend passes the same contract suite (test/store-contract.ts).
+ */
+export interface RunStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  init(): Promise<void>;
+  close(): Promise<void>;
+  ping(): Promise<void>;
+
+  /** Runs fn in one transaction with the run locked; rolls back everything if fn throws. */
+  transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(query: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }>;
+  /** running runs per project */
+  countActive(): Promise<Map<string, number>>;
+  /** ids of running runs idle since before idleBefore or started before startedBefore */
+  findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]>;
+
+  outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }>;
+  /** Claims due rows not leased by anyone (or whose lease expired) for leaseMs. */
+  claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]>;
+  ackOutbox(ids: number[]): Promise<void>;
+  retryOutbox(ids: number[], nextAttemptAt: number): Promise<void>;
+  deadLetter(ids: number[], reason: string, now: number): Promise<void>;
+  /** Stores copies of spans as dead letters with a reason (a collector's partial rejection). */
+  recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void>;
+  expireOutbox(createdBefore: number): Promise<number>;
+  listDeadLetters(limit: number): Promise<DeadLetterRow[]>;
+  countDeadLetters(): Promise<number>;
+  /** Moves dead letters (all, or the given ids) back to the outbox; returns how many. */
+  replayDeadLetters(ids?: number[]): Promise<number>;
+
+  purgeIdempotency(before: number): Promise<number>;
+
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  revokeApiKey(id: string, now: number): Promise<boolean>;
+}
+
+export function encodeCursor(sortValue: number, runId: string): string {
+  return Buffer.from(JSON.stringify([sortValue, runId])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [number, string] | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}
+
+/** Serialises async critical sections (one writer at a time for the embedded stores). */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,373 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunRecord } from '../runs/model.js';
+import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import {
+  Mutex,
+  decodeCursor,
+  encodeCursor,
+  type ApiKeyRecord,
+  type DeadLetterRow,
+  type OutboxRow,
+  type RunQuery,
+  type RunStore,
+  type StoreTx,
+} from './run-store.js';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     run_id TEXT PRIMARY KEY,
+     project_key TEXT NOT NULL,
+     agent_id TEXT,
+     status TEXT NOT NULL,
+     started_at REAL NOT NULL,
+     last_activity_at REAL NOT NULL,
+     cost_usd REAL NOT NULL,
+     parent_run_id TEXT,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
+   CREATE INDEX runs_status_started ON runs(status, started_at);
+   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
+   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
+   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT,
+     created_at REAL NOT NULL,
+     next_attempt_at REAL NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     lease_owner TEXT,
+     lease_until REAL,
+     span TEXT NOT NULL
+   );
+   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT,
+     created_at REAL NOT NULL,
+     dead_at REAL NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     span TEXT NOT NULL
+   );
+   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at REAL NOT NULL, response TEXT NOT NULL);
+   CREATE INDEX idempotency_created ON idempotency(created_at);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     projects TEXT NOT NULL,
+     created_at REAL NOT NULL,
+     revoked_at REAL,
+     label TEXT
+   );`,
+];
+
+interface RunRow {
+  doc: string;
+}
+
+/** Embedded single-node store: better-sqlite3, WAL, one writer at a time. */
+export class SqliteStore implements RunStore {
+  readonly kind = 'sqlite' as const;
+  private db: Database.Database;
+  private mutex = new Mutex();
+  private stmts!: ReturnType<SqliteStore['prepare']>;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a process crash; FULL would also survive power loss.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  static inDataDir(dataDir: string): SqliteStore {
+    return new SqliteStore(join(dataDir, 'oprelay-bridge.sqlite'));
+  }
+
+  async init(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+    const current = row.v ?? 0;
+    for (let i = current; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]);
+        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(i + 1);
+      }).immediate();
+    }
+    this.stmts = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getRun: db.prepare<[string], RunRow>('SELECT doc FROM runs WHERE run_id = ?'),
+      upsertRun: db.prepare(
+        `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+         VALUES (@run_id, @project_key, @agent_id, @status, @started_at, @last_activity_at, @cost_usd, @parent_run_id, @doc)
+         ON CONFLICT(run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
+           status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
+           cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc`,
+      ),
+      enqueue: db.prepare('INSERT INTO outbox (run_id, created_at, next_attempt_at, span) VALUES (?, ?, ?, ?)'),
+      getIdem: db.prepare<[string, number], { response: string }>(
+        'SELECT response FROM idempotency WHERE scope = ? AND created_at >= ?',
+      ),
+      putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (scope, created_at, response) VALUES (?, ?, ?)'),
+      countActive: db.prepare<[], { project_key: string; n: number }>(
+        "SELECT project_key, COUNT(*) AS n FROM runs WHERE status = 'running' GROUP BY project_key",
+      ),
+      stale: db.prepare<[number, number, number], { run_id: string }>(
+        `SELECT run_id FROM runs WHERE status = 'running' AND last_activity_at < ?
+         UNION SELECT run_id FROM runs WHERE status = 'running' AND started_at < ? LIMIT ?`,
+      ),
+      outboxStats: db.prepare<[], { depth: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox',
+      ),
+      claim: db.prepare<[string, number, number, number, number], OutboxDbRow & { next_attempt_at: number }>(
+        `UPDATE outbox SET lease_owner = ?, lease_until = ?
+         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+                      ORDER BY next_attempt_at, id LIMIT ?)
+         RETURNING id, run_id, created_at, attempts, span, next_attempt_at`,
+      ),
+      ack: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      retry: db.prepare(
+        'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?',
+      ),
+      toDead: db.prepare(
+        `INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
+         SELECT run_id, created_at, ?, attempts + 1, ?, span FROM outbox WHERE id = ?`,
+      ),
+      insertDead: db.prepare(
+        'INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span) VALUES (?, ?, ?, 1, ?, ?)',
+      ),
+      expire: db.prepare('DELETE FROM outbox WHERE created_at < ?'),
+      listDead: db.prepare<[number], DeadDbRow>(
+        'SELECT id, run_id, created_at, dead_at, attempts, reason, span FROM dead_letters ORDER BY id LIMIT ?',
+      ),
+      countDead: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters'),
+      purgeIdem: db.prepare('DELETE FROM idempotency WHERE created_at < ?'),
+      putKey: db.prepare(
+        'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label) VALUES (@id, @hash, @projects, @created_at, @revoked_at, @label)',
+      ),
+      listKeys: db.prepare<[], KeyDbRow>('SELECT * FROM api_keys ORDER BY created_at'),
+      revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => this.db.close());
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  transact<T>(_runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const s = this.stmts;
+    const tx: StoreTx = {
+      getRun: async (runId) => parseRun(s.getRun.get(runId)),
+      saveRun: async (run) => void s.upsertRun.run(runColumns(run)),
+      enqueue: async (spans, now) => {
+        for (const span of spans) s.enqueue.run(runIdOf(span), now, now, JSON.stringify(span));
+      },
+      getIdempotent: async (scope, notBefore) => {
+        const row = s.getIdem.get(scope, notBefore);
+        return row ? (JSON.parse(row.response) as unknown) : undefined;
+      },
+      putIdempotent: async (scope, response, now) => void s.putIdem.run(scope, now, JSON.stringify(response)),
+    };
+    return this.mutex.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  /** Reads also queue behind the mutex, so they never see a transaction that has not committed. */
+  private read<T>(fn: () => T): Promise<T> {
+    return this.mutex.run(async () => fn());
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return this.read(() => parseRun(this.stmts.getRun.get(runId)));
+  }
+
+  listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
+    return this.read(() => this.listRunsNow(q));
+  }
+
+  private listRunsNow(q: RunQuery): { runs: RunRecord[]; next_cursor: string | null } {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.projects) {
+      if (q.projects.length === 0) return { runs: [], next_cursor: null };
+      where.push(`project_key IN (${q.projects.map(() => '?').join(',')})`);
+      params.push(...q.projects);
+    }
+    if (q.project_key) (where.push('project_key = ?'), params.push(q.project_key));
+    if (q.status) (where.push('status = ?'), params.push(q.status));
+    if (q.agent_id) (where.push('agent_id = ?'), params.push(q.agent_id));
+    if (q.since !== undefined) (where.push('started_at >= ?'), params.push(q.since));
+    if (q.min_cost !== undefined) (where.push('cost_usd >= ?'), params.push(q.min_cost));
+    if (q.parent_run_id) (where.push('parent_run_id = ?'), params.push(q.parent_run_id));
+    const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (cursor) (where.push(`(${col}, run_id) < (?, ?)`), params.push(cursor[0], cursor[1]));
+    const sql = `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
+    const rows = this.db.prepare<(string | number)[], RunRow>(sql).all(...params, q.limit + 1);
+    const runs = rows.slice(0, q.limit).map((r) => JSON.parse(r.doc) as RunRecord);
+    const last = runs[runs.length - 1];
+    const next_cursor =
+      rows.length > q.limit && last ? encodeCursor(q.sort === 'cost' ? last.totals.cost_usd : last.started_at, last.run_id) : null;
+    return { runs, next_cursor };
+  }
+
+  countActive(): Promise<Map<string, number>> {
+    return this.read(() => new Map(this.stmts.countActive.all().map((r) => [r.project_key, r.n])));
+  }
+
+  findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
+    return this.read(() => this.stmts.stale.all(idleBefore, startedBefore, limit).map((r) => r.run_id));
+  }
+
+  outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
+    return this.read(() => {
+      const r = this.stmts.outboxStats.get()!;
+      return { depth: r.depth, oldestAgeMs: r.oldest === null ? null : Math.max(0, now - r.oldest) };
+    });
+  }
+
+  claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
+    return this.mutex.run(async () =>
+      this.stmts.claim
+        .all(owner, now + leaseMs, now, now, limit)
+        // RETURNING order is arbitrary in SQLite; hand rows out in due order.
+        .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
+        .map(toOutboxRow),
+    );
+  }
+
+  ackOutbox(ids: number[]): Promise<void> {
+    return this.mutex.run(async () => this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))());
+  }
+
+  retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
+    return this.mutex.run(async () =>
+      this.db.transaction(() => ids.forEach((id) => this.stmts.retry.run(nextAttemptAt, id)))(),
+    );
+  }
+
+  deadLetter(ids: number[], reason: string, now: number): Promise<void> {
+    return this.mutex.run(async () =>
+      this.db.transaction(() => {
+        for (const id of ids) {
+          this.stmts.toDead.run(now, reason, id);
+          this.stmts.ack.run(id);
+        }
+      })(),
+    );
+  }
+
+  recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
+    return this.mutex.run(async () =>
+      this.db.transaction(() => {
+        for (const span of spans) this.stmts.insertDead.run(runIdOf(span), now, now, reason, JSON.stringify(span));
+      })(),
+    );
+  }
+
+  expireOutbox(createdBefore: number): Promise<number> {
+    return this.mutex.run(async () => this.stmts.expire.run(createdBefore).changes);
+  }
+
+  async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
+    return this.stmts.listDead.all(limit).map((r) => ({ ...toOutboxRow(r), dead_at: r.dead_at, reason: r.reason }));
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return this.stmts.countDead.get()!.n;
+  }
+
+  replayDeadLetters(ids?: number[]): Promise<number> {
+    return this.mutex.run(async () =>
+      this.db.transaction(() => {
+        const filter = ids ? `WHERE id IN (${ids.map(() => '?').join(',')})` : '';
+        const now = Date.now();
+        const moved = this.db
+          .prepare(
+            `INSERT INTO outbox (run_id, created_at, next_attempt_at, attempts, span)
+             SELECT run_id, ?, ?, 0, span FROM dead_letters ${filter} ORDER BY id`,
+          )
+          .run(now, now, ...(ids ?? [])).changes;
+        this.db.prepare(`DELETE FROM dead_letters ${filter}`).run(...(ids ?? []));
+        return moved;
+      })(),
+    );
+  }
+
+  purgeIdempotency(before: number): Promise<number> {
+    return this.mutex.run(async () => this.stmts.purgeIdem.run(before).changes);
+  }
+
+  putApiKey(key: ApiKeyRecord): Promise<void> {
+    return this.mutex.run(async () => void this.stmts.putKey.run({ ...key, projects: JSON.stringify(key.projects) }));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.stmts.listKeys.all().map((r) => ({ ...r, projects: JSON.parse(r.projects) as string[] }));
+  }
+
+  revokeApiKey(id: string, now: number): Promise<boolean> {
+    return this.mutex.run(async () => this.stmts.revokeKey.run(now, id).changes > 0);
+  }
+}
+
+interface OutboxDbRow {
+  id: number;
+  run_id: string | null;
+  created_at: number;
+  attempts: number;
+  span: string;
+}
+interface DeadDbRow extends OutboxDbRow {
+  dead_at: number;
+  reason: string;
+}
+interface KeyDbRow extends Omit<ApiKeyRecord, 'projects'> {
+  projects: string;
+}
+
+function toOutboxRow(r: OutboxDbRow): OutboxRow {
+  return { id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
+}
+
+function parseRun(row: RunRow | undefined): RunRecord | null {
+  return row ? (JSON.parse(row.doc) as RunRecord) : null;
+}
+
+
+export function runColumns(run: RunRecord) {
+  return {
+    run_id: run.run_id,
+    project_key: run.project_key,
+    agent_id: run.agent_id,
+    status: run.status,
+    started_at: run.started_at,
+    last_activity_at: run.last_activity_at,
+    cost_usd: run.totals.cost_usd,
+    parent_run_id: run.parent_run_id,
+    doc: JSON.stringify(run),
+  };
+}

@@ -1,0 +1,113 @@
+import type { RunRecord } from '../runs/model.js';
+import { ATTR, PREFIX } from './attributes.js';
+import { flattenInto } from './flatten.js';
+import { capSpan } from './run-spans.js';
+import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord } from './span-record.js';
+
+function agentNameOf(run: RunRecord): string | undefined {
+  const name = run.meta?.agent_name;
+  return typeof name === 'string' && name ? name.slice(0, 128) : undefined;
+}
+
+function usageAttributes(run: RunRecord, attrs: Attributes): void {
+  attrs[ATTR.genAiUsageInputTokens] = run.totals.input_tokens;
+  attrs[ATTR.genAiUsageOutputTokens] = run.totals.output_tokens;
+  attrs[ATTR.usageTotalTokens] = run.totals.total_tokens;
+  attrs[ATTR.usageCostUsd] = run.totals.cost_usd;
+  attrs[ATTR.genAiUsageCost] = run.totals.cost_usd;
+  attrs[ATTR.usageLlmCalls] = run.totals.llm_calls;
+  if (run.extra.cache_read_input_tokens) attrs[ATTR.genAiUsageCacheReadInputTokens] = run.extra.cache_read_input_tokens;
+  if (run.extra.cache_creation_input_tokens)
+    attrs[ATTR.genAiUsageCacheCreationInputTokens] = run.extra.cache_creation_input_tokens;
+  if (run.extra.reasoning_output_tokens) attrs[ATTR.genAiUsageReasoningOutputTokens] = run.extra.reasoning_output_tokens;
+  if (run.last_model) attrs[ATTR.genAiRequestModel] = run.last_model;
+  if (run.models.length) attrs[ATTR.usageModels] = [...run.models];
+  if (run.provider) attrs[ATTR.genAiProviderName] = run.provider;
+  attrs[ATTR.usageCostSource] = costSourceOf(run);
+  if (run.final_mismatch) attrs[ATTR.usageFinalMismatch] = true;
+  if (run.reports_dropped) attrs[ATTR.usageReportsDropped] = run.reports_dropped;
+}
+
+export function costSourceOf(run: RunRecord): string {
+  const s = new Set(run.cost_sources);
+  if (s.size === 0) return run.totals.total_tokens > 0 ? 'unknown' : 'reported';
+  if (s.size === 1) return [...s][0];
+  return 'mixed';
+}
+
+/** The run's root span `invoke_agent {agent_name}`, built from the stored run when it ends. */
+export function rootSpan(run: RunRecord): SpanRecord {
+  const agentName = agentNameOf(run);
+  const attrs: Attributes = {
+    [ATTR.genAiOperationName]: 'invoke_agent',
+    [ATTR.projectKey]: run.project_key,
+    [ATTR.runId]: run.run_id,
+    [ATTR.genAiConversationId]: run.session_id ?? run.run_id,
+    [ATTR.runStatus]: run.status,
+  };
+  if (run.agent_id) attrs[ATTR.genAiAgentId] = run.agent_id;
+  if (agentName) attrs[ATTR.genAiAgentName] = agentName;
+  if (run.session_id) attrs[ATTR.sessionId] = run.session_id;
+  if (run.end_reason) attrs[ATTR.runEndReason] = run.end_reason;
+  if (run.parent_run_id) attrs[ATTR.runParentId] = run.parent_run_id;
+  if (run.summary) attrs[ATTR.runSummary] = run.summary;
+  if (run.end_summary) attrs[ATTR.runEndSummary] = run.end_summary;
+  usageAttributes(run, attrs);
+  if (run.status === 'failed') attrs[ATTR.errorType] = run.last_error_type ?? 'run_failed';
+  if (run.meta) flattenInto(attrs, PREFIX.meta, run.meta);
+
+  const status =
+    run.status === 'completed'
+      ? { code: STATUS_CODE.OK }
+      : run.status === 'failed'
+        ? { code: STATUS_CODE.ERROR, ...(run.end_summary ? { message: run.end_summary } : {}) }
+        : { code: STATUS_CODE.UNSET };
+
+  return capSpan({
+    project_key: run.project_key,
+    trace_id: run.trace_id,
+    span_id: run.root_span_id,
+    parent_span_id: run.parent_span_id,
+    trace_flags: run.trace_flags,
+    name: agentName ? `invoke_agent ${agentName}` : 'invoke_agent',
+    kind: SPAN_KIND.INTERNAL,
+    start: run.started_at,
+    end: Math.max(run.ended_at ?? run.last_activity_at, run.started_at),
+    attributes: attrs,
+    events: run.events,
+    links: run.links,
+    status,
+    dropped_attributes: 0,
+    dropped_events: run.events_dropped,
+  });
+}
+
+/** record_run (v1): one complete trace made of a single span `record_run {agent}`. */
+export function recordRunSpan(run: RunRecord, ticket: string | undefined): SpanRecord {
+  const attrs: Attributes = {
+    [ATTR.projectKey]: run.project_key,
+    [ATTR.runId]: run.run_id,
+    [ATTR.agent]: run.agent_name ?? '',
+    [ATTR.runStatus]: run.status,
+  };
+  if (ticket) attrs[ATTR.ticket] = ticket;
+  if (run.summary) attrs[ATTR.runSummary] = run.summary;
+  if (run.meta) flattenInto(attrs, PREFIX.meta, run.meta);
+  return capSpan({
+    project_key: run.project_key,
+    trace_id: run.trace_id,
+    span_id: run.root_span_id,
+    parent_span_id: null,
+    trace_flags: run.trace_flags,
+    name: `record_run ${run.agent_name ?? ''}`.trim(),
+    kind: SPAN_KIND.INTERNAL,
+    start: run.started_at,
+    end: run.ended_at ?? run.started_at,
+    attributes: attrs,
+    events: [],
+    links: [],
+    status: { code: STATUS_CODE.OK },
+    dropped_attributes: 0,
+    dropped_events: 0,
+  });
+}

@@ -1,0 +1,159 @@
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MetricEffect, MetricSink } from '../runs/effects.js';
+import { ATTR, BRIDGE_SERVICE_NAME, METRIC } from './attributes.js';
+import { LabelCap } from './label-cap.js';
+
+export interface GaugeSource {
+  countActive(): Promise<Map<string, number>>;
+  outbox(): { depth: number; oldestAgeMs: number | null };
+  budgets?(): Promise<Map<string, number>>;
+}
+
+export interface RunMetricsOptions {
+  maxSeries: number;
+  prometheus: boolean;
+  otlp?: { url: string; intervalMs: number };
+  resourceAttributes: Record<string, string>;
+  instanceId: string;
+  version: string;
+  gauges: GaugeSource;
+}
+
+const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
+
+/** The bridge's metric instruments (DESIGN §3/§4), fed by committed tool calls and the relay. */
+export class RunMetrics implements MetricSink {
+  private provider: sdkMetrics.MeterProvider;
+  private prometheus?: PrometheusExporter;
+  private cap: LabelCap;
+  private c!: {
+    started: Counter;
+    ended: Counter;
+    duration: Histogram;
+    tokens: Counter;
+    cost: Counter;
+    llmCalls: Counter;
+    failures: Counter;
+    exported: Counter;
+  };
+  private projectsSeen = new Set<string>();
+
+  constructor(private readonly o: RunMetricsOptions) {
+    this.cap = new LabelCap(o.maxSeries);
+    const readers: sdkMetrics.IMetricReader[] = [];
+    if (o.prometheus) {
+      this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      readers.push(this.prometheus);
+    }
+    if (o.otlp) {
+      readers.push(
+        new sdkMetrics.PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({ url: o.otlp.url }),
+          exportIntervalMillis: o.otlp.intervalMs,
+        }),
+      );
+    }
+    this.provider = new sdkMetrics.MeterProvider({
+      resource: resources.resourceFromAttributes({
+        ...o.resourceAttributes,
+        [ATTR.serviceName]: BRIDGE_SERVICE_NAME,
+        [ATTR.serviceInstanceId]: o.instanceId,
+      }),
+      readers,
+    });
+    this.createInstruments(this.provider.getMeter(BRIDGE_SERVICE_NAME, o.version));
+  }
+
+  private createInstruments(meter: Meter): void {
+    this.c = {
+      started: meter.createCounter(METRIC.runsStarted, { description: 'Runs started', unit: '{run}' }),
+      ended: meter.createCounter(METRIC.runsEnded, { description: 'Runs ended, by status and end reason', unit: '{run}' }),
+      duration: meter.createHistogram(METRIC.runDuration, {
+        description: 'Run duration from start to end',
+        unit: 's',
+        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      }),
+      tokens: meter.createCounter(METRIC.usageTokens, { description: 'Tokens used, by type', unit: '{token}' }),
+      cost: meter.createCounter(METRIC.usageCost, { description: 'Cost in US dollars', unit: 'USD' }),
+      llmCalls: meter.createCounter(METRIC.usageLlmCalls, { description: 'LLM calls', unit: '{call}' }),
+      failures: meter.createCounter(METRIC.failures, { description: 'Failures recorded, by error type', unit: '{failure}' }),
+      exported: meter.createCounter(METRIC.exportSpans, { description: 'Spans handled by the outbox relay, by result', unit: '{span}' }),
+    };
+    const active = meter.createObservableGauge(METRIC.runsActive, { description: 'Runs in flight (from the store)', unit: '{run}' });
+    const depth = meter.createObservableGauge(METRIC.outboxDepth, { description: 'Spans waiting in the outbox', unit: '{span}' });
+    const oldest = meter.createObservableGauge(METRIC.outboxOldestAge, { description: 'Age of the oldest outbox span', unit: 's' });
+    const budget = meter.createObservableGauge(METRIC.budgetRemaining, { description: 'Daily budget left (UTC day)', unit: 'USD' });
+    meter.addBatchObservableCallback(
+      async (obs) => {
+        const counts = await this.o.gauges.countActive();
+        for (const p of counts.keys()) this.projectsSeen.add(p);
+        const perProject = new Map<string, number>();
+        for (const p of this.projectsSeen) {
+          const label = this.cap.value(ATTR.projectKey, p);
+          perProject.set(label, (perProject.get(label) ?? 0) + (counts.get(p) ?? 0));
+        }
+        for (const [p, n] of perProject) obs.observe(active, n, { [ATTR.projectKey]: p });
+        const ob = this.o.gauges.outbox();
+        obs.observe(depth, ob.depth);
+        obs.observe(oldest, (ob.oldestAgeMs ?? 0) / 1000);
+        if (this.o.gauges.budgets) {
+          for (const [p, left] of await this.o.gauges.budgets()) obs.observe(budget, left, { [ATTR.projectKey]: p });
+        }
+      },
+      [active, depth, oldest, budget],
+    );
+  }
+
+  private project(p: string): string {
+    this.projectsSeen.add(p);
+    return this.cap.value(ATTR.projectKey, p);
+  }
+
+  apply(effects: MetricEffect[]): void {
+    for (const e of effects) {
+      const base: Attributes = { [ATTR.projectKey]: this.project(e.project) };
+      switch (e.kind) {
+        case 'run_started':
+          this.c.started.add(1, base);
+          break;
+        case 'run_ended':
+          this.c.ended.add(1, { ...base, [ATTR.runEndedStatus]: e.status, [ATTR.runEndedReason]: e.reason });
+          this.c.duration.record(e.durationS, { ...base, [ATTR.runEndedStatus]: e.status });
+          break;
+        case 'usage': {
+          const a = { ...base, [ATTR.genAiRequestModel]: this.cap.value(ATTR.genAiRequestModel, e.model || 'unknown') };
+          if (e.delta.input_tokens) this.c.tokens.add(e.delta.input_tokens, { ...a, [ATTR.genAiTokenType]: 'input' });
+          if (e.delta.output_tokens) this.c.tokens.add(e.delta.output_tokens, { ...a, [ATTR.genAiTokenType]: 'output' });
+          if (e.delta.cost_usd) this.c.cost.add(e.delta.cost_usd, a);
+          if (e.delta.llm_calls) this.c.llmCalls.add(e.delta.llm_calls, a);
+          break;
+        }
+        case 'failure':
+          this.c.failures.add(1, { ...base, [ATTR.errorType]: this.cap.value(ATTR.errorType, e.errorType) });
+          break;
+      }
+    }
+  }
+
+  exported(result: string, count: number): void {
+    if (count > 0) this.c.exported.add(count, { [ATTR.exportResult]: result });
+  }
+
+  /** Serves Prometheus text (GET /metrics). */
+  handlePrometheus(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.prometheus) {
+      res.statusCode = 404;
+      res.end('prometheus exporter disabled (OTEL_METRICS_EXPORTER)\n');
+      return;
+    }
+    this.prometheus.getMetricsRequestHandler(req, res);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown().catch(() => undefined);
+  }
+}

@@ -1,0 +1,172 @@
+import type { RunRecord } from '../runs/model.js';
+import type { TraceEntry } from '../tools/schemas.js';
+import { ATTR, EVENT, PREFIX } from './attributes.js';
+import { flattenInto } from './flatten.js';
+import { newSpanId } from './ids.js';
+import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
+
+export const MAX_ATTRIBUTES = 128;
+export const MAX_EVENTS = 128;
+
+/** Caps attributes and events (DESIGN §3) and records what was cut on the span itself. */
+export function capSpan(span: SpanRecord): SpanRecord {
+  const keys = Object.keys(span.attributes);
+  const droppedEvents = span.dropped_events + Math.max(0, span.events.length - MAX_EVENTS);
+  const events = span.events.length > MAX_EVENTS ? span.events.slice(0, MAX_EVENTS) : span.events;
+  let attributes = span.attributes;
+  let droppedAttrs = span.dropped_attributes;
+  const reserved = (droppedEvents > 0 ? 1 : 0) + 1;
+  if (keys.length + (droppedEvents > 0 ? 1 : 0) > MAX_ATTRIBUTES) {
+    const keep = keys.slice(0, MAX_ATTRIBUTES - reserved);
+    droppedAttrs += keys.length - keep.length;
+    attributes = Object.fromEntries(keep.map((k) => [k, span.attributes[k]]));
+  }
+  if (droppedAttrs > 0) attributes = { ...attributes, [ATTR.droppedAttributes]: droppedAttrs };
+  if (droppedEvents > 0) attributes = { ...attributes, [ATTR.droppedEvents]: droppedEvents };
+  return { ...span, attributes, events, dropped_attributes: droppedAttrs, dropped_events: droppedEvents };
+}
+
+/** `failure` error type: the leading `SomethingError`/`SomethingException` word, else meta.error_type, else `failure`. */
+export function errorTypeOf(error: string | undefined, meta?: Record<string, unknown>): string {
+  const m = error ? /^\s*([A-Za-z_$][\w$.]*(?:Error|Exception))\b/.exec(error) : null;
+  if (m) return m[1].slice(0, 128);
+  const fromMeta = meta?.error_type;
+  if (typeof fromMeta === 'string' && fromMeta) return fromMeta.slice(0, 128);
+  return 'failure';
+}
+
+function childOf(run: RunRecord, name: string, kind: number, start: number, end: number, attributes: Attributes): SpanRecord {
+  return {
+    project_key: run.project_key,
+    trace_id: run.trace_id,
+    span_id: newSpanId(),
+    parent_span_id: run.root_span_id,
+    trace_flags: run.trace_flags,
+    name,
+    kind,
+    start,
+    end,
+    attributes: { [ATTR.runId]: run.run_id, [ATTR.projectKey]: run.project_key, ...attributes },
+    events: [],
+    links: [],
+    status: { code: STATUS_CODE.UNSET },
+    dropped_attributes: 0,
+    dropped_events: 0,
+  };
+}
+
+/** The immediately exported `start_run` child, so a running run shows up in Jaeger. */
+export function startRunSpan(run: RunRecord, now: number): SpanRecord {
+  const attrs: Attributes = { [ATTR.genAiOperationName]: 'invoke_agent' };
+  if (run.agent_id) attrs[ATTR.genAiAgentId] = run.agent_id;
+  if (run.summary) attrs[ATTR.runSummary] = run.summary;
+  return childOf(run, 'start_run', SPAN_KIND.INTERNAL, run.started_at, Math.max(now, run.started_at), attrs);
+}
+
+function toMs(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+const KNOWN_ENTRY_FIELDS = new Set([
+  'type', 'name', 'model', 'tool', 'input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'started_at',
+  'ended_at', 'duration_ms', 'status', 'error', 'cache_read_input_tokens', 'cache_creation_input_tokens',
+  'reasoning_output_tokens',
+]);
+
+/** A `traces` entry → `chat {model}` (CLIENT), `execute_tool {tool}` (INTERNAL) or a generic step span. */
+export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra: Attributes = {}): SpanRecord {
+  const isTool = entry.tool !== undefined || entry.type === 'tool';
+  const isLlm = !isTool && (entry.model !== undefined || entry.type === 'llm');
+  const attrs: Attributes = {};
+  let name: string;
+  let kind: number = SPAN_KIND.INTERNAL;
+  if (isTool) {
+    const tool = entry.tool ?? entry.name ?? 'tool';
+    name = `execute_tool ${tool}`;
+    attrs[ATTR.genAiOperationName] = 'execute_tool';
+    attrs[ATTR.genAiToolName] = tool;
+  } else if (isLlm) {
+    name = entry.model ? `chat ${entry.model}` : 'chat';
+    kind = SPAN_KIND.CLIENT;
+    attrs[ATTR.genAiOperationName] = 'chat';
+  } else {
+    name = entry.name ?? entry.type ?? 'step';
+  }
+  if (entry.model) attrs[ATTR.genAiRequestModel] = entry.model;
+  if (entry.input_tokens !== undefined) attrs[ATTR.genAiUsageInputTokens] = entry.input_tokens;
+  if (entry.output_tokens !== undefined) attrs[ATTR.genAiUsageOutputTokens] = entry.output_tokens;
+  if (entry.cache_read_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheReadInputTokens] = entry.cache_read_input_tokens;
+  if (entry.cache_creation_input_tokens !== undefined)
+    attrs[ATTR.genAiUsageCacheCreationInputTokens] = entry.cache_creation_input_tokens;
+  if (entry.reasoning_output_tokens !== undefined) attrs[ATTR.genAiUsageReasoningOutputTokens] = entry.reasoning_output_tokens;
+  if (entry.total_tokens !== undefined) attrs[ATTR.traceTotalTokens] = entry.total_tokens;
+  if (entry.cost_usd !== undefined) attrs[ATTR.traceCostUsd] = entry.cost_usd;
+  if (entry.name !== undefined && (isTool || isLlm)) attrs[`${PREFIX.trace}name`] = entry.name;
+  if (entry.type !== undefined) attrs[`${PREFIX.trace}type`] = entry.type;
+  Object.assign(attrs, extra);
+  const unknown = Object.fromEntries(Object.entries(entry).filter(([k]) => !KNOWN_ENTRY_FIELDS.has(k)));
+  flattenInto(attrs, PREFIX.trace, unknown);
+
+  const startGiven = toMs(entry.started_at);
+  const endGiven = toMs(entry.ended_at);
+  const duration = entry.duration_ms;
+  let start: number;
+  let end: number;
+  if (startGiven !== undefined && endGiven !== undefined) [start, end] = [startGiven, Math.max(startGiven, endGiven)];
+  else if (startGiven !== undefined) [start, end] = [startGiven, startGiven + (duration ?? 0)];
+  else if (endGiven !== undefined) [start, end] = [endGiven - (duration ?? 0), endGiven];
+  else [start, end] = [now - (duration ?? 0), now];
+
+  const span = childOf(run, name, kind, start, end, attrs);
+  if (entry.status === 'error') {
+    span.status = { code: STATUS_CODE.ERROR, ...(entry.error ? { message: entry.error } : {}) };
+    span.attributes[ATTR.errorType] = errorTypeOf(entry.error, undefined) === 'failure' ? 'error' : errorTypeOf(entry.error);
+    if (entry.error) span.attributes[ATTR.traceError] = entry.error;
+  } else if (entry.status === 'ok') {
+    span.status = { code: STATUS_CODE.OK };
+  }
+  return capSpan(span);
+}
+
+export interface FailureInput {
+  failure_id: string;
+  error_type: string;
+  summary: string;
+  error?: string;
+  task_id?: string;
+  context?: Record<string, unknown>;
+  meta?: Record<string, unknown>;
+}
+
+export function failureEvent(f: FailureInput, time: number): StoredEvent {
+  const attributes: Attributes = {
+    [ATTR.exceptionType]: f.error_type,
+    [ATTR.exceptionMessage]: f.summary,
+    [ATTR.failureId]: f.failure_id,
+  };
+  if (f.error) attributes[ATTR.exceptionStacktrace] = f.error;
+  if (f.task_id) attributes[ATTR.taskId] = f.task_id;
+  if (f.context) attributes[ATTR.failureContext] = JSON.stringify(f.context);
+  if (f.meta) flattenInto(attributes, PREFIX.meta, f.meta, 1);
+  return { name: EVENT.exception, time, attributes };
+}
+
+/** A failure arriving after the root span was exported: a child span carrying the same event. */
+export function recordFailureSpan(run: RunRecord, event: StoredEvent): SpanRecord {
+  const span = childOf(run, 'record_failure', SPAN_KIND.INTERNAL, event.time, event.time, {
+    [ATTR.errorType]: String(event.attributes[ATTR.exceptionType]),
+  });
+  span.events = [event];
+  span.status = { code: STATUS_CODE.ERROR, message: String(event.attributes[ATTR.exceptionMessage]) };
+  return span;
+}
+
+/** core_end_run after the reaper: a child span with the agent's status and summary. */
+export function lateEndSpan(run: RunRecord, status: string, summary: string | undefined, now: number): SpanRecord {
+  const attrs: Attributes = { [ATTR.lateEndStatus]: status };
+  if (summary) attrs[ATTR.lateEndSummary] = summary;
+  return childOf(run, 'late_end_run', SPAN_KIND.INTERNAL, now, now, attrs);
+}
