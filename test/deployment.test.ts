@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose/collector/Grafana documents have an open shape */
 /**
  * Static checks of the deployment files (docker-compose.yml, otel-collector.yaml, Dockerfile,
  * deploy/prometheus, deploy/grafana), plus one live check: every metric a dashboard panel or an

@@ -428,6 +428,30 @@ export class RunService {
     return this.view(run);
   }
 
+  /** Child run ids and the totals of the run with all its descendants (sub-agent runs). */
+  async descendants(run: RunView, ctx: CallContext): Promise<{ children: string[]; totals_with_children: Totals }> {
+    const projects = ctx.projects && !ctx.projects.includes('*') ? [...ctx.projects] : undefined;
+    let total = run.totals;
+    let children: string[] = [];
+    let level = [run.run_id];
+    const seen = new Set(level);
+    for (let depth = 0; depth < 16 && level.length > 0 && seen.size < 10_000; depth++) {
+      const next: string[] = [];
+      for (const parent of level) {
+        const page = await this.o.store.listRuns({ parent_run_id: parent, sort: 'started_at', limit: 500, projects });
+        for (const child of page.runs) {
+          if (seen.has(child.run_id)) continue;
+          seen.add(child.run_id);
+          next.push(child.run_id);
+          total = addTotals(total, child.totals);
+        }
+      }
+      if (depth === 0) children = next;
+      level = next;
+    }
+    return { children, totals_with_children: total };
+  }
+
   view(run: RunRecord): RunView {
     const url = this.traceUrlOf(run.trace_id);
     return {

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import { KeyRing } from './auth/api-keys.js';
+import type { Config } from './config.js';
+import { ExporterDiagnostics } from './export/diag.js';
+import { OutboxRelay } from './export/outbox-relay.js';
+import { SpanMaterializer } from './export/readable-span.js';
+import { createOtlpExporter, type BatchExporter } from './export/span-exporter.js';
+import { createApp } from './http/app.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { createLogger, type Logger } from './log.js';
+import { Reaper } from './runs/reaper.js';
+import { RunService, type RunServiceOptions } from './runs/run-service.js';
+import { openStore } from './store/open-store.js';
+import type { RunStore } from './store/run-store.js';
+import { RunMetrics } from './telemetry/run-metrics.js';
+import { ToolGateway } from './tools/gateway.js';
+import { VERSION } from './version.js';
+
+export interface BridgeParts {
+  config: Config;
+  log: Logger;
+  store: RunStore;
+  service: RunService;
+  gateway: ToolGateway;
+  relay: OutboxRelay;
+  reaper: Reaper;
+  metrics: RunMetrics;
+  keys: KeyRing;
+}
+
+/** Optional routers mounted by feature modules (MCP, live page). */
+export type Extension = (parts: BridgeParts) => Promise<{ path: string; handler: express.RequestHandler | express.Router; public?: boolean }[]>;
+
+export interface BridgeOptions {
+  log?: Logger;
+  store?: RunStore;
+  exporter?: BatchExporter;
+  extensions?: Extension[];
+  serviceOptions?: Partial<RunServiceOptions>;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The composition root: store, telemetry, relay, reaper and the HTTP app; start and stop. */
+export class Bridge {
+  private server: Server | undefined;
+  private stopping: Promise<void> | undefined;
+  parts!: BridgeParts;
+
+  constructor(
+    readonly config: Config,
+    private readonly opts: BridgeOptions = {},
+  ) {}
+
+  get url(): string {
+    const addr = this.server?.address() as AddressInfo | null;
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr?.port ?? this.config.port}`;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const log = this.opts.log ?? createLogger(c.logLevel);
+    const store = this.opts.store ?? (await openStore(c));
+    await store.init();
+    const keys = new KeyRing(store, c.apiKeys);
+    await keys.load();
+    if (!(await keys.enabled())) {
+      if (!isLoopback(c.host) && !c.authOff) {
+        await store.close();
+        throw new Error(
+          `refusing to serve without API keys on non-loopback address ${c.host}: set BRIDGE_API_KEYS or create keys with "keys create", or set BRIDGE_AUTH=off explicitly`,
+        );
+      }
+      log.warn('no API keys configured: every caller may use every project', { host: c.host, auth: c.authOff ? 'off' : 'loopback-only' });
+    }
+
+    const diagnostics = new ExporterDiagnostics(log);
+    diagnostics.install();
+    const exporter = this.opts.exporter ?? createOtlpExporter({ url: c.otlp.tracesUrl, protocol: c.otlp.protocol });
+    const materializer = new SpanMaterializer(c.resourceAttributes, VERSION);
+    const instanceId = c.instanceId ?? randomUUID();
+    let relay: OutboxRelay | undefined;
+    const metrics = new RunMetrics({
+      maxSeries: c.metricsMaxSeries,
+      prometheus: c.metrics.prometheus,
+      otlp: c.metrics.otlp ? { url: `${c.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`, intervalMs: c.metrics.intervalMs } : undefined,
+      resourceAttributes: { ...c.resourceAttributes },
+      instanceId,
+      version: VERSION,
+      gauges: {
+        countActive: () => store.countActive(),
+        outbox: () => ({ depth: relay?.depth ?? 0, oldestAgeMs: relay?.oldestAgeMs ?? null }),
+      },
+    });
+    relay = new OutboxRelay({
+      store,
+      exporter,
+      materializer,
+      diagnostics,
+      log,
+      intervalMs: c.exportIntervalMs,
+      batchSize: c.exportBatchSize,
+      leaseMs: c.outboxLeaseMs,
+      maxAgeMs: c.outboxMaxAgeMs,
+      maxBackoffMs: c.retryMaxBackoffMs,
+      onExported: (result, n) => metrics.exported(result, n),
+    });
+    const service = new RunService({
+      store,
+      metrics,
+      endUsage: c.endUsage,
+      captureContent: c.captureContent,
+      traceEntries: c.traceEntries,
+      traceUrl: c.traceUrl,
+      ...this.opts.serviceOptions,
+    });
+    const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });
+    const reaper = new Reaper({ store, service, log, idleTimeoutMs: c.runIdleTimeoutMs, maxDurationMs: c.runMaxDurationMs });
+    this.parts = { config: c, log, store, service, gateway, relay, reaper, metrics, keys };
+
+    const extra = [];
+    for (const ext of this.opts.extensions ?? []) extra.push(...(await ext(this.parts)));
+    const app = createApp({
+      service,
+      gateway,
+      store,
+      metrics,
+      keys,
+      limiter: new RateLimiter(c.rateLimit),
+      log,
+      isDraining: () => gateway.draining,
+      extra,
+    });
+
+    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, app);
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(c.port, c.host, () => resolve());
+    });
+    this.server = server;
+    relay.start();
+    reaper.start();
+    log.info('bridge listening', { url: this.url, store: store.kind, otlp: c.otlp.tracesUrl, protocol: c.otlp.protocol, version: VERSION });
+  }
+
+  /** Graceful stop: refuse new calls, finish in-flight ones, flush the outbox, close the store. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    const p = this.parts;
+    if (!p) return;
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    await p.gateway.drain();
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeIdleConnections();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    this.server?.closeAllConnections();
+    await p.reaper.stop();
+    await p.relay.stop();
+    await p.relay.flush(deadline).catch((e: unknown) => p.log.error('final flush failed', { error: String(e) }));
+    const left = (await p.store.outboxStats(Date.now()).catch(() => ({ depth: -1 }))).depth;
+    await p.metrics.shutdown();
+    await p.store.close();
+    p.log.info('bridge stopped', { outbox_left: left });
+  }
+}

@@ -1,0 +1,6 @@
+import type { Extension } from './bridge.js';
+
+/** Feature modules mounted on the bridge's HTTP app (MCP endpoint, live runs page). */
+export async function defaultExtensions(): Promise<Extension[]> {
+  return [];
+}

@@ -1,0 +1,53 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { KeyRing, Principal } from '../auth/api-keys.js';
+import { BridgeError } from '../errors.js';
+import type { RateLimiter } from './rate-limit.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+export function bearerOf(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m ? m[1] : undefined;
+}
+
+/**
+ * Once any key exists, every call needs `Authorization: Bearer <key>`; the key's projects
+ * scope what the call may see. Without keys the bridge is open (and bound to loopback only).
+ */
+export function authenticate(keys: KeyRing, limiter: RateLimiter) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      if (!(await keys.enabled())) {
+        const wait = limiter.take('anonymous');
+        if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);
+        return next();
+      }
+      const presented = bearerOf(req.get('authorization')) ?? cookieKey(req);
+      if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+      const principal = await keys.authenticate(presented);
+      if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');
+      const wait = limiter.take(principal.keyId);
+      if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded for this API key (BRIDGE_RATE_LIMIT)', undefined, wait);
+      req.principal = principal;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** The live page keeps a key in a cookie; it is honoured for reads only (GET), never for tool calls. */
+function cookieKey(req: Request): string | undefined {
+  if (req.method !== 'GET') return undefined;
+  const m = /(?:^|;\s*)oprelay_key=([^;]+)/.exec(req.get('cookie') ?? '');
+  return m ? decodeURIComponent(m[1]) : undefined;
+}
+
+export function requireWildcard(req: Request): void {
+  if (req.principal && !req.principal.projects.includes('*'))
+    throw new BridgeError('forbidden', 'this endpoint needs an API key scoped to all projects (*)');
+}

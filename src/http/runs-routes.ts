@@ -1,0 +1,60 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { BridgeError } from '../errors.js';
+import type { CallContext, RunService } from '../runs/run-service.js';
+import type { RunStore } from '../store/run-store.js';
+import { decodeCursor } from '../store/run-store.js';
+import { uuid } from '../tools/schemas.js';
+import { invalidArgument, toDetails } from '../tools/validate.js';
+
+export function callContext(req: Request): CallContext {
+  return { projects: req.principal?.projects };
+}
+
+const listQuery = z.strictObject({
+  project_key: z.string().min(1).max(128).optional(),
+  status: z.enum(['running', 'completed', 'failed', 'interrupted']).optional(),
+  agent_id: uuid.optional(),
+  since: z
+    .string()
+    .refine((s) => Number.isFinite(Date.parse(s)), { message: 'must be an ISO 8601 date-time' })
+    .transform((s) => Date.parse(s))
+    .optional(),
+  min_cost: z.coerce.number().nonnegative({ message: 'must be a non-negative number' }).optional(),
+  sort: z.enum(['started_at', 'cost']).default('started_at'),
+  limit: z.coerce
+    .number()
+    .int({ message: 'must be an integer' })
+    .min(1, { message: 'must be at least 1' })
+    .max(500, { message: 'must be at most 500' })
+    .default(50),
+  cursor: z
+    .string()
+    .refine((c) => decodeCursor(c) !== undefined, { message: 'is not a cursor this API returned' })
+    .optional(),
+});
+
+/** GET /v1/runs (filtered, paginated) and GET /v1/runs/{run_id}, scoped by the caller's key. */
+export function runsRouter(service: RunService, store: RunStore): Router {
+  const r = Router();
+  r.get('/v1/runs', async (req, res) => {
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) throw invalidArgument(toDetails(parsed.error.issues, req.query));
+    const q = parsed.data;
+    const projects = req.principal && !req.principal.projects.includes('*') ? [...req.principal.projects] : undefined;
+    const page = await store.listRuns({ ...q, projects });
+    res.json({ runs: page.runs.map((run) => service.view(run)), next_cursor: page.next_cursor });
+  });
+  r.get('/v1/runs/:run_id', async (req, res) => {
+    const id = uuid.safeParse(req.params.run_id);
+    if (!id.success) throw invalidArgument([{ path: 'run_id', message: 'run_id: must be a UUID (8-4-4-4-12 hex digits)' }]);
+    const ctx = callContext(req);
+    const view = await service.getRun(id.data, ctx);
+    res.json({ ...view, ...(await service.descendants(view, ctx)) });
+  });
+  return r;
+}
+
+export function notFound(): never {
+  throw new BridgeError('not_found', 'no such endpoint');
+}

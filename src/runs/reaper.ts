@@ -1,0 +1,52 @@
+import type { Logger } from '../log.js';
+import type { RunStore } from '../store/run-store.js';
+import type { RunService } from './run-service.js';
+
+/** Ends runs idle past the idle timeout or older than the max duration as `interrupted`. */
+export class Reaper {
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<number> | undefined;
+  readonly intervalMs: number;
+
+  constructor(
+    private readonly o: { store: RunStore; service: RunService; log: Logger; idleTimeoutMs: number; maxDurationMs: number; now?: () => number },
+  ) {
+    // at least every quarter of the idle timeout, capped at one minute
+    this.intervalMs = Math.max(10, Math.min(60_000, Math.floor(o.idleTimeoutMs / 4)));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.scan().catch((e: unknown) => this.o.log.error('reaper scan failed', { error: String(e) })), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.scanning?.catch(() => undefined);
+  }
+
+  /** One scan; returns how many runs this replica ended. */
+  scan(): Promise<number> {
+    this.scanning ??= this.scanOnce().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<number> {
+    const now = (this.o.now ?? Date.now)();
+    const idleBefore = now - this.o.idleTimeoutMs;
+    const startedBefore = now - this.o.maxDurationMs;
+    let ended = 0;
+    for (;;) {
+      const ids = await this.o.store.findStaleRuns(idleBefore, startedBefore, 200);
+      let progressed = 0;
+      for (const id of ids) {
+        if (await this.o.service.reap(id, idleBefore, startedBefore)) {
+          progressed++;
+          this.o.log.info('run reaped', { run_id: id });
+        }
+      }
+      ended += progressed;
+      if (ids.length < 200 || progressed === 0) return ended;
+    }
+  }
+}
