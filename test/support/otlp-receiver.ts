@@ -1,0 +1,197 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import protobuf from 'protobufjs';
+
+/** A real OTLP/HTTP trace receiver on 127.0.0.1 that decodes what exporters send (JSON and protobuf). */
+
+const PROTO = `
+syntax = "proto3";
+package otlp;
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message InstrumentationScope { string name = 1; string version = 2; }
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4; }
+message Status { string message = 2; int32 code = 3; }
+message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
+  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10;
+  repeated Event events = 11; uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15; fixed32 flags = 16; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+`;
+const ExportRequest = protobuf.parse(PROTO, { keepCase: false }).root.lookupType('otlp.ExportTraceServiceRequest');
+
+export type Value = string | number | boolean | Value[] | null;
+
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  startMs: number;
+  endMs: number;
+  attributes: Record<string, Value>;
+  events: { name: string; timeMs: number; attributes: Record<string, Value> }[];
+  links: { traceId: string; spanId: string; attributes: Record<string, Value> }[];
+  status: { code: number; message?: string };
+  droppedAttributesCount: number;
+  droppedEventsCount: number;
+  resource: Record<string, Value>;
+  scope: string;
+}
+
+type Mode =
+  | { kind: 'ok' }
+  | { kind: 'status'; code: number; retryAfter?: number }
+  | { kind: 'partial'; rejected: number; message: string }
+  | { kind: 'hang' };
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function anyValue(v: any): Value {
+  if (!v) return null;
+  const get = (camel: string, snake: string) => v[camel] ?? v[snake];
+  if (get('stringValue', 'string_value') !== undefined) return get('stringValue', 'string_value');
+  if (get('boolValue', 'bool_value') !== undefined) return get('boolValue', 'bool_value');
+  if (get('intValue', 'int_value') !== undefined) return Number(get('intValue', 'int_value'));
+  if (get('doubleValue', 'double_value') !== undefined) return Number(get('doubleValue', 'double_value'));
+  const arr = get('arrayValue', 'array_value');
+  if (arr) return (arr.values ?? []).map(anyValue);
+  return null;
+}
+
+function attrs(list: any[] | undefined): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
+  return out;
+}
+
+function hex(v: any): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v === 'string') return v.toLowerCase();
+  return Buffer.from(v as Uint8Array).toString('hex');
+}
+
+const nanosToMs = (v: any) => Number(BigInt(String(v ?? 0)) / 1000n) / 1000;
+
+function flatten(req: any): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const rs of req.resourceSpans ?? req.resource_spans ?? []) {
+    const resource = attrs(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? rs.scope_spans ?? []) {
+      for (const s of ss.spans ?? []) {
+        out.push({
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId),
+          name: s.name,
+          kind: s.kind ?? 0,
+          startMs: nanosToMs(s.startTimeUnixNano),
+          endMs: nanosToMs(s.endTimeUnixNano),
+          attributes: attrs(s.attributes),
+          events: (s.events ?? []).map((e: any) => ({ name: e.name, timeMs: nanosToMs(e.timeUnixNano), attributes: attrs(e.attributes) })),
+          links: (s.links ?? []).map((l: any) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attrs(l.attributes) })),
+          status: { code: s.status?.code ?? 0, ...(s.status?.message ? { message: s.status.message } : {}) },
+          droppedAttributesCount: s.droppedAttributesCount ?? 0,
+          droppedEventsCount: s.droppedEventsCount ?? 0,
+          resource,
+          scope: ss.scope?.name ?? '',
+        });
+      }
+    }
+  }
+  return out;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  /** every request seen, with the answer given */
+  readonly requests: { contentType: string; spans: number; answered: number }[] = [];
+  private server: Server;
+  private sockets = new Set<Socket>();
+  private mode: Mode = { kind: 'ok' };
+  port = 0;
+
+  constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Stops listening (connections are then refused) and drops open connections. */
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  answer(mode: Mode): void {
+    this.mode = mode;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const contentType = req.headers['content-type'] ?? '';
+    if (req.url !== '/v1/traces') {
+      res.writeHead(req.url === '/v1/metrics' ? 200 : 404).end('{}');
+      return;
+    }
+    const mode = this.mode;
+    if (mode.kind === 'hang') return; // never answer
+    let decoded: ReceivedSpan[];
+    try {
+      decoded = contentType.includes('protobuf')
+        ? flatten(ExportRequest.toObject(ExportRequest.decode(body), { longs: String, bytes: Array, defaults: false }))
+        : flatten(JSON.parse(body.toString('utf8')));
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(err) }));
+      return;
+    }
+    if (mode.kind === 'status') {
+      this.requests.push({ contentType, spans: decoded.length, answered: mode.code });
+      res.writeHead(mode.code, { 'content-type': 'application/json', ...(mode.retryAfter ? { 'retry-after': String(mode.retryAfter) } : {}) });
+      res.end(JSON.stringify({ code: mode.code, message: `receiver answers ${mode.code}` }));
+      return;
+    }
+    this.requests.push({ contentType, spans: decoded.length, answered: 200 });
+    this.spans.push(...decoded);
+    const answer =
+      mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  }
+
+  byTrace(traceId: string): ReceivedSpan[] {
+    return this.spans.filter((s) => s.traceId === traceId);
+  }
+
+  /** Waits until pred holds over the received spans (polling), or fails after timeoutMs. */
+  async waitFor(pred: (spans: ReceivedSpan[]) => boolean, timeoutMs = 10_000, what = 'spans'): Promise<ReceivedSpan[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (pred(this.spans)) return this.spans;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.spans.length} spans: ${this.spans.map((s) => s.name).join(', ')}`);
+  }
+}
