@@ -12,6 +12,7 @@ import { createApp } from './http/app.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
 import { Reaper } from './runs/reaper.js';
+import { GenAiPricesCalculator } from './runs/pricing.js';
 import { RunService, type RunServiceOptions } from './runs/run-service.js';
 import { openStore } from './store/open-store.js';
 import type { RunStore } from './store/run-store.js';
@@ -118,6 +119,7 @@ export class Bridge {
       captureContent: c.captureContent,
       traceEntries: c.traceEntries,
       traceUrl: c.traceUrl,
+      pricing: c.costInference ? new GenAiPricesCalculator() : undefined,
       ...this.opts.serviceOptions,
     });
     const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });

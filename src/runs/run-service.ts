@@ -155,6 +155,10 @@ export class RunService {
       let tp = parseTraceparent(ctx.traceparent);
       let parentRunId: string | null = null;
       const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
+      if (parentRef === runId) {
+        const message = 'meta_json.parent_run_id: a run cannot be its own parent';
+        throw new BridgeError('invalid_argument', message, [{ path: 'meta_json.parent_run_id', message }]);
+      }
       if (parentRef) {
         const parent = await tx.getRun(parentRef);
         if (!parent || parent.project_key !== args.project_key || !this.canSee(ctx, parent.project_key))
@@ -220,16 +224,19 @@ export class RunService {
     for (const raw of entries) {
       if (this.o.traceEntries === 'errors' && raw.status !== 'error') continue;
       const entry = this.cleanEntry(raw);
-      const extra: Attributes = {};
-      if (entry.cost_usd === undefined && entry.model && this.o.pricing) {
-        const batch = toBatch(entry as TokenUsage, this.o.pricing);
-        if (batch.costSource === 'computed') extra[ATTR.traceCostUsd] = batch.totals.cost_usd;
-        if (batch.costSource) extra[ATTR.usageCostSource] = batch.costSource;
-        if (batch.provider) extra[ATTR.genAiProviderName] = batch.provider;
-      } else if (entry.cost_usd !== undefined) extra[ATTR.usageCostSource] = 'reported';
-      spans.push(entrySpan(run, entry, now, extra));
+      spans.push(entrySpan(run, entry, now, this.entryCost(entry)));
     }
     return spans;
+  }
+
+  /** An entry's cost attributes: its own cost (reported), a computed one, or `unknown` for tokens without either. */
+  private entryCost(entry: TraceEntry): Attributes {
+    const batch = toBatch(entry as TokenUsage, this.o.pricing);
+    const extra: Attributes = {};
+    if (batch.costSource) extra[ATTR.usageCostSource] = batch.costSource;
+    if (batch.costSource === 'computed') extra[ATTR.traceCostUsd] = batch.totals.cost_usd;
+    if (batch.provider) extra[ATTR.genAiProviderName] = batch.provider;
+    return extra;
   }
 
   private cleanEntry(entry: TraceEntry): TraceEntry {
@@ -254,7 +261,11 @@ export class RunService {
       [ATTR.usageCostUsd]: batch.totals.cost_usd,
       [ATTR.usageLlmCalls]: batch.totals.llm_calls,
     };
+    if (batch.extra.cache_read_input_tokens) a[ATTR.genAiUsageCacheReadInputTokens] = batch.extra.cache_read_input_tokens;
+    if (batch.extra.cache_creation_input_tokens) a[ATTR.genAiUsageCacheCreationInputTokens] = batch.extra.cache_creation_input_tokens;
+    if (batch.extra.reasoning_output_tokens) a[ATTR.genAiUsageReasoningOutputTokens] = batch.extra.reasoning_output_tokens;
     if (batch.model) a[ATTR.genAiRequestModel] = batch.model;
+    if (batch.provider) a[ATTR.genAiProviderName] = batch.provider;
     if (batch.costSource) a[ATTR.usageCostSource] = batch.costSource;
     if (usage.prompt_preview && this.o.captureContent) a[ATTR.usagePromptPreview] = redactText(usage.prompt_preview);
     if (idemKey) a[ATTR.usageIdempotencyKey] = idemKey;

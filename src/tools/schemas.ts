@@ -52,6 +52,12 @@ export const openObject = z.record(z.string(), z.unknown(), { message: 'must be 
   }
 });
 
+/** core_start_run's meta_json: open, but a sub-agent's `parent_run_id` must name a run by its UUID. */
+const startMeta = openObject.superRefine((value, ctx) => {
+  if (value.parent_run_id !== undefined && !uuid.safeParse(value.parent_run_id).success)
+    ctx.addIssue({ code: 'custom', path: ['parent_run_id'], message: 'must be a run UUID (8-4-4-4-12 hex digits, not nil)' });
+});
+
 const instant = z.union([z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }), count], {
   message: 'must be an ISO 8601 date-time or epoch milliseconds',
 });
@@ -112,7 +118,7 @@ export const toolSchemas = {
     agent_id: uuid,
     run_id: uuid.optional(),
     summary: text(LIMITS.summary).optional(),
-    meta_json: openObject.optional(),
+    meta_json: startMeta.optional(),
   }),
   core_report_usage: z.strictObject({
     run_id: uuid,

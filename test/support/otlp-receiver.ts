@@ -49,7 +49,9 @@ type Mode =
   | { kind: 'ok' }
   | { kind: 'status'; code: number; retryAfter?: number }
   | { kind: 'partial'; rejected: number; message: string }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** answers 413 to requests carrying more than max spans */
+  | { kind: 'max_spans'; max: number };
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function anyValue(v: any): Value {
@@ -166,6 +168,11 @@ export class OtlpReceiver {
         : flatten(JSON.parse(body.toString('utf8')));
     } catch (err) {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(err) }));
+      return;
+    }
+    if (mode.kind === 'max_spans' && decoded.length > mode.max) {
+      this.requests.push({ contentType, spans: decoded.length, answered: 413 });
+      res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"too large"}');
       return;
     }
     if (mode.kind === 'status') {
