@@ -86,7 +86,7 @@ export class Bridge {
     const exporter = this.opts.exporter ?? createOtlpExporter({ url: c.otlp.tracesUrl, protocol: c.otlp.protocol });
     const materializer = new SpanMaterializer(c.resourceAttributes, VERSION);
     const instanceId = c.instanceId ?? randomUUID();
-    let relay: OutboxRelay | undefined;
+    const relayRef: { current?: OutboxRelay } = {};
     const metrics = new RunMetrics({
       maxSeries: c.metricsMaxSeries,
       prometheus: c.metrics.prometheus,
@@ -96,10 +96,10 @@ export class Bridge {
       version: VERSION,
       gauges: {
         countActive: () => store.countActive(),
-        outbox: () => ({ depth: relay?.depth ?? 0, oldestAgeMs: relay?.oldestAgeMs ?? null }),
+        outbox: () => ({ depth: relayRef.current?.depth ?? 0, oldestAgeMs: relayRef.current?.oldestAgeMs ?? null }),
       },
     });
-    relay = new OutboxRelay({
+    const relay = new OutboxRelay({
       store,
       exporter,
       materializer,
@@ -112,6 +112,7 @@ export class Bridge {
       maxBackoffMs: c.retryMaxBackoffMs,
       onExported: (result, n) => metrics.exported(result, n),
     });
+    relayRef.current = relay;
     const service = new RunService({
       store,
       metrics,

@@ -215,15 +215,19 @@ export class SqliteStore implements RunStore {
       where.push(`project_key IN (${q.projects.map(() => '?').join(',')})`);
       params.push(...q.projects);
     }
-    if (q.project_key) (where.push('project_key = ?'), params.push(q.project_key));
-    if (q.status) (where.push('status = ?'), params.push(q.status));
-    if (q.agent_id) (where.push('agent_id = ?'), params.push(q.agent_id));
-    if (q.since !== undefined) (where.push('started_at >= ?'), params.push(q.since));
-    if (q.min_cost !== undefined) (where.push('cost_usd >= ?'), params.push(q.min_cost));
-    if (q.parent_run_id) (where.push('parent_run_id = ?'), params.push(q.parent_run_id));
+    const add = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (q.project_key) add('project_key = ?', q.project_key);
+    if (q.status) add('status = ?', q.status);
+    if (q.agent_id) add('agent_id = ?', q.agent_id);
+    if (q.since !== undefined) add('started_at >= ?', q.since);
+    if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
+    if (q.parent_run_id) add('parent_run_id = ?', q.parent_run_id);
     const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    if (cursor) (where.push(`(${col}, run_id) < (?, ?)`), params.push(cursor[0], cursor[1]));
+    if (cursor) add(`(${col}, run_id) < (?, ?)`, cursor[0], cursor[1]);
     const sql = `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
     const rows = this.db.prepare<(string | number)[], RunRow>(sql).all(...params, q.limit + 1);

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { parseDuration } from '../src/duration.js';
+
+describe('loadConfig(env)', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 8787);
+    assert.equal(c.store, 'sqlite');
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.exportIntervalMs, 1000);
+    assert.equal(c.outboxMaxAgeMs, 7 * 86_400_000);
+    assert.equal(c.outboxMaxRows, 1_000_000);
+    assert.equal(c.runIdleTimeoutMs, 24 * 3_600_000);
+    assert.equal(c.runMaxDurationMs, 7 * 86_400_000);
+    assert.equal(c.metricsMaxSeries, 1000);
+    assert.equal(c.rateLimit, 0);
+    assert.equal(c.otlp.tracesUrl, 'http://localhost:4318/v1/traces');
+    assert.equal(c.otlp.protocol, 'http/json');
+    assert.equal(c.traceUrl, undefined);
+  });
+
+  it('parses keys, budgets, durations, OTLP settings and resource attributes', () => {
+    const c = loadConfig({
+      BRIDGE_API_KEYS: 'key-one-123=proj-a,proj-b; key-two-456=*',
+      BRIDGE_BUDGETS: 'proj-a=25;proj-b=2.5',
+      BRIDGE_RUN_IDLE_TIMEOUT: '15m',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,team=sre',
+      BRIDGE_TRACE_URL: 'http://localhost:16686/trace/{trace_id}',
+    });
+    assert.deepEqual(c.apiKeys, [
+      { key: 'key-one-123', projects: ['proj-a', 'proj-b'] },
+      { key: 'key-two-456', projects: ['*'] },
+    ]);
+    assert.deepEqual(c.budgets, { 'proj-a': 25, 'proj-b': 2.5 });
+    assert.equal(c.runIdleTimeoutMs, 900_000);
+    assert.equal(c.otlp.tracesUrl, 'http://collector:4318/v1/traces');
+    assert.equal(c.otlp.protocol, 'http/protobuf');
+    assert.deepEqual(c.resourceAttributes, { 'deployment.environment': 'prod', team: 'sre' });
+  });
+
+  it('names every bad variable', () => {
+    assert.throws(
+      () => loadConfig({ BRIDGE_PORT: '99999', BRIDGE_RUN_IDLE_TIMEOUT: 'soon', BRIDGE_STORE: 'mysql', BRIDGE_TRACE_URL: 'http://x/' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        for (const name of ['BRIDGE_PORT', 'BRIDGE_RUN_IDLE_TIMEOUT', 'BRIDGE_STORE', 'BRIDGE_TRACE_URL']) assert.match(err.message, new RegExp(name));
+        assert.match(err.message, /65535/);
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ BRIDGE_BUDGETS: 'proj=-1' }), /BRIDGE_BUDGETS/);
+    assert.throws(() => loadConfig({ BRIDGE_API_KEYS: 'short=p' }), /BRIDGE_API_KEYS/);
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('7d'), 604_800_000);
+    assert.equal(parseDuration('1.5h'), 5_400_000);
+    assert.equal(parseDuration('ten'), undefined);
+  });
+});
