@@ -1,6 +1,7 @@
 import type { Extension } from './bridge.js';
+import { mcpExtension } from './mcp/mcp-server.js';
 
 /** Feature modules mounted on the bridge's HTTP app (MCP endpoint, live runs page). */
 export async function defaultExtensions(): Promise<Extension[]> {
-  return [];
+  return [mcpExtension];
 }
