@@ -11,6 +11,7 @@ import { createOtlpExporter, type BatchExporter } from './export/span-exporter.j
 import { createApp } from './http/app.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
+import { Budgets } from './runs/budgets.js';
 import { Reaper } from './runs/reaper.js';
 import { GenAiPricesCalculator } from './runs/pricing.js';
 import { RunService, type RunServiceOptions } from './runs/run-service.js';
@@ -87,6 +88,7 @@ export class Bridge {
     const materializer = new SpanMaterializer(c.resourceAttributes, VERSION);
     const instanceId = c.instanceId ?? randomUUID();
     const relayRef: { current?: OutboxRelay } = {};
+    const budgets = new Budgets({ store, budgets: c.budgets, enforce: c.budgetEnforce });
     const metrics = new RunMetrics({
       maxSeries: c.metricsMaxSeries,
       prometheus: c.metrics.prometheus,
@@ -97,6 +99,7 @@ export class Bridge {
       gauges: {
         countActive: () => store.countActive(),
         outbox: () => ({ depth: relayRef.current?.depth ?? 0, oldestAgeMs: relayRef.current?.oldestAgeMs ?? null }),
+        ...(budgets.configured ? { budgets: () => budgets.remaining() } : {}),
       },
     });
     const relay = new OutboxRelay({
@@ -121,6 +124,7 @@ export class Bridge {
       traceEntries: c.traceEntries,
       traceUrl: c.traceUrl,
       pricing: c.costInference ? new GenAiPricesCalculator() : undefined,
+      beforeStart: c.budgetEnforce && budgets.configured ? budgets.check : undefined,
       ...this.opts.serviceOptions,
     });
     const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });
@@ -141,7 +145,8 @@ export class Bridge {
       extra,
     });
 
-    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, app);
+    // slow clients: headers within 10 s, the whole request within 30 s, checked every second (Node default: 30 s)
+    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, app);
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

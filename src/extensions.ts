@@ -1,7 +1,8 @@
 import type { Extension } from './bridge.js';
+import { livePageExtension } from './http/live-page.js';
 import { mcpExtension } from './mcp/mcp-server.js';
 
 /** Feature modules mounted on the bridge's HTTP app (MCP endpoint, live runs page). */
 export async function defaultExtensions(): Promise<Extension[]> {
-  return [mcpExtension];
+  return [mcpExtension, livePageExtension];
 }

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { zeroExtra, zeroTotals, type RunRecord } from '../src/runs/model.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
-import type { SpanRecord } from '../src/telemetry/span-record.js';
-import { runStoreContract } from './store-contract.js';
+import type { RunStore } from '../src/store/run-store.js';
+import { makeRun, makeSpan, runStoreContract } from './store-contract.js';
 
 const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN_TAG = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -29,62 +28,46 @@ const unreachable = await unreachableReason();
 if (unreachable) console.warn(`*** POSTGRES NOT REACHABLE at ${PG_URL} (${unreachable}): SKIPPING postgres store tests ***`);
 const skip = unreachable ? `postgres not reachable at ${PG_URL}` : false;
 
-const openStores: PostgresStore[] = [];
-const schemas = new Set<string>();
+/** Open stores and the schema each one uses; several stores may share a schema (replicas). */
+const openStores = new Map<RunStore, string>();
 
 function openStore(schema: string, poolSize?: number): PostgresStore {
-  schemas.add(schema);
   const store = new PostgresStore(PG_URL, { schema, poolSize });
-  openStores.push(store);
+  openStores.set(store, schema);
   return store;
 }
 
-/** Closes every store opened so far and drops its schema. */
-async function cleanup(): Promise<void> {
-  await Promise.all(openStores.splice(0).map((s) => s.close()));
-  if (schemas.size === 0) return;
+async function dropSchemas(schemas: Iterable<string>): Promise<void> {
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   try {
     for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    schemas.clear();
   } finally {
     await admin.end();
   }
 }
 
+/** Closes every open store and drops every schema they used. */
+async function cleanupAll(): Promise<void> {
+  const schemas = new Set(openStores.values());
+  await Promise.all([...openStores.keys()].map((s) => s.close()));
+  openStores.clear();
+  await dropSchemas(schemas);
+}
+
 if (unreachable) {
-  test('postgres store contract', { skip }, () => undefined);
+  test('RunStore contract: postgres', { skip }, () => undefined);
 } else {
+  // The contract calls init() and close() itself; a fresh schema per describe block keeps blocks apart.
   runStoreContract(
     'postgres',
-    async () => {
-      const store = openStore(newSchema());
-      await store.init();
-      return store;
+    async () => openStore(newSchema()),
+    async (store) => {
+      const schema = openStores.get(store);
+      openStores.delete(store);
+      if (schema) await dropSchemas([schema]);
     },
-    cleanup,
   );
-}
-
-function makeRun(runId: string): RunRecord {
-  return {
-    run_id: runId, project_key: 'proj', agent_id: 'agent', agent_name: null, status: 'running', end_reason: null,
-    started_at: 1_000, ended_at: null, last_activity_at: 1_000, trace_id: 'a'.repeat(32), root_span_id: 'b'.repeat(16),
-    parent_span_id: null, parent_run_id: null, session_id: null, trace_flags: 1, summary: null, end_summary: null,
-    meta: null, totals: zeroTotals(), extra: zeroExtra(), reported: zeroTotals(), models: [], last_model: null,
-    provider: null, cost_sources: [], failures: 0, last_error_type: null, events: [], reports: 0, reports_dropped: 0,
-    events_dropped: 0, links: [], final_mismatch: false, root_exported: false, implicit: false, one_shot: false,
-  };
-}
-
-function makeSpan(runId: string, n: number): SpanRecord {
-  return {
-    project_key: 'proj', trace_id: 'a'.repeat(32), span_id: n.toString(16).padStart(16, '0'), parent_span_id: null,
-    trace_flags: 1, name: `span ${n}`, kind: 0, start: 1_000 + n, end: 1_001 + n,
-    attributes: { 'oprelay.run.id': runId, n }, events: [], links: [], status: { code: 0 },
-    dropped_attributes: 0, dropped_events: 0,
-  };
 }
 
 /** Two replicas (two pools) sharing one freshly migrated schema. */
@@ -98,29 +81,30 @@ async function twoReplicas(): Promise<[PostgresStore, PostgresStore]> {
 }
 
 describe('postgres store: several replicas', { skip }, () => {
-  after(cleanup);
+  after(cleanupAll);
 
   test('500 concurrent increments on one new run through two pools lose nothing', async () => {
     const [a, b] = await twoReplicas();
     const runId = 'run-contended';
+    const startTokens = makeRun(runId).totals.input_tokens;
     await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
         (i % 2 ? a : b).transact(runId, async (tx) => {
           const run = (await tx.getRun(runId)) ?? makeRun(runId);
           run.totals.input_tokens += 1;
           await tx.saveRun(run);
-          await tx.enqueue([makeSpan(runId, i)], 2_000);
+          await tx.enqueue([makeSpan(runId, `span ${i}`)], 2_000);
         }),
       ),
     );
-    assert.equal((await a.getRun(runId))?.totals.input_tokens, 500);
+    assert.equal((await a.getRun(runId))?.totals.input_tokens, startTokens + 500);
     assert.deepEqual(await b.outboxStats(2_500), { depth: 500, oldestAgeMs: 500 });
   });
 
   test('concurrent claimers on two replicas never get the same outbox row', async () => {
     const [a, b] = await twoReplicas();
     for (let r = 0; r < 3; r++) {
-      await a.transact(`run-${r}`, (tx) => tx.enqueue(Array.from({ length: 100 }, (_, i) => makeSpan(`run-${r}`, r * 100 + i)), 1_000));
+      await a.transact(`run-${r}`, (tx) => tx.enqueue(Array.from({ length: 100 }, (_, i) => makeSpan(`run-${r}`, `span ${r * 100 + i}`)), 1_000));
     }
     const claimed: number[] = [];
     const claimer = async (store: PostgresStore, owner: string) => {
@@ -138,7 +122,7 @@ describe('postgres store: several replicas', { skip }, () => {
 
   test('a claim whose lease expired is re-claimed by another owner', async () => {
     const [a, b] = await twoReplicas();
-    await a.transact('run-1', (tx) => tx.enqueue([makeSpan('run-1', 7)], 1_000));
+    await a.transact('run-1', (tx) => tx.enqueue([makeSpan('run-1', 'span 7')], 1_000));
     const first = await a.claimOutbox('replica-a', 10, 1_000, 2_000);
     assert.equal(first.length, 1);
     assert.equal(typeof first[0].id, 'number');
@@ -170,14 +154,15 @@ describe('postgres store: several replicas', { skip }, () => {
     assert.equal((await stores[2].getRun('run-x'))?.run_id, 'run-x');
   });
 
-  test('a failed transaction rolls back and gives its connection back to the pool', async () => {
+  // A leaked connection would make the last transact wait forever on the one-connection pool.
+  test('a failed transaction rolls back and gives its connection back to the pool', { timeout: 10_000 }, async () => {
     const store = openStore(newSchema(), 1);
     await store.init();
     for (let i = 0; i < 3; i++) {
       await assert.rejects(
         store.transact('run-y', async (tx) => {
           await tx.saveRun(makeRun('run-y'));
-          await tx.enqueue([makeSpan('run-y', i)], 1_000);
+          await tx.enqueue([makeSpan('run-y', `span ${i}`)], 1_000);
           throw new Error(`boom ${i}`);
         }),
         { message: `boom ${i}` },

@@ -20,6 +20,8 @@ const RELOAD_MS = 2000;
 export class KeyRing {
   private envKeys: Map<string, Principal>;
   private storeKeys = new Map<string, Principal>();
+  /** any key record, revoked ones included: revoking the last key must close the bridge, not open it */
+  private anyStored = false;
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
 
@@ -32,6 +34,7 @@ export class KeyRing {
 
   async load(): Promise<void> {
     const keys = await this.store.listApiKeys();
+    this.anyStored = keys.length > 0;
     this.storeKeys = new Map(
       keys.filter((k) => k.revoked_at === null).map((k) => [k.hash, { keyId: k.id, projects: k.projects }]),
     );
@@ -44,10 +47,10 @@ export class KeyRing {
     await this.loading;
   }
 
-  /** True once any key exists: from then on every call needs one. */
+  /** True once any key exists (even if since revoked): from then on every call needs one. */
   async enabled(): Promise<boolean> {
     await this.fresh();
-    return this.envKeys.size > 0 || this.storeKeys.size > 0;
+    return this.envKeys.size > 0 || this.anyStored;
   }
 
   async authenticate(presented: string): Promise<Principal | undefined> {

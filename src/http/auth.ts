@@ -19,7 +19,7 @@ export function bearerOf(header: string | undefined): string | undefined {
  * scope what the call may see. Without keys the bridge is open (and bound to loopback only).
  */
 export function authenticate(keys: KeyRing, limiter: RateLimiter) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (!(await keys.enabled())) {
         const wait = limiter.take('anonymous');
@@ -27,6 +27,7 @@ export function authenticate(keys: KeyRing, limiter: RateLimiter) {
         return next();
       }
       const presented = bearerOf(req.get('authorization')) ?? cookieKey(req);
+      res.set('WWW-Authenticate', 'Bearer'); // RFC 6750, for the 401 answers below; harmless on success
       if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
       const principal = await keys.authenticate(presented);
       if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');

@@ -1,6 +1,6 @@
 import { calcPrice, findProvider, type Usage } from '@pydantic/genai-prices';
 import type { TokenUsage } from '../tools/schemas.js';
-import type { CostCalculator } from './totals.js';
+import { roundCost, type CostCalculator } from './totals.js';
 
 /** genai-prices provider ids → `gen_ai.provider.name` well-known values (an open enum: others pass through). */
 const PROVIDER_NAMES: Readonly<Record<string, string>> = {
@@ -70,7 +70,7 @@ export class GenAiPricesCalculator implements CostCalculator {
     const split = splitProvider(model);
     const result = this.calc(libUsage, model) ?? (split ? this.calc(libUsage, split.model, split.providerId) : null);
     if (!result || !Number.isFinite(result.total_price) || result.total_price < 0) return undefined;
-    return { cost_usd: result.total_price, provider: PROVIDER_NAMES[result.provider.id] ?? result.provider.id };
+    return { cost_usd: roundCost(result.total_price), provider: PROVIDER_NAMES[result.provider.id] ?? result.provider.id };
   }
 
   private calc(usage: Usage, model: string, providerId?: string) {

@@ -71,10 +71,13 @@ export class RunService {
     scope: string | undefined,
     ctx: CallContext,
     fn: (tx: StoreTx, now: number) => Promise<Outcome<R>>,
+    /** visibility check run before the idempotency look-up, so a repeat never answers another project's caller */
+    guard?: (tx: StoreTx) => Promise<void>,
   ): Promise<R & { duplicate?: true }> {
     const idemScope = ctx.idempotencyKey ? `${tool}:${scope}:${ctx.idempotencyKey}` : undefined;
     const out = await this.o.store.transact(lockKey, async (tx) => {
       const now = this.now();
+      if (guard) await guard(tx);
       if (idemScope) {
         const seen = await tx.getIdempotent(idemScope, now - IDEMPOTENCY_TTL_MS);
         if (seen !== undefined) return { result: { ...(seen as R), duplicate: true as const }, spans: [], effects: [] };
@@ -187,6 +190,9 @@ export class RunService {
       if (typeof meta?.session_id === 'string' && meta.session_id) run.session_id = meta.session_id.slice(0, 256);
       run.last_activity_at = now;
       return { result: this.startResult(run), spans: [startRunSpan(run, now)], effects, run };
+    }, async (tx) => {
+      const existing = await tx.getRun(runId);
+      if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
     });
   }
 
@@ -286,7 +292,7 @@ export class RunService {
       run.last_activity_at = now;
       const spans = this.entrySpans(run, args.traces, now);
       return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
-    });
+    }, async (tx) => void (await this.getVisible(tx, args.run_id, ctx)));
   }
 
   async endRun(args: ToolArgs<'core_end_run'>, ctx: CallContext) {
@@ -335,7 +341,7 @@ export class RunService {
       run.events = [];
       effects.push(this.endedEffect(run));
       return { result: this.endResult(run), spans, effects, run };
-    });
+    }, async (tx) => void (await this.getVisible(tx, args.run_id, ctx)));
   }
 
   private endedEffect(run: RunRecord): MetricEffect {
@@ -367,7 +373,8 @@ export class RunService {
       }
       const error = this.o.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
       const failureId = randomUUID();
-      const errorType = errorTypeOf(args.error, args.meta);
+      // the type becomes a span attribute and a metric label: derive it from redacted text only
+      const errorType = errorTypeOf(args.error === undefined ? undefined : redactText(args.error), args.meta ? redactValue(args.meta) : undefined);
       const event = failureEvent(
         {
           failure_id: failureId,
@@ -389,6 +396,9 @@ export class RunService {
       if (run.status === 'running') run.last_activity_at = now;
       effects.push({ kind: 'failure', project: run.project_key, errorType });
       return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };
+    }, async (tx) => {
+      const run = await tx.getRun(args.run_id);
+      if (run && (run.project_key !== args.project_key || !this.canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
     });
   }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { RunRecord } from '../runs/model.js';
-import type { SpanRecord } from '../telemetry/span-record.js';
+import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -11,7 +11,6 @@ import {
   type RunStore,
   type StoreTx,
 } from './run-store.js';
-import { runIdOf } from '../telemetry/span-record.js';
 import { runColumns } from './sqlite-store.js';
 
 // Documents and spans are TEXT holding JSON, not JSONB: JSONB rejects "\u0000" in strings, and

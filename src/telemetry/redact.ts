@@ -2,26 +2,35 @@
  * Secret redaction for every text that leaves the bridge (and is stored): summaries,
  * prompt previews, errors, context and meta values.
  */
-const RULES: [kind: string, pattern: RegExp][] = [
+const hasDigit = (s: string) => /\d/.test(s);
+
+/**
+ * kind, pattern and, for shapes that prose can take too, a test the whole match must pass. A rejected
+ * match is skipped whole, so the scan stays linear even on hostile input like "sk-sk-sk-…".
+ */
+const RULES: [kind: string, pattern: RegExp, accept?: (match: string) => boolean][] = [
   ['private_key', /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g],
   ['jwt', /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g],
-  ['bearer', /\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}/g],
+  // a token with a digit, or a long one: "the bearer of this letter" stays readable
+  ['bearer', /\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, (m) => { const token = m.split(/\s+/)[1]; return hasDigit(token) || token.length >= 20; }],
   ['url_password', /(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/gi],
-  ['api_key', /\b(?:sk|pk|rk)-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{16,}/g],
+  // OpenAI/Anthropic-style keys: a digit and a random run of 10+, so "sk-learn-preprocessing-pipeline" is kept
+  ['api_key', /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{20,}/g, (m) => hasDigit(m) && /[A-Za-z0-9]{10}/.test(m)],
+  ['api_key', /\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}/g],
   ['api_key', /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g],
   ['api_key', /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g],
   ['api_key', /\bgithub_pat_[A-Za-z0-9_]{40,}\b/g],
-  ['api_key', /\bxox[abposr]-[A-Za-z0-9-]{10,}/g],
+  ['api_key', /\bxox[abposre]-[A-Za-z0-9-]{10,}/g, hasDigit],
   ['api_key', /\bAIza[0-9A-Za-z_-]{35}\b/g],
 ];
 
 /** Quick pre-check: most texts contain none of these markers and skip the regexes entirely. */
-const MARKERS = /BEGIN|eyJ|earer|:\/\/|sk-|pk-|rk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza/;
+const MARKERS = /BEGIN|eyJ|earer|:\/\/|[spr]k[-_]|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza/i;
 
 export function redactText(text: string): string {
   if (!MARKERS.test(text)) return text;
   let out = text;
-  for (const [kind, re] of RULES) out = out.replace(re, `[REDACTED:${kind}]`);
+  for (const [kind, re, accept] of RULES) out = out.replace(re, (m) => (!accept || accept(m) ? `[REDACTED:${kind}]` : m));
   return out;
 }
 
@@ -30,9 +39,8 @@ export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T;
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactValue(v);
-    return out as T;
+    // fromEntries defines own properties: a "__proto__" key stays data and never becomes a prototype
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v)])) as T;
   }
   return value;
 }

@@ -23,14 +23,16 @@ function usageAttributes(run: RunRecord, attrs: Attributes): void {
   if (run.last_model) attrs[ATTR.genAiRequestModel] = run.last_model;
   if (run.models.length) attrs[ATTR.usageModels] = [...run.models];
   if (run.provider) attrs[ATTR.genAiProviderName] = run.provider;
-  attrs[ATTR.usageCostSource] = costSourceOf(run);
+  const costSource = costSourceOf(run);
+  if (costSource) attrs[ATTR.usageCostSource] = costSource;
   if (run.final_mismatch) attrs[ATTR.usageFinalMismatch] = true;
   if (run.reports_dropped) attrs[ATTR.usageReportsDropped] = run.reports_dropped;
 }
 
-export function costSourceOf(run: RunRecord): string {
+/** Where the run's cost figure came from; undefined for a run that reported no usage at all. */
+export function costSourceOf(run: RunRecord): string | undefined {
   const s = new Set(run.cost_sources);
-  if (s.size === 0) return run.totals.total_tokens > 0 ? 'unknown' : 'reported';
+  if (s.size === 0) return run.totals.total_tokens > 0 ? 'unknown' : run.totals.cost_usd > 0 ? 'reported' : undefined;
   if (s.size === 1) return [...s][0];
   return 'mixed';
 }

@@ -83,8 +83,8 @@ export const traceEntry = z
     error: text(LIMITS.error).optional(),
   })
   .superRefine((value, ctx) => {
-    const bytes = Buffer.byteLength(JSON.stringify(value));
-    if (bytes > LIMITS.openObjectBytes || jsonDepth(value, LIMITS.openObjectDepth) > LIMITS.openObjectDepth) {
+    // depth first: JSON.stringify of a hostile, deeply nested entry would overflow the stack
+    if (jsonDepth(value, LIMITS.openObjectDepth) > LIMITS.openObjectDepth || Buffer.byteLength(JSON.stringify(value)) > LIMITS.openObjectBytes) {
       ctx.addIssue({
         code: 'custom',
         message: `must be at most ${LIMITS.openObjectBytes} bytes as JSON and ${LIMITS.openObjectDepth} levels deep`,

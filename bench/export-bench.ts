@@ -1,0 +1,101 @@
+import { cpSync, rmSync } from 'node:fs';
+import { BridgeProcess, tempDir } from '../test/support/bridge-process.js';
+import { StoreFiller } from './fill-store.js';
+import type { OtlpCounter } from './otlp-counter.js';
+import { callMany, percentile, runJson, sleep } from './proc.js';
+import { endArgs, newRunIds, reportArgs, startArgs } from './workload.js';
+
+export const OUTBOX_SPANS = 100_000;
+
+export interface ExportFigures {
+  spans: number;
+  fillMs: number;
+  /** steady delivery rate: spans after the first batch / time from first to last batch */
+  spansPerS: number;
+  /** from the bridge answering /healthz to the receiver holding every span */
+  wallMs: number;
+  ceiling: { spans: number; ms: number; spansPerS: number };
+}
+
+/**
+ * Fills an outbox with 100k real spans (1,000 start_run spans + 19,800 reports × 5 trace entries,
+ * through the run service and store), then starts a bridge on that data dir pointing at the
+ * counter and times delivery. The same records, copied, feed the exporter-only baseline.
+ */
+export async function exportFromOutbox(counter: OtlpCounter, receiverUrl: string, env: Record<string, string>): Promise<ExportFigures> {
+  const dir = tempDir('oprelay-bench-export-');
+  const copy = tempDir('oprelay-bench-ceiling-');
+  let bridge: BridgeProcess | undefined;
+  try {
+    const t0 = performance.now();
+    const filler = await StoreFiller.open(dir);
+    const runs = await filler.startRuns(1000);
+    await filler.report(runs, (OUTBOX_SPANS - 1000) / 5);
+    const depth = await filler.depth();
+    await filler.close();
+    const fillMs = performance.now() - t0;
+    if (depth !== OUTBOX_SPANS) throw new Error(`outbox holds ${depth} spans, expected ${OUTBOX_SPANS}`);
+    cpSync(dir, copy, { recursive: true });
+
+    counter.reset();
+    const ceiling = await runJson<ExportFigures['ceiling']>('export-ceiling.ts', {
+      dataDir: copy,
+      receiverUrl,
+      batchSize: Number(env.BRIDGE_EXPORT_BATCH_SIZE ?? 512),
+    });
+
+    counter.reset();
+    bridge = await BridgeProcess.start({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl }, dir);
+    const ready = performance.now();
+    await counter.waitFor(OUTBOX_SPANS, 90_000);
+    const spansPerS = ((counter.spans - counter.firstBatch) / (counter.lastAt - counter.firstAt)) * 1000;
+    return { spans: counter.spans, fillMs, spansPerS, wallMs: counter.lastAt - ready, ceiling };
+  } finally {
+    await bridge?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the receiver got nothing for quietMs (the bridge's outbox has drained). */
+export async function waitQuiet(counter: OtlpCounter, quietMs: number, maxMs: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const last = counter.lastAt || t0;
+    if (performance.now() - last >= quietMs || performance.now() - t0 > maxMs) return performance.now() - t0;
+    await sleep(100);
+  }
+}
+
+export interface LatencyFigures {
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+  maxMs: number;
+}
+
+/**
+ * core_end_run → root span at the receiver. Ends are spaced 113 ms apart, so the samples fall at
+ * different phases of the relay's interval instead of all just after (or before) one tick.
+ */
+export async function endToRootLatency(bridge: BridgeProcess, counter: OtlpCounter, samples: number): Promise<LatencyFigures> {
+  const ids = newRunIds(samples);
+  const tool = (name: string) => `${bridge.url}/v1/tools/${name}`;
+  await callMany(tool('core_start_run'), samples, 4, (i) => startArgs(ids[i]));
+  await callMany(tool('core_report_usage'), samples, 4, (i) => reportArgs(ids[i]));
+  await waitQuiet(counter, 1500, 10_000);
+  const sentAt = new Map<string, number>();
+  await Promise.all(
+    ids.map(async (id, i) => {
+      await sleep(i * 113);
+      sentAt.set(id.replaceAll('-', ''), performance.now());
+      const r = await bridge.tool('core_end_run', endArgs(id));
+      if (r.status !== 200) throw new Error(`core_end_run answered ${r.status}`);
+    }),
+  );
+  const deadline = performance.now() + 10_000;
+  while ([...sentAt.keys()].some((t) => !counter.roots.has(t)) && performance.now() < deadline) await sleep(50);
+  const lat = [...sentAt].filter(([t]) => counter.roots.has(t)).map(([t, s]) => counter.roots.get(t)! - s);
+  if (lat.length < samples) throw new Error(`only ${lat.length} of ${samples} root spans arrived`);
+  return { samples: lat.length, p50Ms: percentile(lat, 0.5), p90Ms: percentile(lat, 0.9), maxMs: Math.max(...lat) };
+}

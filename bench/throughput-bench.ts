@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { BridgeProcess, tempDir } from '../test/support/bridge-process.js';
+import type { LoadResult, LoadSpec } from './load-worker.js';
+import { runJson, startServer } from './proc.js';
+import { newRunIds, reportArgs, startArgs } from './workload.js';
+
+export const CONNECTIONS = 32;
+/** Reports are spread over this many runs (round-robin per request): many agents, not one hot row. */
+export const RUNS = 32;
+
+export interface LoadOptions {
+  durationS: number;
+  warmupS: number;
+}
+
+function load(url: string, bodies: string[], o: LoadOptions): Promise<LoadResult> {
+  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies };
+  return runJson<LoadResult>('load-worker.ts', spec, (o.durationS + o.warmupS + 30) * 1000);
+}
+
+/** The bare express 5 app, same bodies, same load. */
+export async function baselineLoad(o: LoadOptions): Promise<LoadResult> {
+  const { url, child } = await startServer('baseline-server.ts');
+  try {
+    const bodies = newRunIds(RUNS).map((id) => JSON.stringify(reportArgs(id)));
+    return await load(`${url}/v1/tools/core_report_usage`, bodies, o);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** Starts RUNS runs on a running bridge, then loads core_report_usage spread over them. */
+export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise<{ load: LoadResult; runIds: string[] }> {
+  const runIds = newRunIds(RUNS);
+  for (const id of runIds) {
+    const r = await bridge.tool('core_start_run', startArgs(id));
+    if (r.status !== 200) throw new Error(`core_start_run answered ${r.status}: ${JSON.stringify(r.body)}`);
+  }
+  const bodies = runIds.map((id) => JSON.stringify(reportArgs(id)));
+  const result = await load(`${bridge.url}/v1/tools/core_report_usage`, bodies, o);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`bridge load had ${result.non2xx} non-2xx and ${result.errors} errors`);
+  return { load: result, runIds };
+}
+
+export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The postgres figure, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
+export async function postgresLoad(
+  env: Record<string, string>,
+  o: LoadOptions,
+): Promise<{ load?: LoadResult; skipped?: string }> {
+  const schema = `bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (e) {
+    await admin.end().catch(() => undefined);
+    return { skipped: `postgres unreachable at ${PG_ADMIN_URL}: ${String(e)}` };
+  }
+  let bridge: BridgeProcess | undefined;
+  try {
+    const store = `${PG_ADMIN_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    bridge = await BridgeProcess.start({ ...env, BRIDGE_STORE: store }, tempDir('oprelay-bench-'));
+    return { load: (await bridgeLoad(bridge, o)).load };
+  } catch (e) {
+    return { skipped: `postgres store failed: ${String(e).slice(0, 300)}` };
+  } finally {
+    await bridge?.dispose();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  }
+}

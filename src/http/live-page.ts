@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import express, { Router, type Request, type Response } from 'express';
+import type { KeyRing, Principal } from '../auth/api-keys.js';
+import type { Extension } from '../bridge.js';
+import type { RunService } from '../runs/run-service.js';
+import type { RunStore } from '../store/run-store.js';
+import { bearerOf } from './auth.js';
+import { STATUSES, renderKeyForm, renderRunsPage, type RunTable } from './live-page-html.js';
+
+const COOKIE = 'oprelay_key';
+const COOKIE_MAX_AGE_S = 12 * 3600;
+const RUNNING_LIMIT = 100;
+const RECENT_LIMIT = 50;
+
+type Status = (typeof STATUSES)[number];
+
+interface LivePageDeps {
+  keys: KeyRing;
+  store: RunStore;
+  service: RunService;
+}
+
+/** Who may see the page; `denied` when keys exist and none (or a bad one) was presented. */
+type Access = { principal: Principal | undefined; signedIn: boolean } | { denied: string | undefined };
+
+function cookieOf(req: Request): string | undefined {
+  const m = /(?:^|;\s*)oprelay_key=([^;]+)/.exec(req.get('cookie') ?? '');
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function access(keys: KeyRing, req: Request): Promise<Access> {
+  if (!(await keys.enabled())) return { principal: undefined, signedIn: false };
+  const bearer = bearerOf(req.get('authorization'));
+  const presented = bearer ?? cookieOf(req);
+  if (!presented) return { denied: undefined };
+  const principal = await keys.authenticate(presented);
+  if (!principal) return { denied: 'The saved API key is unknown or was revoked. Enter a valid key.' };
+  return { principal, signedIn: bearer === undefined };
+}
+
+function send(res: Response, status: number, html: string, nonce: string): void {
+  res
+    .status(status)
+    .set({
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    })
+    .send(html);
+}
+
+function cookie(req: Request, value: string, maxAge: number): string {
+  const secure = req.secure ? '; Secure' : '';
+  return `${COOKIE}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
+}
+
+/** A login form posted from another site could pin a victim's browser to the attacker's key. */
+function sameOrigin(req: Request): boolean {
+  const origin = req.get('origin');
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.get('host');
+  } catch {
+    return false;
+  }
+}
+
+function one(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+async function tables(d: LivePageDeps, principal: Principal | undefined, project: string, status: Status | '') {
+  const projects = principal && !principal.projects.includes('*') ? [...principal.projects] : undefined;
+  const base = { projects, project_key: project || undefined, sort: 'started_at' as const };
+  const list = async (id: string, caption: string, s: Status | undefined, limit: number): Promise<RunTable> => {
+    const page = await d.store.listRuns({ ...base, status: s, limit });
+    return { id, caption, runs: page.runs.map((r) => d.service.view(r)), more: page.next_cursor !== null };
+  };
+  if (status) return [await list('runs-filtered', `Runs with status ${status}, newest first`, status, RUNNING_LIMIT)];
+  return [
+    await list('runs-running', 'Running now, newest first', 'running', RUNNING_LIMIT),
+    await list('runs-recent', 'Recent runs (any status), newest first', undefined, RECENT_LIMIT),
+  ];
+}
+
+async function knownProjects(d: LivePageDeps, principal: Principal | undefined): Promise<string[]> {
+  const active = [...(await d.store.countActive()).keys()];
+  const scoped = principal && !principal.projects.includes('*') ? [...principal.projects] : active;
+  return [...new Set(scoped)].sort();
+}
+
+/**
+ * The live runs page at `/` (DESIGN §7): runs in flight and recent ones, server-rendered.
+ * Mounted public because its key form must be reachable without a key; it checks keys itself
+ * (Bearer header or the `oprelay_key` cookie that POST /session sets) and scopes runs like
+ * GET /v1/runs. The cookie is honoured for reads only: tool routes never accept it.
+ */
+export function livePageRouter(d: LivePageDeps, refreshSeconds = 5): Router {
+  const r = Router();
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 4 });
+
+  r.get('/', async (req, res) => {
+    const nonce = randomBytes(16).toString('base64');
+    const who = await access(d.keys, req);
+    if ('denied' in who) return send(res, 401, renderKeyForm(nonce, who.denied), nonce);
+    const project = one(req.query.project).trim();
+    const rawStatus = one(req.query.status);
+    const status = (STATUSES as readonly string[]).includes(rawStatus) ? (rawStatus as Status) : '';
+    const errors: string[] = [];
+    if (rawStatus && !status) errors.push(`status: must be one of ${STATUSES.join(', ')} (got "${rawStatus.slice(0, 40)}")`);
+    if (project.length > 128) errors.push('project: must be at most 128 characters');
+    const refresh = Number(one(req.query.refresh)) || refreshSeconds;
+    const model = {
+      nonce,
+      now: Date.now(),
+      project: project.slice(0, 128),
+      status,
+      refreshSeconds: Math.min(60, Math.max(1, Math.round(refresh))),
+      signedIn: who.signedIn,
+      projects: await knownProjects(d, who.principal),
+      tables: errors.length ? [] : await tables(d, who.principal, project, status),
+      error: errors.join('; ') || undefined,
+    };
+    send(res, errors.length ? 400 : 200, renderRunsPage(model), nonce);
+  });
+
+  r.post('/session', form, async (req, res) => {
+    const nonce = randomBytes(16).toString('base64');
+    if (!sameOrigin(req)) return send(res, 403, renderKeyForm(nonce, 'This form must be sent from this page.'), nonce);
+    const key = one((req.body as Record<string, unknown> | undefined)?.key).trim();
+    const principal = key ? await d.keys.authenticate(key) : undefined;
+    if (!principal) return send(res, 401, renderKeyForm(nonce, 'Unknown or revoked API key.'), nonce);
+    res.set('set-cookie', cookie(req, key, COOKIE_MAX_AGE_S)).redirect(303, '/');
+  });
+
+  r.post('/session/end', (req, res) => {
+    res.set('set-cookie', cookie(req, '', 0)).redirect(303, '/');
+  });
+
+  return r;
+}
+
+export const livePageExtension: Extension = async (parts) => [
+  { path: '/', handler: livePageRouter({ keys: parts.keys, store: parts.store, service: parts.service }), public: true },
+];
