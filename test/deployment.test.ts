@@ -521,7 +521,7 @@ test('every metric and label the dashboard and alerts query is exposed by the br
       return json.result;
     };
     const project_key = 'deploy-test';
-    const agent_id = 'deploy-agent';
+    const agent_id = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
     const started = await call('core_start_run', { project_key, agent_id });
     const run_id = started.run_id;
     await call('core_report_usage', {

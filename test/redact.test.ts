@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { redactText, redactValue } from '../src/telemetry/redact.js';
 
 /** One realistic example of every secret shape the redactor knows, with the kind it reports. */
-export const SECRETS: { kind: string; secret: string; text: (s: string) => string }[] = [
+const SECRETS: { kind: string; secret: string; text: (s: string) => string }[] = [
   { kind: 'api_key', secret: 'sk-proj-4fG7hJ2kL9mN3pQ8rS1tU6vW0xY5zA2bC7dE', text: (s) => `using OPENAI_API_KEY=${s} for the call` },
   { kind: 'api_key', secret: 'sk-ant-api03-Xy7Qw9Er3Ty6Ui1Op4As8Df2Gh5Jk0Lz', text: (s) => `anthropic key ${s}` },
   { kind: 'api_key', secret: 'AKIAIOSFODNN7EXAMPLE', text: (s) => `aws_access_key_id = ${s}` },

@@ -50,7 +50,8 @@ function send(res: Response, status: number, html: string, nonce: string): void 
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // not no-referrer: browsers then send `Origin: null` with the key form, which sameOrigin() refuses
+      'referrer-policy': 'same-origin',
       'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     })
     .send(html);

@@ -64,6 +64,9 @@ const MIGRATIONS: string[] = [
      revoked_at DOUBLE PRECISION,
      label TEXT
    );`,
+  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
+  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
 ];
 
 /** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */

@@ -63,6 +63,9 @@ const MIGRATIONS: string[] = [
      revoked_at REAL,
      label TEXT
    );`,
+  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
+  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
 ];
 
 interface RunRow {

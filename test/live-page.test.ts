@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { AGENT_ID, BridgeProcess, ROOT } from './support/bridge-process.js';
+
+// The live runs page at / (DESIGN §7) in a real browser: runs in flight, filters, auto-refresh,
+// trace links, escaping, and the key form that sets the read-only cookie.
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`\n!!! SKIPPING live-page browser tests: ${CHROMIUM} is missing (apt-get install -y chromium) !!!\n`);
+
+const ARTIFACTS = join(ROOT, 'test/artifacts');
+const OTHER_AGENT = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+
+let browser: Browser;
+let traceServer: Server;
+let traceBase = '';
+const bridges: BridgeProcess[] = [];
+
+async function startRun(bridge: BridgeProcess, project: string, cost: number, headers: Record<string, string> = {}, agent = AGENT_ID) {
+  const start = await bridge.tool('core_start_run', { project_key: project, agent_id: agent, summary: 'triage tickets' }, headers);
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  const { run_id: runId, trace_id: traceId } = start.body.result as { run_id: string; trace_id: string };
+  const usage = await bridge.tool(
+    'core_report_usage',
+    { run_id: runId, token_usage: { input_tokens: 1200, output_tokens: 300, cost_usd: cost, model: 'gpt-4o' } },
+    headers,
+  );
+  assert.equal(usage.status, 200, JSON.stringify(usage.body));
+  return { runId, traceId };
+}
+
+async function endRun(bridge: BridgeProcess, runId: string, status: 'completed' | 'failed', headers: Record<string, string> = {}) {
+  const r = await bridge.tool('core_end_run', { run_id: runId, status }, headers);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+const rowSel = (table: string, runId: string) => `#${table} tr[data-run-id="${runId}"]`;
+
+async function rowIds(page: Page, table: string): Promise<string[]> {
+  return page.$$eval(`#${table} tbody tr[data-run-id]`, (trs) => trs.map((tr) => tr.getAttribute('data-run-id') ?? ''));
+}
+
+before(async () => {
+  if (!hasChromium) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  traceServer = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>trace</title><h1>trace page ${encodeURI(req.url ?? '')}</h1>`);
+  });
+  await new Promise<void>((resolve) => traceServer.listen(0, '127.0.0.1', resolve));
+  traceBase = `http://127.0.0.1:${(traceServer.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const b of bridges) await b.dispose();
+  await new Promise<void>((resolve) => (traceServer ? traceServer.close(() => resolve()) : resolve()));
+});
+
+describe('live runs page, no keys (loopback)', { skip: !hasChromium && 'chromium missing' }, () => {
+  let bridge: BridgeProcess;
+  let page: Page;
+  const runs: Record<string, { runId: string; traceId: string }> = {};
+
+  before(async () => {
+    bridge = await BridgeProcess.start({ BRIDGE_TRACE_URL: `${traceBase}/trace/{trace_id}` });
+    bridges.push(bridge);
+    runs.alpha1 = await startRun(bridge, 'alpha', 0.1234);
+    runs.alpha2 = await startRun(bridge, 'alpha', 1.5, {}, OTHER_AGENT);
+    runs.beta = await startRun(bridge, 'beta', 0.02);
+    const failure = await bridge.tool('core_record_failure', { project_key: 'beta', run_id: runs.beta.runId, agent_id: AGENT_ID, summary: 'tool crashed', error: 'TimeoutError: upstream' });
+    assert.equal(failure.status, 200, JSON.stringify(failure.body));
+    await endRun(bridge, runs.beta.runId, 'failed');
+    runs.gamma = await startRun(bridge, 'gamma', 0.75);
+    await endRun(bridge, runs.gamma.runId, 'completed');
+    runs.evil = await startRun(bridge, '<img src=x onerror="window.__xss=1">', 0);
+    page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+  });
+
+  test('shows running and recent runs with project, agent, age, tokens, cost, failures, status', async () => {
+    const res = await page.goto(`${bridge.url}/`);
+    assert.equal(res?.status(), 200);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.deepEqual(
+      new Set(await rowIds(page, 'runs-running')),
+      new Set([runs.alpha1.runId, runs.alpha2.runId, runs.evil.runId]),
+    );
+    assert.deepEqual(
+      new Set(await rowIds(page, 'runs-recent')),
+      new Set(Object.values(runs).map((r) => r.runId)),
+    );
+    const cells = await page.$$eval(`${rowSel('runs-running', runs.alpha1.runId)} > *`, (tds) => tds.map((td) => (td as HTMLElement).innerText.trim()));
+    assert.equal(cells[0], runs.alpha1.runId.slice(0, 8));
+    assert.equal(cells[1], 'alpha');
+    assert.equal(cells[2], AGENT_ID.slice(0, 8));
+    assert.match(cells[3], /^\d+s ago$/);
+    assert.equal(cells[5], '1,500');
+    assert.equal(cells[6], '$0.1234');
+    assert.equal(cells[7], '0');
+    assert.equal(cells[8], 'running');
+    const beta = await page.$$eval(`${rowSel('runs-recent', runs.beta.runId)} > *`, (tds) => tds.map((td) => (td as HTMLElement).innerText.trim()));
+    assert.deepEqual([beta[1], beta[7], beta[8]], ['beta', '1', 'failed']);
+    // accessible table markup
+    assert.match((await page.textContent('#runs-running caption')) ?? '', /Running now/);
+    assert.equal(await page.$$eval('#runs-running thead th[scope="col"]', (ths) => ths.length), 10);
+    assert.equal(await page.getAttribute('#f-project', 'id'), 'f-project');
+    assert.equal(await page.$$eval('label[for="f-project"], label[for="f-status"]', (ls) => ls.length), 2);
+  });
+
+  test('escapes what agents send: a project key with markup is shown as text', async () => {
+    await page.goto(`${bridge.url}/`);
+    const cell = page.locator(`${rowSel('runs-running', runs.evil.runId)} td`).first();
+    assert.equal((await cell.innerText()).trim(), '<img src=x onerror="window.__xss=1">');
+    assert.equal(await page.locator('#runs img').count(), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  });
+
+  test('filters by project and by status with the form', async () => {
+    await page.goto(`${bridge.url}/`);
+    await page.fill('#f-project', 'alpha');
+    await Promise.all([page.waitForURL(/project=alpha/), page.click('button[type="submit"]')]);
+    assert.deepEqual(new Set(await rowIds(page, 'runs-recent')), new Set([runs.alpha1.runId, runs.alpha2.runId]));
+
+    await page.fill('#f-project', '');
+    await page.selectOption('#f-status', 'failed');
+    await Promise.all([page.waitForURL(/status=failed/), page.click('button[type="submit"]')]);
+    assert.deepEqual(await rowIds(page, 'runs-filtered'), [runs.beta.runId]);
+    assert.equal(await page.locator('#runs-running').count(), 0);
+
+    await page.fill('#f-project', 'gamma');
+    await page.selectOption('#f-status', 'completed');
+    await Promise.all([page.waitForURL(/project=gamma.*status=completed/), page.click('button[type="submit"]')]);
+    assert.deepEqual(await rowIds(page, 'runs-filtered'), [runs.gamma.runId]);
+
+    const bad = await page.goto(`${bridge.url}/?status=done`);
+    assert.equal(bad?.status(), 400);
+    assert.match((await page.textContent('[role="alert"]')) ?? '', /status: must be one of/);
+  });
+
+  test('auto-refresh shows a run end without reloading the page', async () => {
+    await page.goto(`${bridge.url}/?refresh=1`);
+    await page.waitForSelector(rowSel('runs-running', runs.alpha2.runId));
+    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+    await endRun(bridge, runs.alpha2.runId, 'completed');
+    await page.waitForSelector(`${rowSel('runs-recent', runs.alpha2.runId)}[data-status="completed"]`, { timeout: 10_000 });
+    assert.equal(await page.locator(rowSel('runs-running', runs.alpha2.runId)).count(), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'refreshed in place');
+  });
+
+  test('keeps a screenshot for review', async () => {
+    for (let i = 0; i < 4; i++) await startRun(bridge, `checkout-agent-${i % 2}`, 0.05 * (i + 1));
+    await page.goto(`${bridge.url}/`);
+    await page.screenshot({ path: join(ARTIFACTS, 'live-page.png'), fullPage: true });
+    assert.ok(existsSync(join(ARTIFACTS, 'live-page.png')));
+  });
+
+  test('a trace link opens the run in the trace UI (BRIDGE_TRACE_URL)', async () => {
+    await page.goto(`${bridge.url}/?project=gamma`);
+    await Promise.all([
+      page.waitForURL(`${traceBase}/trace/${runs.gamma.traceId}`),
+      page.click(`a[aria-label="Trace of run ${runs.gamma.runId}"]`),
+    ]);
+    assert.match((await page.textContent('h1')) ?? '', new RegExp(`/trace/${runs.gamma.traceId}`));
+  });
+});
+
+describe('live runs page with API keys', { skip: !hasChromium && 'chromium missing' }, () => {
+  const KEY_ALL = { authorization: 'Bearer key-all-123456' };
+  let bridge: BridgeProcess;
+
+  before(async () => {
+    bridge = await BridgeProcess.start({ BRIDGE_API_KEYS: 'key-a-123456=proj-a;key-all-123456=*' });
+    bridges.push(bridge);
+  });
+
+  test('the key form sets an HttpOnly SameSite=Strict cookie, then shows only the key’s runs', async () => {
+    const a = await startRun(bridge, 'proj-a', 0.3, KEY_ALL);
+    const b = await startRun(bridge, 'proj-b', 0.4, KEY_ALL);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const first = await page.goto(`${bridge.url}/`);
+      assert.equal(first?.status(), 401);
+      assert.equal(await page.locator('#runs').count(), 0, 'no runs without a key');
+
+      await page.fill('#key', 'wrong-key-000');
+      await Promise.all([page.waitForLoadState(), page.click('button[type="submit"]')]);
+      assert.match((await page.textContent('[role="alert"]')) ?? '', /Unknown or revoked API key/);
+
+      await page.fill('#key', 'key-a-123456');
+      await Promise.all([page.waitForURL(`${bridge.url}/`), page.click('button[type="submit"]')]);
+      await page.waitForSelector(rowSel('runs-running', a.runId));
+      assert.deepEqual(await rowIds(page, 'runs-recent'), [a.runId]);
+      assert.equal(await page.locator(`tr[data-run-id="${b.runId}"]`).count(), 0);
+
+      const cookie = (await context.cookies()).find((c) => c.name === 'oprelay_key');
+      assert.ok(cookie, 'cookie set');
+      assert.equal(cookie.httpOnly, true);
+      assert.equal(cookie.sameSite, 'Strict');
+      assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the key');
+
+      // The cookie reads runs (GET) but never authorises a tool call.
+      const read = await page.evaluate(async () => (await fetch('/v1/runs')).status);
+      assert.equal(read, 200);
+      const call = await page.evaluate(async () => {
+        const r = await fetch('/v1/tools/core_start_run', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ project_key: 'proj-a', agent_id: '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b' }),
+        });
+        return { status: r.status, body: (await r.json()) as { error: { code: string } } };
+      });
+      assert.equal(call.status, 401);
+      assert.equal(call.body.error.code, 'unauthorized');
+
+      await Promise.all([page.waitForURL(`${bridge.url}/`), page.click('text=Forget key')]);
+      assert.equal(await page.locator('#key').count(), 1, 'back to the key form');
+      assert.equal((await context.cookies()).find((c) => c.name === 'oprelay_key'), undefined);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a key form posted from another origin is refused', async () => {
+    const r = await fetch(`${bridge.url}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      body: 'key=key-a-123456',
+      redirect: 'manual',
+    });
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.get('set-cookie'), null);
+  });
+});
