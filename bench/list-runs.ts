@@ -96,14 +96,18 @@ function makeRun(i: number): RunRecord {
 function listSql(q: RunQuery): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (q.projects) (where.push(`project_key IN (${q.projects.map(() => '?').join(',')})`), params.push(...q.projects));
-  if (q.project_key) (where.push('project_key = ?'), params.push(q.project_key));
-  if (q.status) (where.push('status = ?'), params.push(q.status));
-  if (q.agent_id) (where.push('agent_id = ?'), params.push(q.agent_id));
-  if (q.since !== undefined) (where.push('started_at >= ?'), params.push(q.since));
-  if (q.min_cost !== undefined) (where.push('cost_usd >= ?'), params.push(q.min_cost));
+  const add = (sql: string, ...values: (string | number)[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (q.projects) add(`project_key IN (${q.projects.map(() => '?').join(',')})`, ...q.projects);
+  if (q.project_key) add('project_key = ?', q.project_key);
+  if (q.status) add('status = ?', q.status);
+  if (q.agent_id) add('agent_id = ?', q.agent_id);
+  if (q.since !== undefined) add('started_at >= ?', q.since);
+  if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
   const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
-  if (q.cursor) (where.push(`(${col}, run_id) < (?, ?)`), params.push(0, ''));
+  if (q.cursor) add(`(${col}, run_id) < (?, ?)`, 0, '');
   return {
     sql: `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${col} DESC, run_id DESC LIMIT ?`,
     params: [...params, q.limit + 1],

@@ -131,6 +131,11 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
       assert.equal(body.error.code, 'unauthorized');
     }
     assert.equal((await b.get('/v1/runs')).status, 401);
+    const badCookie = await b.get('/v1/runs', { cookie: 'oprelay_key=%E0%A4%A' });
+    assert.equal(badCookie.status, 401, 'a malformed cookie is no key');
+    assert.equal((await b.get('/v1/runs', { cookie: `oprelay_key=${KEY_ALL}` })).status, 200, 'the live page cookie works for reads');
+    const viaCookie = await fetch(`${b.url}/v1/tools/record_run`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `oprelay_key=${KEY_ALL}` }, body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 's' }) });
+    assert.equal(viaCookie.status, 401, 'a browser session never authorises tool calls');
     assert.equal((await b.get('/healthz')).status, 200, 'health stays public');
   });
 

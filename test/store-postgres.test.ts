@@ -146,7 +146,8 @@ describe('postgres store: several replicas', { skip }, () => {
     await admin.connect();
     try {
       const { rows } = await admin.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version ORDER BY version`);
-      assert.deepEqual(rows.map((r) => r.version), [1]);
+      assert.deepEqual(rows.map((r) => r.version), rows.map((_, i) => i + 1), 'each migration recorded once, in order');
+      assert.ok(rows.length >= 1);
     } finally {
       await admin.end();
     }

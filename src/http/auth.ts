@@ -45,7 +45,12 @@ export function authenticate(keys: KeyRing, limiter: RateLimiter) {
 function cookieKey(req: Request): string | undefined {
   if (req.method !== 'GET') return undefined;
   const m = /(?:^|;\s*)oprelay_key=([^;]+)/.exec(req.get('cookie') ?? '');
-  return m ? decodeURIComponent(m[1]) : undefined;
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined; // a malformed cookie is no key (401), not a crash (500)
+  }
 }
 
 export function requireWildcard(req: Request): void {

@@ -10,8 +10,8 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
+  runColumns,
 } from './run-store.js';
-import { runColumns } from './sqlite-store.js';
 
 // Documents and spans are TEXT holding JSON, not JSONB: JSONB rejects "\u0000" in strings, and
 // TEXT round-trips exactly what the sqlite store stores. run_id is COLLATE "C" so paging order

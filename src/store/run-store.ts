@@ -111,3 +111,18 @@ export class Mutex {
     return result;
   }
 }
+
+/** The indexed columns of a run plus its JSON document, as the SQL stores write them. */
+export function runColumns(run: RunRecord) {
+  return {
+    run_id: run.run_id,
+    project_key: run.project_key,
+    agent_id: run.agent_id,
+    status: run.status,
+    started_at: run.started_at,
+    last_activity_at: run.last_activity_at,
+    cost_usd: run.totals.cost_usd,
+    parent_run_id: run.parent_run_id,
+    doc: JSON.stringify(run),
+  };
+}
