@@ -100,7 +100,6 @@ function listSql(q: RunQuery): { sql: string; params: (string | number)[] } {
     where.push(sql);
     params.push(...values);
   };
-  if (q.projects) add(`project_key IN (${q.projects.map(() => '?').join(',')})`, ...q.projects);
   if (q.project_key) add('project_key = ?', q.project_key);
   if (q.status) add('status = ?', q.status);
   if (q.agent_id) add('agent_id = ?', q.agent_id);
@@ -108,10 +107,18 @@ function listSql(q: RunQuery): { sql: string; params: (string | number)[] } {
   if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
   const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
   if (q.cursor) add(`(${col}, run_id) < (?, ?)`, 0, '');
-  return {
-    sql: `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${col} DESC, run_id DESC LIMIT ?`,
-    params: [...params, q.limit + 1],
-  };
+  const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
+  const filter = (scope: string[]) => (scope.length + where.length ? `WHERE ${[...scope, ...where].join(' AND ')}` : '');
+  const limit = q.limit + 1;
+  if (q.projects && q.projects.length > 1 && !q.project_key) {
+    const branch = `SELECT * FROM (SELECT doc, ${col} AS k, run_id FROM runs ${filter(['project_key = ?'])} ${order})`;
+    return {
+      sql: `SELECT doc FROM (${q.projects.map(() => branch).join(' UNION ALL ')}) ORDER BY k DESC, run_id DESC LIMIT ?`,
+      params: [...q.projects.flatMap((p) => [p, ...params, limit]), limit],
+    };
+  }
+  const scope = q.projects ? [`project_key IN (${q.projects.map(() => '?').join(',')})`] : [];
+  return { sql: `SELECT doc FROM runs ${filter(scope)} ${order}`, params: [...(q.projects ?? []), ...params, limit] };
 }
 
 function median(xs: number[]): number {
@@ -142,6 +149,7 @@ async function main(): Promise<void> {
       ['newest 50 (no filter)', { sort: 'started_at' }],
       ['project_key=project-3', { sort: 'started_at', project_key: 'project-3' }],
       ['key scoped to 2 projects', { sort: 'started_at', projects: ['project-1', 'project-2'] }],
+      ['key scoped to 2 projects, sort=cost', { sort: 'cost', projects: ['project-1', 'project-2'] }],
       ['status=running', { sort: 'started_at', status: 'running' }],
       ['status=failed & project', { sort: 'started_at', status: 'failed', project_key: 'project-5' }],
       ['agent_id=<one agent>', { sort: 'started_at', agent_id: sample }],
@@ -170,8 +178,13 @@ async function main(): Promise<void> {
           second.push(performance.now() - t);
         }
       }
-      const { sql, params } = listSql({ ...q, cursor: second.length ? 'x' : undefined });
-      const plan = (ro.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+      const planOf = (cursor?: string) => {
+        const { sql, params } = listSql({ ...q, cursor });
+        return (ro.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+      };
+      const plan1 = planOf();
+      const plan2 = second.length ? planOf('x') : plan1;
+      const plan = plan1 === plan2 ? plan1 : `page 1: ${plan1} / page 2: ${plan2}`;
       console.log(`| ${label} | ${median(first).toFixed(2)} | ${second.length ? median(second).toFixed(2) : '-'} | ${rows} | ${plan} |`);
     }
 

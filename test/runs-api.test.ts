@@ -6,6 +6,7 @@ import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
 const KEY_A = { authorization: 'Bearer key-a-123456' };
 const KEY_ALL = { authorization: 'Bearer key-all-123456' };
+const KEY_AC = { authorization: 'Bearer key-ac-123456' };
 const OTHER_AGENT = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
 
 interface Made {
@@ -66,7 +67,7 @@ async function walk(query: string, headers = KEY_ALL): Promise<{ runs: RunBody[]
 const ids = (runs: { run_id: string }[]) => runs.map((r) => r.run_id).sort();
 
 before(async () => {
-  bridge = await BridgeProcess.start({ BRIDGE_API_KEYS: 'key-a-123456=proj-a;key-all-123456=*' });
+  bridge = await BridgeProcess.start({ BRIDGE_API_KEYS: 'key-a-123456=proj-a;key-ac-123456=proj-a,proj-c;key-all-123456=*' });
   const costs = [0.25, 1.5, 0.05, 3.2, 0.8, 0.01, 2.4, 0.6, 1.1, 0.3, 4.75, 0.02];
   for (let i = 0; i < 7; i++) await makeRun('proj-a', i % 3 === 0 ? OTHER_AGENT : AGENT_ID, costs[i], i === 2 ? 'failed' : i === 4 ? 'running' : 'completed');
   await new Promise((r) => setTimeout(r, 20));
@@ -86,8 +87,11 @@ describe('GET /v1/runs', () => {
     assert.equal(runs.length, 12);
     assert.equal(new Set(runs.map((r) => r.run_id)).size, 12, 'no run appears twice');
     assert.deepEqual(ids(runs), ids(made));
-    for (let i = 1; i < runs.length; i++) assert.ok(runs[i - 1].started_at >= runs[i].started_at, 'started_at descending');
-    assert.equal(runs[0].run_id, made[made.length - 1].run_id, 'the newest run comes first');
+    for (let i = 1; i < runs.length; i++) {
+      const [prev, cur] = [runs[i - 1], runs[i]];
+      assert.ok(prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id), 'newest first, ties by run_id');
+    }
+    assert.equal(runs[runs.length - 1].started_at, runs.map((r) => r.started_at).sort()[0], 'the oldest run comes last');
   });
 
   test('sort=cost pages from the most expensive run down', async () => {
@@ -163,5 +167,22 @@ describe('GET /v1/runs', () => {
     const unknown = await bridge.get('/v1/runs?projekt=proj-a', KEY_ALL);
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error.message, /projekt/);
+  });
+
+  test('a key scoped to two projects pages through both, merged in order, in either sort', async () => {
+    for (const cost of [0.9, 0.07, 2.2]) await makeRun('proj-c', AGENT_ID, cost, 'completed');
+    const visible = made.filter((m) => m.project !== 'proj-b');
+    const byStart = await walk('limit=2', KEY_AC);
+    assert.equal(byStart.runs.length, visible.length);
+    assert.deepEqual(ids(byStart.runs), ids(visible));
+    for (let i = 1; i < byStart.runs.length; i++) {
+      const [prev, cur] = [byStart.runs[i - 1], byStart.runs[i]];
+      assert.ok(prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id), 'newest first across both projects');
+    }
+    const byCost = await walk('sort=cost&limit=3', KEY_AC);
+    assert.deepEqual(byCost.runs.map((r) => r.totals.cost_usd), visible.map((m) => m.cost).sort((a, b) => b - a));
+    assert.equal(new Set(byCost.runs.map((r) => r.run_id)).size, visible.length);
+    assert.deepEqual(ids((await list('status=failed', KEY_AC)).runs), ids(visible.filter((m) => m.status === 'failed')));
+    assert.deepEqual(ids((await list('project_key=proj-c', KEY_AC)).runs), ids(made.filter((m) => m.project === 'proj-c')));
   });
 });

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { OutboxRow, RunStore } from '../store/run-store.js';
 import type { ExporterDiagnostics } from './diag.js';
 import type { SpanMaterializer } from './readable-span.js';
-import { classify, type BatchExporter } from './span-exporter.js';
+import { classify, type BatchExporter, type ExportOutcome } from './span-exporter.js';
 
 export type ExportResult = 'success' | 'retry' | 'dead_letter' | 'expired' | 'partial_rejected';
 
@@ -77,9 +77,11 @@ export class OutboxRelay {
       }
     }
     for (;;) {
+      // a margin before the store's lease runs out, measured on this process's monotonic clock
+      const leaseEnd = performance.now() + this.o.leaseMs * 0.9;
       const rows = await this.o.store.claimOutbox(this.owner, this.o.batchSize, this.o.leaseMs, this.now());
       if (rows.length === 0) break;
-      const delivered = await this.exportRows(rows);
+      const delivered = await this.exportRows(rows, leaseEnd);
       if (!delivered || rows.length < this.o.batchSize) break;
     }
     const stats = await this.o.store.outboxStats(this.now());
@@ -88,9 +90,9 @@ export class OutboxRelay {
   }
 
   /** Exports rows; returns false when they had to be put back for a retry. */
-  private async exportRows(rows: OutboxRow[]): Promise<boolean> {
+  private async exportRows(rows: OutboxRow[], leaseEnd: number): Promise<boolean> {
     const spans = rows.map((r) => this.o.materializer.toReadable(r.span));
-    const outcome = await this.o.exporter.export(spans);
+    const outcome = await this.exportWithinLease(spans, leaseEnd);
     const ids = rows.map((r) => r.id);
     if (outcome.ok) {
       const partial = this.o.diagnostics?.takePartial();
@@ -109,8 +111,8 @@ export class OutboxRelay {
     if (action === 'split') {
       if (rows.length === 1) return this.deadLetter(rows, `HTTP 413: span too large for the collector: ${outcome.message}`);
       const half = Math.ceil(rows.length / 2);
-      const a = await this.exportRows(rows.slice(0, half));
-      const b = await this.exportRows(rows.slice(half));
+      const a = await this.exportRows(rows.slice(0, half), leaseEnd);
+      const b = await this.exportRows(rows.slice(half), leaseEnd);
       return a && b;
     }
     if (action === 'dead_letter') return this.deadLetter(rows, `HTTP ${outcome.status}: ${outcome.message}`);
@@ -127,6 +129,24 @@ export class OutboxRelay {
     });
     this.o.onExported?.('retry', rows.length);
     return false;
+  }
+
+  /**
+   * The exporter's answer, or a retryable failure when the claim's lease is about to run out first
+   * (a collector slower than the lease): past the lease another replica may claim and resend the
+   * rows, and putting them back for a retry then would clear that replica's lease.
+   */
+  private async exportWithinLease(spans: Parameters<BatchExporter['export']>[0], leaseEnd: number): Promise<ExportOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const leaseOver = new Promise<ExportOutcome>((resolve) => {
+      const message = `no answer from the collector within the ${this.o.leaseMs} ms outbox lease (BRIDGE_OUTBOX_LEASE)`;
+      timer = setTimeout(() => resolve({ ok: false, message }), Math.max(0, leaseEnd - performance.now()));
+    });
+    try {
+      return await Promise.race([this.o.exporter.export(spans), leaseOver]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async deadLetter(rows: OutboxRow[], reason: string): Promise<boolean> {

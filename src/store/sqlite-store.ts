@@ -69,6 +69,9 @@ const MIGRATIONS: string[] = [
    CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
 ];
 
+/** Up to this many projects in a key's scope, listRuns merges one index range per project. */
+const MAX_MERGED_PROJECTS = 64;
+
 interface RunRow {
   doc: string;
 }
@@ -253,13 +256,9 @@ export class SqliteStore implements RunStore {
   }
 
   private listRunsNow(q: RunQuery): { runs: RunRecord[]; next_cursor: string | null } {
+    if (q.projects?.length === 0) return { runs: [], next_cursor: null };
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (q.projects) {
-      if (q.projects.length === 0) return { runs: [], next_cursor: null };
-      where.push(`project_key IN (${q.projects.map(() => '?').join(',')})`);
-      params.push(...q.projects);
-    }
     const add = (clause: string, ...values: (string | number)[]) => {
       where.push(clause);
       params.push(...values);
@@ -273,9 +272,23 @@ export class SqliteStore implements RunStore {
     const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (cursor) add(`(${col}, run_id) < (?, ?)`, cursor[0], cursor[1]);
-    const sql = `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
-    const rows = this.db.prepare<(string | number)[], RunRow>(sql).all(...params, q.limit + 1);
+    const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
+    const filter = (scope: string[]) => (scope.length + where.length ? `WHERE ${[...scope, ...where].join(' AND ')}` : '');
+    const limit = q.limit + 1;
+    let sql: string;
+    let args: (string | number)[];
+    if (q.projects && q.projects.length > 1 && q.projects.length <= MAX_MERGED_PROJECTS && !q.project_key) {
+      // A key scoped to several projects: one index range per project, merged by the outer ORDER BY.
+      // With `project_key IN (…)` SQLite may sort every run of those projects instead (bench/list-runs.ts).
+      const projects = [...new Set(q.projects)];
+      const branch = `SELECT * FROM (SELECT doc, ${col} AS k, run_id FROM runs ${filter(['project_key = ?'])} ${order})`;
+      sql = `SELECT doc FROM (${projects.map(() => branch).join(' UNION ALL ')}) ORDER BY k DESC, run_id DESC LIMIT ?`;
+      args = [...projects.flatMap((p) => [p, ...params, limit]), limit];
+    } else {
+      sql = `SELECT doc FROM runs ${filter(q.projects ? [`project_key IN (${q.projects.map(() => '?').join(',')})`] : [])} ${order}`;
+      args = [...(q.projects ?? []), ...params, limit];
+    }
+    const rows = this.db.prepare<(string | number)[], RunRow>(sql).all(...args);
     const runs = rows.slice(0, q.limit).map((r) => JSON.parse(r.doc) as RunRecord);
     const last = runs[runs.length - 1];
     const next_cursor =

@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it, test } from 'node:test';
+import pg from 'pg';
+import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
+
+/** Two real bridge processes sharing one Postgres schema (DESIGN §4: several replicas behind a load balancer). */
+
+const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN_TAG = `replicas_${process.pid}_${randomBytes(4).toString('hex')}`;
+const hex = (id: string) => id.replace(/-/g, '');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function unreachableReason(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const unreachable = await unreachableReason();
+if (unreachable) console.warn(`*** POSTGRES NOT REACHABLE at ${PG_URL} (${unreachable}): SKIPPING replica tests ***`);
+
+/** BRIDGE_STORE for a schema of this test run (the bridge reads `?schema=`). */
+function storeUrl(schema: string): string {
+  const url = new URL(PG_URL);
+  url.searchParams.set('schema', schema);
+  return url.toString();
+}
+
+/** A bridge on the shared schema, exporting to the receiver. */
+function replica(schema: string, receiver: OtlpReceiver, name: string, env: Record<string, string> = {}): Promise<BridgeProcess> {
+  return BridgeProcess.start({
+    BRIDGE_STORE: storeUrl(schema),
+    BRIDGE_INSTANCE_ID: name,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    BRIDGE_LOG_LEVEL: 'warn',
+    ...env,
+  });
+}
+
+/** Sum of one Prometheus sample (exact label set) over several replicas' /metrics. */
+async function metricSum(replicas: BridgeProcess[], sample: string): Promise<number> {
+  let sum = 0;
+  for (const r of replicas) {
+    const line = (await r.get('/metrics')).text.split('\n').find((l) => l.startsWith(`${sample} `));
+    if (line) sum += Number(line.slice(sample.length + 1));
+  }
+  return sum;
+}
+
+/** Runs tasks with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+const countBy = (spans: ReceivedSpan[]) => {
+  const n = new Map<string, number>();
+  for (const s of spans) n.set(s.spanId, (n.get(s.spanId) ?? 0) + 1);
+  return n;
+};
+
+if (unreachable) {
+  test('two bridge replicas on postgres', { skip: `postgres not reachable at ${PG_URL}` }, () => undefined);
+} else {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  const schemas: string[] = [];
+  const newSchema = () => {
+    schemas.push(`${RUN_TAG}_${schemas.length}`);
+    return schemas[schemas.length - 1]!;
+  };
+  after(async () => {
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    await admin.end();
+  });
+
+  describe('two replicas share one run', () => {
+    const schema = newSchema();
+    let receiver: OtlpReceiver;
+    let a: BridgeProcess;
+    let b: BridgeProcess;
+    before(async () => {
+      receiver = await new OtlpReceiver().start();
+      // started together: the migration lock lets exactly one of them create the tables
+      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a'), replica(schema, receiver, 'replica-b')]);
+    });
+    after(async () => {
+      await Promise.all([a?.dispose(), b?.dispose()]);
+      await receiver?.stop();
+    });
+
+    it('concurrent reports on both add up exactly; the trace arrives once and complete', async () => {
+      const id = randomUUID();
+      const started = await a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id });
+      assert.equal(started.status, 200);
+
+      const N = 2000;
+      const ENTRY_EVERY = 100;
+      const reports = Array.from({ length: N }, (_, i) => i);
+      const report = (on: BridgeProcess) => async (i: number) => {
+        const traces = i % ENTRY_EVERY === 0 ? [{ type: 'tool', tool: `step_${i}`, duration_ms: 5 }] : undefined;
+        const r = await on.tool('core_report_usage', {
+          run_id: id,
+          token_usage: { input_tokens: i + 1, output_tokens: 2 * (i + 1), cost_usd: 0.25, model: `m${i % 3}`, llm_calls: 1 },
+          ...(traces ? { traces } : {}),
+        });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      };
+      const t0 = performance.now();
+      await Promise.all([
+        pool(reports.filter((i) => i % 2 === 0), 16, report(a)),
+        pool(reports.filter((i) => i % 2 === 1), 16, report(b)),
+      ]);
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(`replicas: ${N} reports through 2 replicas on postgres in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} reports/s (16 in flight per replica)`);
+
+      const ended = await b.tool('core_end_run', { run_id: id, status: 'completed', summary: 'done' });
+      assert.equal(ended.status, 200);
+      const expected = {
+        input_tokens: (N * (N + 1)) / 2,
+        output_tokens: N * (N + 1),
+        total_tokens: (3 * N * (N + 1)) / 2,
+        cost_usd: 0.25 * N,
+        llm_calls: N,
+      };
+      assert.deepEqual(ended.body.result.totals, expected);
+      for (const r of [a, b]) {
+        const run = (await r.get(`/v1/runs/${id}`)).body;
+        assert.equal(run.status, 'completed');
+        assert.deepEqual(run.totals, expected);
+        assert.deepEqual([...run.models].sort(), ['m0', 'm1', 'm2']);
+      }
+
+      const entries = N / ENTRY_EVERY;
+      const want = 1 + entries + 1; // start_run + entry spans + root
+      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 20_000, `${want} spans`);
+      await sleep(500); // a duplicate would arrive within a relay tick or two
+      const spans = receiver.byTrace(hex(id));
+      const seen = countBy(spans);
+      assert.equal(seen.size, want);
+      const roots = spans.filter((s) => s.name === 'invoke_agent');
+      assert.equal(roots.length, 1, 'the root span arrives exactly once');
+      assert.equal(roots[0]!.attributes['gen_ai.usage.input_tokens'], expected.input_tokens);
+      assert.equal(spans.filter((s) => s.name === 'start_run').length, 1);
+      assert.equal(spans.filter((s) => s.name.startsWith('execute_tool')).length, entries);
+      const retried = [...a.logs, ...b.logs].some((l) => l.includes('will retry'));
+      if (!retried) assert.ok([...seen.values()].every((n) => n === 1), 'no batch was retried, so every span arrives exactly once');
+      for (const [r, name] of [[a, 'replica-a'], [b, 'replica-b']] as const) {
+        assert.match((await r.get('/metrics')).text, new RegExp(`service_instance_id="${name}"`), 'each replica names itself');
+      }
+    });
+  });
+
+  describe('a replica dies holding claimed outbox rows', () => {
+    const schema = newSchema();
+    let receiver: OtlpReceiver;
+    let a: BridgeProcess | undefined;
+    let b: BridgeProcess | undefined;
+    before(async () => {
+      receiver = await new OtlpReceiver().start();
+    });
+    after(async () => {
+      await Promise.all([a?.dispose(), b?.dispose()]);
+      await receiver?.stop();
+    });
+
+    it('the other replica delivers them once the lease runs out', async () => {
+      receiver.answer({ kind: 'hang' });
+      a = await replica(schema, receiver, 'replica-a', { BRIDGE_OUTBOX_LEASE: '2s' });
+      const id = randomUUID();
+      assert.equal((await a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id })).status, 200);
+      for (let i = 0; i < 5; i++) {
+        const traces = Array.from({ length: 10 }, (_, j) => ({ type: 'tool', tool: `t${i}_${j}` }));
+        assert.equal((await a.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 10 }, traces })).status, 200);
+      }
+      assert.equal((await a.tool('core_end_run', { run_id: id, status: 'completed' })).status, 200);
+      const want = 1 + 50 + 1;
+
+      // A's relay has claimed a batch and is stuck exporting it to the hanging collector
+      const leasedQuery = `SELECT span, lease_until FROM ${schema}.outbox WHERE lease_owner IS NOT NULL AND lease_until > $1`;
+      let leased: { span: string; lease_until: number }[] = [];
+      const deadline = Date.now() + 10_000;
+      while (leased.length === 0 && Date.now() < deadline) {
+        leased = (await admin.query<{ span: string; lease_until: number }>(leasedQuery, [Date.now()])).rows;
+        if (leased.length === 0) await sleep(25);
+      }
+      assert.ok(leased.length > 0, 'replica A claimed outbox rows');
+      const total = Number((await admin.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.outbox`)).rows[0]!.n);
+      assert.equal(total, want, 'nothing was delivered yet');
+      await a.kill();
+      receiver.answer({ kind: 'ok' });
+
+      b = await replica(schema, receiver, 'replica-b', { BRIDGE_OUTBOX_LEASE: '2s' });
+      const leasedIds = new Set(leased.map((r) => (JSON.parse(r.span) as { span_id: string }).span_id));
+      const leaseEnd = Math.max(...leased.map((r) => r.lease_until));
+      // rows nobody holds go out at once; A's rows wait for its lease
+      await receiver.waitFor((all) => all.filter((s) => s.traceId === hex(id)).length >= want - leasedIds.size, 10_000, 'unleased spans');
+      if (Date.now() < leaseEnd - 300) {
+        assert.ok(!receiver.byTrace(hex(id)).some((s) => leasedIds.has(s.spanId)), 'a live lease is respected');
+      }
+      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 15_000, 'every span');
+      await sleep(300);
+      const seen = countBy(receiver.byTrace(hex(id)));
+      assert.equal(seen.size, want);
+      assert.ok([...seen.values()].every((n) => n === 1), 'each span delivered once');
+      assert.equal(Number((await admin.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.outbox`)).rows[0]!.n), 0);
+    });
+  });
+
+  describe('a collector slower than the outbox lease', () => {
+    const schema = newSchema();
+    let receiver: OtlpReceiver;
+    let a: BridgeProcess;
+    let b: BridgeProcess;
+    before(async () => {
+      receiver = await new OtlpReceiver().start();
+      receiver.answer({ kind: 'hang' });
+      const env = { BRIDGE_OUTBOX_LEASE: '1s' };
+      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a', env), replica(schema, receiver, 'replica-b', env)]);
+    });
+    after(async () => {
+      await Promise.all([a?.dispose(), b?.dispose()]);
+      await receiver?.stop();
+    });
+
+    it('a replica puts its rows back for a retry before its lease runs out, not after the 10 s export timeout', async () => {
+      const id = randomUUID();
+      assert.equal((await a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id })).status, 200);
+      assert.equal((await b.tool('core_end_run', { run_id: id, status: 'completed' })).status, 200);
+      const attempts = async () =>
+        (await admin.query<{ n: number }>(`SELECT COALESCE(MIN(attempts), 0) AS n FROM ${schema}.outbox`)).rows[0]!.n;
+      const deadline = Date.now() + 5_000;
+      while ((await attempts()) < 1 && Date.now() < deadline) await sleep(50);
+      assert.ok((await attempts()) >= 1, 'the hanging export was given up within the lease');
+      assert.ok([...a.logs, ...b.logs].some((l) => l.includes('within the 1000 ms outbox lease')));
+
+      receiver.answer({ kind: 'ok' });
+      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= 2, 5_000, 'start_run and root');
+      await sleep(300);
+      assert.deepEqual(receiver.byTrace(hex(id)).map((s) => s.name).sort(), ['invoke_agent', 'start_run']);
+    });
+  });
+
+  describe('the reaper with two replicas', () => {
+    const schema = newSchema();
+    let receiver: OtlpReceiver;
+    let a: BridgeProcess;
+    let b: BridgeProcess;
+    before(async () => {
+      receiver = await new OtlpReceiver().start();
+      const env = { BRIDGE_RUN_IDLE_TIMEOUT: '1s' };
+      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a', env), replica(schema, receiver, 'replica-b', env)]);
+    });
+    after(async () => {
+      await Promise.all([a?.dispose(), b?.dispose()]);
+      await receiver?.stop();
+    });
+
+    it('ends an abandoned run exactly once; a late end on either replica still counts', async () => {
+      const id = randomUUID();
+      await a.tool('core_start_run', { project_key: 'reap2', agent_id: AGENT_ID, run_id: id });
+      await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 100, cost_usd: 1, model: 'm' } });
+      const root = (all: ReceivedSpan[]) => all.filter((s) => s.traceId === hex(id) && s.name === 'invoke_agent');
+      await receiver.waitFor((all) => root(all).length > 0, 10_000, 'root');
+      await sleep(1500); // several more scans on both replicas (every 250 ms)
+      const run = (await a.get(`/v1/runs/${id}`)).body;
+      assert.equal(run.status, 'interrupted');
+      assert.equal(run.end_reason, 'idle_timeout');
+      assert.equal(root(receiver.spans).length, 1, 'the root span arrives once');
+      assert.equal(root(receiver.spans)[0]!.attributes['oprelay.run.end_reason'], 'idle_timeout');
+      const ended = 'oprelay_runs_ended_total{oprelay_project_key="reap2",status="interrupted",end_reason="idle_timeout"}';
+      assert.equal(await metricSum([a, b], ended), 1);
+
+      const late = await b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' } });
+      assert.equal(late.status, 200);
+      assert.equal(late.body.result.reaped, true);
+      assert.equal((await a.get(`/v1/runs/${id}`)).body.totals.input_tokens, 150);
+      await receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'late_end_run'), 10_000, 'late_end_run');
+      assert.equal(await metricSum([a, b], 'oprelay_usage_cost_total{oprelay_project_key="reap2",gen_ai_request_model="m"}'), 1.5);
+    });
+  });
+}
