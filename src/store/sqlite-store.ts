@@ -117,6 +117,8 @@ export class SqliteStore implements RunStore {
         this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(i + 1);
       }).immediate();
     }
+    // one node owns an SQLite file: leases left by a crashed process need not wait to expire
+    this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL');
     this.stmts = this.prepare();
   }
 
