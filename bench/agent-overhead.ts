@@ -70,7 +70,7 @@ async function sdkSide(): Promise<SideCost> {
   const exporter = new OTLPTraceExporter({ url: `${spec.receiverUrl}/v1/traces` });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'bench', 'service.namespace': 'oprelay' }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
   });
   const tracer = provider.getTracer('bench-agent');
   const t = Date.now() - 5_000;

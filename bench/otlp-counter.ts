@@ -58,7 +58,10 @@ export class OtlpCounter {
       const now = performance.now();
       const n = countOf(body, '"startTimeUnixNano"');
       if (body.includes('"invoke_agent')) this.noteRoots(body, now);
-      if (this.requests++ === 0) (this.firstAt = now), (this.firstBatch = n);
+      if (this.requests++ === 0) {
+        this.firstAt = now;
+        this.firstBatch = n;
+      }
       this.spans += n;
       this.lastAt = now;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

@@ -76,22 +76,11 @@ interface RunRow {
   doc: string;
 }
 
-/** A tool call's transaction waiting for the next group commit. */
-interface PendingTx {
-  run: () => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
-/** Most calls one group commit takes; the rest wait for the next. */
-const MAX_GROUP = 64;
-
 /** Embedded single-node store: better-sqlite3, WAL, one writer at a time. */
 export class SqliteStore implements RunStore {
   readonly kind = 'sqlite' as const;
   private db: Database.Database;
   private mutex = new Mutex();
-  private group: PendingTx[] = [];
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
   constructor(file: string) {
@@ -201,47 +190,17 @@ export class SqliteStore implements RunStore {
       },
       putIdempotent: async (scope, response, now) => void s.putIdem.run(scope, now, JSON.stringify(response)),
     };
-    return new Promise<T>((resolve, reject) => {
-      this.group.push({ run: () => fn(tx), resolve: resolve as (v: unknown) => void, reject });
-      // the first waiting call schedules a commit; calls arriving before it starts join it
-      if (this.group.length === 1) void this.mutex.run(() => this.commitGroup());
-    });
-  }
-
-  /**
-   * Group commit: the calls that queued up while the previous commit ran share one SQLite
-   * transaction, each inside its own savepoint, so a failing call rolls back only its own writes.
-   * Callers are answered only after the COMMIT: an accepted call is committed before its response.
-   */
-  private async commitGroup(): Promise<void> {
-    const group = this.group.splice(0, MAX_GROUP);
-    if (this.group.length > 0) void this.mutex.run(() => this.commitGroup());
-    const done: { p: PendingTx; result: unknown }[] = [];
-    try {
+    return this.mutex.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
-      for (const p of group) {
-        this.db.exec('SAVEPOINT call');
-        try {
-          done.push({ p, result: await p.run() });
-          this.db.exec('RELEASE call');
-        } catch (err) {
-          if (this.db.inTransaction) this.db.exec('ROLLBACK TO call; RELEASE call');
-          else {
-            // SQLite rolled the whole transaction back: the earlier calls' writes are gone too
-            for (const d of done.splice(0)) d.p.reject(err);
-            this.db.exec('BEGIN IMMEDIATE');
-          }
-          p.reject(err);
-        }
+      try {
+        const result = await fn(tx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
       }
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      // nothing of this group committed (settling a promise twice is a no-op)
-      for (const p of group) p.reject(err);
-      return;
-    }
-    for (const d of done) d.p.resolve(d.result);
+    });
   }
 
   /** Reads also queue behind the mutex, so they never see a transaction that has not committed. */
