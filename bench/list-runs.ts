@@ -80,7 +80,7 @@ function makeRun(i: number): RunRecord {
     cost_sources: ['reported'],
     failures: status === 'failed' ? 1 : 0,
     last_error_type: status === 'failed' ? 'TimeoutError' : null,
-    events: [],
+    events_kept: 0,
     reports: 3,
     reports_dropped: 0,
     events_dropped: 0,

@@ -35,7 +35,7 @@ export function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunR
     cost_sources: ['reported'],
     failures: 0,
     last_error_type: null,
-    events: [{ name: 'checkpoint', time: T0 + 5, attributes: { step: 1 } }],
+    events_kept: 1,
     reports: 0,
     reports_dropped: 0,
     events_dropped: 0,
@@ -168,6 +168,49 @@ export function runStoreContract(
         assert.equal((await store().outboxStats(T0)).depth, depthBefore);
         const idem = await store().transact('run-r', (tx) => tx.getIdempotent('alpha:k1', 0));
         assert.equal(idem, undefined);
+      });
+
+      it('keeps root-span events apart: appended in order, taken once, rolled back with the transaction', async () => {
+        await saveRuns(store(), [makeRun('run-ev')]);
+        const ev = (n: number) => ({ name: 'gen_ai.usage.report', time: T0 + n, attributes: { n } });
+        await store().transact('run-ev', async (tx) => {
+          await tx.appendEvent('run-ev', 0, ev(0));
+          await tx.appendEvent('run-ev', 1, ev(1));
+        });
+        await assert.rejects(
+          store().transact('run-ev', async (tx) => {
+            await tx.appendEvent('run-ev', 2, ev(2));
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        await store().transact('run-ev', (tx) => tx.appendEvent('run-ev', 2, ev(22)));
+        const taken = await store().transact('run-ev', (tx) => tx.takeEvents('run-ev'));
+        assert.deepEqual(taken, [ev(0), ev(1), ev(22)]);
+        assert.deepEqual(await store().transact('run-ev', (tx) => tx.takeEvents('run-ev')), []);
+        assert.deepEqual(await store().transact('other', (tx) => tx.takeEvents('other')), []);
+      });
+
+      it('a read-modify-write that changes only activity and cost updates those indexed columns', async () => {
+        await saveRuns(store(), [makeRun('run-act', { last_activity_at: T0, status: 'running' })]);
+        await store().transact('run-act', async (tx) => {
+          const run = (await tx.getRun('run-act'))!;
+          run.last_activity_at = T0 + 5000;
+          run.totals = { ...run.totals, cost_usd: 1234 };
+          await tx.saveRun(run);
+        });
+        const byCost = await store().listRuns({ sort: 'cost', limit: 1 });
+        assert.equal(byCost.runs[0].run_id, 'run-act');
+        assert.equal(byCost.runs[0].totals.cost_usd, 1234);
+        assert.deepEqual(await store().listRuns({ sort: 'cost', limit: 5, min_cost: 1000 }).then((p) => ids(p.runs)), ['run-act']);
+        assert.ok(!(await store().findStaleRuns(T0 + 1, 0, 100)).includes('run-act'), 'no longer idle at T0 + 1');
+        assert.ok((await store().findStaleRuns(T0 + 5001, 0, 100)).includes('run-act'));
+        await store().transact('run-act', async (tx) => {
+          const run = (await tx.getRun('run-act'))!;
+          run.status = 'completed';
+          await tx.saveRun(run);
+        });
+        assert.ok(!(await store().findStaleRuns(T0 + 5001, 0, 100)).includes('run-act'), 'status change reaches the index');
       });
 
       it('serialises 200 concurrent read-modify-write transactions on one run', async () => {

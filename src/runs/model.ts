@@ -55,8 +55,8 @@ export interface RunRecord {
   cost_sources: CostSource[];
   failures: number;
   last_error_type: string | null;
-  /** root-span events kept until the root is exported */
-  events: StoredEvent[];
+  /** root-span events stored so far (they live in the store's event list until the root is exported) */
+  events_kept: number;
   reports: number;
   reports_dropped: number;
   events_dropped: number;

@@ -13,7 +13,7 @@ import {
   recordFailureSpan,
   startRunSpan,
 } from '../telemetry/run-spans.js';
-import type { Attributes, SpanRecord } from '../telemetry/span-record.js';
+import type { Attributes, SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 import type { ToolArgs, TokenUsage, TraceEntry } from '../tools/schemas.js';
 import type { MetricEffect, MetricSink } from './effects.js';
 import { zeroExtra, zeroTotals, type RunRecord, type RunView, type Totals } from './model.js';
@@ -125,7 +125,7 @@ export class RunService {
       cost_sources: [],
       failures: 0,
       last_error_type: null,
-      events: [],
+      events_kept: 0,
       reports: 0,
       reports_dropped: 0,
       events_dropped: 0,
@@ -254,9 +254,19 @@ export class RunService {
     return clean;
   }
 
-  private usageEvent(run: RunRecord, usage: TokenUsage, batch: UsageBatch, now: number, idemKey?: string): void {
+  /** Keeps an event for the root span, or counts it as dropped past the cap. */
+  private async keepEvent(tx: StoreTx, run: RunRecord, event: StoredEvent): Promise<void> {
+    if (run.events_kept >= MAX_ROOT_EVENTS) {
+      run.events_dropped += 1;
+      return;
+    }
+    await tx.appendEvent(run.run_id, run.events_kept, event);
+    run.events_kept += 1;
+  }
+
+  private async usageEvent(tx: StoreTx, run: RunRecord, usage: TokenUsage, batch: UsageBatch, now: number, idemKey?: string): Promise<void> {
     run.reports += 1;
-    if (run.reports > MAX_KEPT_REPORTS || run.events.length >= MAX_ROOT_EVENTS) {
+    if (run.reports > MAX_KEPT_REPORTS || run.events_kept >= MAX_ROOT_EVENTS) {
       run.reports_dropped += 1;
       return;
     }
@@ -275,7 +285,7 @@ export class RunService {
     if (batch.costSource) a[ATTR.usageCostSource] = batch.costSource;
     if (usage.prompt_preview && this.o.captureContent) a[ATTR.usagePromptPreview] = redactText(usage.prompt_preview);
     if (idemKey) a[ATTR.usageIdempotencyKey] = idemKey;
-    run.events.push({ name: EVENT.usageReport, time: now, attributes: a });
+    await this.keepEvent(tx, run, { name: EVENT.usageReport, time: now, attributes: a });
   }
 
   async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
@@ -288,7 +298,7 @@ export class RunService {
       const effect = this.addUsage(run, batch);
       if (effect) effects.push(effect);
       run.reported = addTotals(run.reported, batch.totals);
-      this.usageEvent(run, args.token_usage, batch, now, args.idempotency_key);
+      await this.usageEvent(tx, run, args.token_usage, batch, now, args.idempotency_key);
       run.last_activity_at = now;
       const spans = this.entrySpans(run, args.traces, now);
       return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
@@ -336,9 +346,8 @@ export class RunService {
       run.last_activity_at = now;
       run.end_summary = this.text(args.summary);
       if (args.meta_json) run.meta = { ...(run.meta ?? {}), ...redactValue(args.meta_json) };
-      spans.push(rootSpan(run));
+      spans.push(rootSpan(run, await tx.takeEvents(run.run_id)));
       run.root_exported = true;
-      run.events = [];
       effects.push(this.endedEffect(run));
       return { result: this.endResult(run), spans, effects, run };
     }, async (tx) => void (await this.getVisible(tx, args.run_id, ctx)));
@@ -389,8 +398,7 @@ export class RunService {
       );
       const spans: SpanRecord[] = [];
       if (run.root_exported) spans.push(recordFailureSpan(run, event));
-      else if (run.events.length < MAX_ROOT_EVENTS) run.events.push(event);
-      else run.events_dropped += 1;
+      else await this.keepEvent(tx, run, event);
       run.failures += 1;
       run.last_error_type = errorType;
       if (run.status === 'running') run.last_activity_at = now;
@@ -434,9 +442,8 @@ export class RunService {
       run.end_reason = idle ? 'idle_timeout' : 'max_duration';
       // an idle run ends at its last activity, not at reap time
       run.ended_at = idle ? run.last_activity_at : now;
-      const spans = [rootSpan(run)];
+      const spans = [rootSpan(run, await tx.takeEvents(run.run_id))];
       run.root_exported = true;
-      run.events = [];
       reaped = true;
       return { result: {}, spans, effects: [this.endedEffect(run)], run };
     });

@@ -1,5 +1,5 @@
 import type { RunRecord } from '../runs/model.js';
-import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
   Mutex,
   decodeCursor,
@@ -24,10 +24,17 @@ interface IdempotencyEntry {
 }
 
 /** Writes a transaction makes, applied to the maps only when its fn resolves. */
+interface SeqEvent {
+  seq: number;
+  event: StoredEvent;
+}
+
 interface Staged {
   runs: Map<string, RunRecord>;
   spans: { span: SpanRecord; now: number }[];
   idempotency: Map<string, IdempotencyEntry>;
+  /** each touched run's full event list as the transaction leaves it */
+  events: Map<string, SeqEvent[]>;
 }
 
 /**
@@ -38,6 +45,7 @@ export class MemoryStore implements RunStore {
   readonly kind = 'memory' as const;
   private mutex = new Mutex();
   private runs = new Map<string, RunRecord>();
+  private events = new Map<string, SeqEvent[]>();
   private outbox = new Map<number, OutboxEntry>();
   private deadLetters = new Map<number, DeadLetterRow>();
   private idempotency = new Map<string, IdempotencyEntry>();
@@ -55,12 +63,27 @@ export class MemoryStore implements RunStore {
 
   transact<T>(_runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
-      const staged: Staged = { runs: new Map(), spans: [], idempotency: new Map() };
+      const staged: Staged = { runs: new Map(), spans: [], idempotency: new Map(), events: new Map() };
+      const eventsOf = (runId: string) => {
+        let list = staged.events.get(runId);
+        if (!list) staged.events.set(runId, (list = [...(this.events.get(runId) ?? [])]));
+        return list;
+      };
       const tx: StoreTx = {
         getRun: async (runId) => clone(staged.runs.get(runId) ?? this.runs.get(runId) ?? null),
         saveRun: async (run) => void staged.runs.set(run.run_id, clone(run)),
         enqueue: async (spans, now) => {
           for (const span of spans) staged.spans.push({ span: clone(span), now });
+        },
+        appendEvent: async (runId, seq, event) => {
+          const list = eventsOf(runId);
+          if (list.some((e) => e.seq === seq)) throw new Error(`event ${seq} of run ${runId} already stored`);
+          list.push({ seq, event: clone(event) });
+        },
+        takeEvents: async (runId) => {
+          const list = eventsOf(runId).sort((a, b) => a.seq - b.seq);
+          staged.events.set(runId, []);
+          return clone(list.map((e) => e.event));
         },
         getIdempotent: async (scope, notBefore) => {
           const entry = staged.idempotency.get(scope) ?? this.idempotency.get(scope);
@@ -77,6 +100,10 @@ export class MemoryStore implements RunStore {
 
   private commit(staged: Staged): void {
     for (const [id, run] of staged.runs) this.runs.set(id, run);
+    for (const [id, list] of staged.events) {
+      if (list.length) this.events.set(id, list);
+      else this.events.delete(id);
+    }
     for (const { span, now } of staged.spans) this.insertOutbox(span, now, now, 0);
     for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { RunRecord } from '../runs/model.js';
-import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -67,6 +67,7 @@ const MIGRATIONS: string[] = [
   // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
   `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
    CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
+  `CREATE TABLE run_events (run_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq));`,
 ];
 
 /** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
@@ -158,6 +159,16 @@ export class PostgresStore implements RunStore {
            SELECT r, $1, $1, s FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
           [now, spans.map(runIdOf), spans.map((s) => JSON.stringify(s))],
         );
+      },
+      appendEvent: async (id, seq, event) => {
+        await client.query('INSERT INTO run_events (run_id, seq, event) VALUES ($1, $2, $3)', [id, seq, JSON.stringify(event)]);
+      },
+      takeEvents: async (id) => {
+        const { rows } = await client.query<{ event: string }>(
+          'WITH gone AS (DELETE FROM run_events WHERE run_id = $1 RETURNING seq, event) SELECT event FROM gone ORDER BY seq',
+          [id],
+        );
+        return rows.map((r) => JSON.parse(r.event) as StoredEvent);
       },
       getIdempotent: async (scope, notBefore) => {
         const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';

@@ -1,5 +1,5 @@
 import type { RunRecord, RunStatus } from '../runs/model.js';
-import type { SpanRecord } from '../telemetry/span-record.js';
+import type { SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 
 export interface OutboxRow {
   id: number;
@@ -44,6 +44,10 @@ export interface StoreTx {
   getRun(runId: string): Promise<RunRecord | null>;
   saveRun(run: RunRecord): Promise<void>;
   enqueue(spans: SpanRecord[], now: number): Promise<void>;
+  /** Appends an event for the run's root span (kept apart from the run document, so reports stay cheap). */
+  appendEvent(runId: string, seq: number, event: StoredEvent): Promise<void>;
+  /** The run's stored root-span events in order, removed from the store (the root span takes them). */
+  takeEvents(runId: string): Promise<StoredEvent[]>;
   getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined>;
   putIdempotent(scope: string, response: unknown, now: number): Promise<void>;
 }

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
-import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
   Mutex,
   decodeCursor,
@@ -67,6 +67,8 @@ const MIGRATIONS: string[] = [
   // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
   `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
    CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
+  // root-span events live apart from the run document, so a report appends a row instead of rewriting them all
+  `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
 ];
 
 /** Up to this many projects in a key's scope, listRuns merges one index range per project. */
@@ -122,6 +124,12 @@ export class SqliteStore implements RunStore {
            status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
            cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc`,
       ),
+      // a report changes only these columns: updating just them leaves the other indexes untouched
+      updateActivity: db.prepare('UPDATE runs SET last_activity_at = ?, doc = ? WHERE run_id = ?'),
+      updateActivityCost: db.prepare('UPDATE runs SET last_activity_at = ?, cost_usd = ?, doc = ? WHERE run_id = ?'),
+      appendEvent: db.prepare('INSERT INTO run_events (run_id, seq, event) VALUES (?, ?, ?)'),
+      events: db.prepare<[string], { event: string }>('SELECT event FROM run_events WHERE run_id = ? ORDER BY seq'),
+      dropEvents: db.prepare('DELETE FROM run_events WHERE run_id = ?'),
       enqueue: db.prepare('INSERT INTO outbox (run_id, created_at, next_attempt_at, span) VALUES (?, ?, ?, ?)'),
       getIdem: db.prepare<[string, number], { response: string }>(
         'SELECT response FROM idempotency WHERE scope = ? AND created_at >= ?',
@@ -178,9 +186,26 @@ export class SqliteStore implements RunStore {
 
   transact<T>(_runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const s = this.stmts;
+    const read = new Map<string, IndexedColumns>();
     const tx: StoreTx = {
-      getRun: async (runId) => parseRun(s.getRun.get(runId)),
-      saveRun: async (run) => void s.upsertRun.run(runColumns(run)),
+      getRun: async (runId) => {
+        const run = parseRun(s.getRun.get(runId));
+        if (run) read.set(runId, indexedColumns(run));
+        return run;
+      },
+      saveRun: async (run) => {
+        const before = read.get(run.run_id);
+        const after = indexedColumns(run);
+        if (!before || !sameStaticColumns(before, after)) return void s.upsertRun.run(runColumns(run));
+        if (before.cost_usd === after.cost_usd) s.updateActivity.run(run.last_activity_at, JSON.stringify(run), run.run_id);
+        else s.updateActivityCost.run(run.last_activity_at, run.totals.cost_usd, JSON.stringify(run), run.run_id);
+      },
+      appendEvent: async (runId, seq, event) => void s.appendEvent.run(runId, seq, JSON.stringify(event)),
+      takeEvents: async (runId) => {
+        const events = s.events.all(runId).map((r) => JSON.parse(r.event) as StoredEvent);
+        s.dropEvents.run(runId);
+        return events;
+      },
       enqueue: async (spans, now) => {
         for (const span of spans) s.enqueue.run(runIdOf(span), now, now, JSON.stringify(span));
       },
@@ -374,6 +399,24 @@ interface KeyDbRow extends Omit<ApiKeyRecord, 'projects'> {
 
 function toOutboxRow(r: OutboxDbRow): OutboxRow {
   return { id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
+}
+
+type IndexedColumns = Pick<RunRecord, 'project_key' | 'agent_id' | 'status' | 'started_at' | 'parent_run_id'> & { cost_usd: number };
+
+function indexedColumns(r: RunRecord): IndexedColumns {
+  const { project_key, agent_id, status, started_at, parent_run_id } = r;
+  return { project_key, agent_id, status, started_at, parent_run_id, cost_usd: r.totals.cost_usd };
+}
+
+/** True when a save changes none of the indexed columns but activity time and cost. */
+function sameStaticColumns(a: IndexedColumns, b: IndexedColumns): boolean {
+  return (
+    a.project_key === b.project_key &&
+    a.agent_id === b.agent_id &&
+    a.status === b.status &&
+    a.started_at === b.started_at &&
+    a.parent_run_id === b.parent_run_id
+  );
 }
 
 function parseRun(row: RunRow | undefined): RunRecord | null {

@@ -2,7 +2,7 @@ import type { RunRecord } from '../runs/model.js';
 import { ATTR, PREFIX } from './attributes.js';
 import { flattenInto } from './flatten.js';
 import { capSpan } from './run-spans.js';
-import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord } from './span-record.js';
+import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
 
 function agentNameOf(run: RunRecord): string | undefined {
   const name = run.meta?.agent_name;
@@ -38,7 +38,7 @@ export function costSourceOf(run: RunRecord): string | undefined {
 }
 
 /** The run's root span `invoke_agent {agent_name}`, built from the stored run when it ends. */
-export function rootSpan(run: RunRecord): SpanRecord {
+export function rootSpan(run: RunRecord, events: StoredEvent[]): SpanRecord {
   const agentName = agentNameOf(run);
   const attrs: Attributes = {
     [ATTR.genAiOperationName]: 'invoke_agent',
@@ -76,7 +76,7 @@ export function rootSpan(run: RunRecord): SpanRecord {
     start: run.started_at,
     end: Math.max(run.ended_at ?? run.last_activity_at, run.started_at),
     attributes: attrs,
-    events: run.events,
+    events,
     links: run.links,
     status,
     dropped_attributes: 0,
