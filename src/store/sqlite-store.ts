@@ -71,6 +71,9 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
 ];
 
+/** Calls committed together at most (group commit). */
+const MAX_GROUP = 256;
+
 /** Up to this many projects in a key's scope, listRuns merges one index range per project. */
 const MAX_MERGED_PROJECTS = 64;
 
@@ -83,6 +86,7 @@ export class SqliteStore implements RunStore {
   readonly kind = 'sqlite' as const;
   private db: Database.Database;
   private mutex = new Mutex();
+  private waiting: { done: () => void; fail: (err: unknown) => void }[] = [];
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
   constructor(file: string) {
@@ -177,7 +181,7 @@ export class SqliteStore implements RunStore {
   }
 
   async close(): Promise<void> {
-    await this.mutex.run(async () => this.db.close());
+    await this.exclusive(async () => this.db.close());
   }
 
   async ping(): Promise<void> {
@@ -215,22 +219,64 @@ export class SqliteStore implements RunStore {
       },
       putIdempotent: async (scope, response, now) => void s.putIdem.run(scope, now, JSON.stringify(response)),
     };
+    return new Promise<T>((resolve, reject) => {
+      void this.mutex.run(async () => {
+        if (!this.db.inTransaction) {
+          this.db.exec('BEGIN IMMEDIATE');
+          setImmediate(() => void this.mutex.run(async () => this.commitBatch()));
+        }
+        this.db.exec('SAVEPOINT call');
+        let result: T;
+        try {
+          result = await fn(tx);
+          this.db.exec('RELEASE call');
+        } catch (err) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK TO call; RELEASE call');
+          else this.failBatch(err); // SQLite aborted the whole transaction
+          reject(err);
+          return;
+        }
+        this.waiting.push({ done: () => resolve(result), fail: reject });
+        if (this.waiting.length >= MAX_GROUP) this.commitBatch();
+      });
+    });
+  }
+
+  /**
+   * Group commit: calls that queue up while a transaction is open join it, each in its own
+   * savepoint (a failing call rolls back alone); nobody is answered before the COMMIT.
+   */
+  private commitBatch(): void {
+    if (!this.db.inTransaction) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const w of waiting) w.fail(err);
+      return;
+    }
+    for (const w of waiting) w.done();
+  }
+
+  private failBatch(err: unknown): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w.fail(err);
+  }
+
+  /** Any other use of the connection first commits an open group, so it never sees uncommitted calls. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(tx);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
+      this.commitBatch();
+      return fn();
     });
   }
 
   /** Reads also queue behind the mutex, so they never see a transaction that has not committed. */
   private read<T>(fn: () => T): Promise<T> {
-    return this.mutex.run(async () => fn());
+    return this.exclusive(async () => fn());
   }
 
   getRun(runId: string): Promise<RunRecord | null> {
@@ -298,7 +344,7 @@ export class SqliteStore implements RunStore {
   }
 
   claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
-    return this.mutex.run(async () =>
+    return this.exclusive(async () =>
       this.stmts.claim
         .all(owner, now + leaseMs, now, now, limit)
         // RETURNING order is arbitrary in SQLite; hand rows out in due order.
@@ -308,17 +354,17 @@ export class SqliteStore implements RunStore {
   }
 
   ackOutbox(ids: number[]): Promise<void> {
-    return this.mutex.run(async () => this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))());
+    return this.exclusive(async () => this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))());
   }
 
   retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
-    return this.mutex.run(async () =>
+    return this.exclusive(async () =>
       this.db.transaction(() => ids.forEach((id) => this.stmts.retry.run(nextAttemptAt, id)))(),
     );
   }
 
   deadLetter(ids: number[], reason: string, now: number): Promise<void> {
-    return this.mutex.run(async () =>
+    return this.exclusive(async () =>
       this.db.transaction(() => {
         for (const id of ids) {
           this.stmts.toDead.run(now, reason, id);
@@ -329,7 +375,7 @@ export class SqliteStore implements RunStore {
   }
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
-    return this.mutex.run(async () =>
+    return this.exclusive(async () =>
       this.db.transaction(() => {
         for (const span of spans) this.stmts.insertDead.run(runIdOf(span), now, now, reason, JSON.stringify(span));
       })(),
@@ -337,7 +383,7 @@ export class SqliteStore implements RunStore {
   }
 
   expireOutbox(createdBefore: number): Promise<number> {
-    return this.mutex.run(async () => this.stmts.expire.run(createdBefore).changes);
+    return this.exclusive(async () => this.stmts.expire.run(createdBefore).changes);
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
@@ -349,7 +395,7 @@ export class SqliteStore implements RunStore {
   }
 
   replayDeadLetters(ids?: number[]): Promise<number> {
-    return this.mutex.run(async () =>
+    return this.exclusive(async () =>
       this.db.transaction(() => {
         const filter = ids ? `WHERE id IN (${ids.map(() => '?').join(',')})` : '';
         const now = Date.now();
@@ -366,11 +412,11 @@ export class SqliteStore implements RunStore {
   }
 
   purgeIdempotency(before: number): Promise<number> {
-    return this.mutex.run(async () => this.stmts.purgeIdem.run(before).changes);
+    return this.exclusive(async () => this.stmts.purgeIdem.run(before).changes);
   }
 
   putApiKey(key: ApiKeyRecord): Promise<void> {
-    return this.mutex.run(async () => void this.stmts.putKey.run({ ...key, projects: JSON.stringify(key.projects) }));
+    return this.exclusive(async () => void this.stmts.putKey.run({ ...key, projects: JSON.stringify(key.projects) }));
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
@@ -378,7 +424,7 @@ export class SqliteStore implements RunStore {
   }
 
   revokeApiKey(id: string, now: number): Promise<boolean> {
-    return this.mutex.run(async () => this.stmts.revokeKey.run(now, id).changes > 0);
+    return this.exclusive(async () => this.stmts.revokeKey.run(now, id).changes > 0);
   }
 }
 
