@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from './support/bridge-process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p: string[]) => join(ROOT, ...p);
@@ -405,16 +405,6 @@ test('the "Agent runs" dashboard parses and uses only provisioned data sources',
 // Live: dashboard and alert metrics exist on the real bridge
 // ---------------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createNetServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, child?: ChildProcess): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { HTTP_STATUS, type ErrorCode } from '../src/errors.js';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
-
-/** DESIGN §8: every error code and its HTTP status (plus the routing codes for unknown paths and methods). */
-const STATUS_OF: Record<string, number> = {
-  invalid_argument: 400,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  unauthorized: 401,
-  forbidden: 403,
-  unknown_tool: 404,
-  run_not_found: 404,
-  not_found: 404,
-  method_not_allowed: 405,
-  run_ended: 409,
-  run_already_ended: 409,
-  rate_limited: 429,
-  budget_exceeded: 429,
-};
 
 const TOOLS = ['core_start_run', 'core_report_usage', 'core_end_run', 'core_record_failure', 'record_run'] as const;
 const RUN_IDS = ['1a1a1a1a-2b2b-4c3c-8d4d-5e5e5e5e5e01', '1a1a1a1a-2b2b-4c3c-8d4d-5e5e5e5e5e02', '1A1A1A1A-2B2B-4C3C-8D4D-5E5E5E5E5E03'];
@@ -118,7 +102,7 @@ async function send(url: string, tool: string, body: string, headers: Record<str
     assert.deepEqual(Object.keys(parsed), ['error'], where);
     const e = parsed.error!;
     assert.equal(typeof e.code, 'string', where);
-    assert.equal(STATUS_OF[e.code], r.status, where);
+    assert.equal(HTTP_STATUS[e.code as ErrorCode], r.status, where);
     assert.equal(typeof e.message, 'string', where);
     assert.ok(e.message.length > 0, where);
     if (e.details !== undefined) {

@@ -2,30 +2,18 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it, test } from 'node:test';
 import pg from 'pg';
+import { PG_URL, postgresUnreachable } from './support/postgres.js';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
 /** Two real bridge processes sharing one Postgres schema (DESIGN §4: several replicas behind a load balancer). */
 
-const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN_TAG = `replicas_${process.pid}_${randomBytes(4).toString('hex')}`;
 const hex = (id: string) => id.replace(/-/g, '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function unreachableReason(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
-const unreachable = await unreachableReason();
+const unreachable = await postgresUnreachable();
 if (unreachable) console.warn(`*** POSTGRES NOT REACHABLE at ${PG_URL} (${unreachable}): SKIPPING replica tests ***`);
 
 /** BRIDGE_STORE for a schema of this test run (the bridge reads `?schema=`). */

@@ -2,29 +2,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { PG_URL, postgresUnreachable } from './support/postgres.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import type { RunStore } from '../src/store/run-store.js';
 import { makeRun, makeSpan, runStoreContract } from './store-contract.js';
 
-const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN_TAG = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
 let schemaSeq = 0;
 const newSchema = () => `${RUN_TAG}_${schemaSeq++}`;
 
-async function unreachableReason(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
-const unreachable = await unreachableReason();
+const unreachable = await postgresUnreachable();
 if (unreachable) console.warn(`*** POSTGRES NOT REACHABLE at ${PG_URL} (${unreachable}): SKIPPING postgres store tests ***`);
 const skip = unreachable ? `postgres not reachable at ${PG_URL}` : false;
 

@@ -1,5 +1,5 @@
 import type { RunEndStatus } from '../tools/schemas.js';
-import type { AttrValue, StoredEvent, SpanLinkRecord } from '../telemetry/span-record.js';
+import type { AttrValue, SpanLinkRecord } from '../telemetry/span-record.js';
 
 export type RunStatus = 'running' | RunEndStatus;
 export type EndReason = 'agent' | 'idle_timeout' | 'max_duration';
