@@ -1,8 +1,8 @@
 import type { Logger } from '../log.js';
 import type { RunStore } from '../store/run-store.js';
-import type { RunService } from './run-service.js';
+import { IDEMPOTENCY_TTL_MS, type RunService } from './run-service.js';
 
-/** Ends runs idle past the idle timeout or older than the max duration as `interrupted`. */
+/** Ends runs idle past the idle timeout or older than the max duration as `interrupted`; purges expired idempotency answers. */
 export class Reaper {
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<number> | undefined;
@@ -35,6 +35,8 @@ export class Reaper {
     const now = (this.o.now ?? Date.now)();
     const idleBefore = now - this.o.idleTimeoutMs;
     const startedBefore = now - this.o.maxDurationMs;
+    // housekeeping on the same beat: idempotency answers are kept for 24 h only
+    await this.o.store.purgeIdempotency(now - IDEMPOTENCY_TTL_MS);
     let ended = 0;
     for (;;) {
       const ids = await this.o.store.findStaleRuns(idleBefore, startedBefore, 200);

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { BridgeError, runNotFound } from '../errors.js';
 import type { RunStore, StoreTx } from '../store/run-store.js';
 import { ATTR, EVENT } from '../telemetry/attributes.js';
-import { formatTraceparent, parseTraceparent, rootSpanIdOf, traceIdOf, type TraceParent } from '../telemetry/ids.js';
+import { formatTraceparent, parseTraceparent } from '../telemetry/ids.js';
 import { redactText, redactValue } from '../telemetry/redact.js';
 import { rootSpan, recordRunSpan } from '../telemetry/root-span.js';
 import {
-  entrySpan,
   errorTypeOf,
   failureEvent,
   lateEndSpan,
@@ -16,12 +15,15 @@ import {
 import type { Attributes, SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 import type { ToolArgs, TokenUsage, TraceEntry } from '../tools/schemas.js';
 import type { MetricEffect, MetricSink } from './effects.js';
-import { zeroExtra, zeroTotals, type RunRecord, type RunView, type Totals } from './model.js';
+import type { RunRecord, RunView, Totals } from './model.js';
+import { newRunRecord } from './new-run.js';
+import { traceEntrySpans } from './trace-entries.js';
 import { addExtra, addTotals, applyFinal, isZero, positiveDiff, toBatch, type CostCalculator, type UsageBatch } from './totals.js';
 
 export const MAX_KEPT_REPORTS = 100;
 export const MAX_ROOT_EVENTS = 128;
-const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** How long an Idempotency-Key's first answer is kept. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
 /** Who is calling: the projects their key covers (undefined = all) and transport metadata. */
 export interface CallContext {
@@ -96,47 +98,6 @@ export class RunService {
     return s === undefined ? null : redactText(s);
   }
 
-  private newRun(runId: string, project: string, agentId: string | null, now: number, tp?: TraceParent): RunRecord {
-    return {
-      run_id: runId,
-      project_key: project,
-      agent_id: agentId,
-      agent_name: null,
-      status: 'running',
-      end_reason: null,
-      started_at: now,
-      ended_at: null,
-      last_activity_at: now,
-      trace_id: tp?.trace_id ?? traceIdOf(runId),
-      root_span_id: rootSpanIdOf(runId),
-      parent_span_id: tp?.span_id ?? null,
-      parent_run_id: null,
-      session_id: null,
-      trace_flags: tp ? tp.trace_flags | 1 : 1,
-      summary: null,
-      end_summary: null,
-      meta: null,
-      totals: zeroTotals(),
-      extra: zeroExtra(),
-      reported: zeroTotals(),
-      models: [],
-      last_model: null,
-      provider: null,
-      cost_sources: [],
-      failures: 0,
-      last_error_type: null,
-      events_kept: 0,
-      reports: 0,
-      reports_dropped: 0,
-      events_dropped: 0,
-      links: [],
-      final_mismatch: false,
-      root_exported: false,
-      implicit: false,
-      one_shot: false,
-    };
-  }
-
   private async getVisible(tx: StoreTx, runId: string, ctx: CallContext): Promise<RunRecord> {
     const run = await tx.getRun(runId);
     if (!run || !this.canSee(ctx, run.project_key)) throw runNotFound(runId);
@@ -181,7 +142,7 @@ export class RunService {
           run.parent_run_id = parentRunId ?? run.parent_run_id;
         }
       } else {
-        run = this.newRun(runId, args.project_key, args.agent_id, now, tp);
+        run = newRunRecord(runId, args.project_key, args.agent_id, now, tp);
         run.parent_run_id = parentRunId;
         effects.push({ kind: 'run_started', project: run.project_key });
       }
@@ -225,33 +186,7 @@ export class RunService {
   }
 
   private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number): SpanRecord[] {
-    if (!entries?.length || this.o.traceEntries === 'none') return [];
-    const spans: SpanRecord[] = [];
-    for (const raw of entries) {
-      if (this.o.traceEntries === 'errors' && raw.status !== 'error') continue;
-      const entry = this.cleanEntry(raw);
-      spans.push(entrySpan(run, entry, now, this.entryCost(entry)));
-    }
-    return spans;
-  }
-
-  /** An entry's cost attributes: its own cost (reported), a computed one, or `unknown` for tokens without either. */
-  private entryCost(entry: TraceEntry): Attributes {
-    const batch = toBatch(entry as TokenUsage, this.o.pricing);
-    const extra: Attributes = {};
-    if (batch.costSource) extra[ATTR.usageCostSource] = batch.costSource;
-    if (batch.costSource === 'computed') extra[ATTR.traceCostUsd] = batch.totals.cost_usd;
-    if (batch.provider) extra[ATTR.genAiProviderName] = batch.provider;
-    return extra;
-  }
-
-  private cleanEntry(entry: TraceEntry): TraceEntry {
-    const clean = redactValue(entry);
-    if (!this.o.captureContent) {
-      delete clean.error;
-      delete (clean as Record<string, unknown>).prompt_preview;
-    }
-    return clean;
+    return traceEntrySpans(run, entries, now, this.o);
   }
 
   /** Keeps an event for the root span, or counts it as dropped past the cap. */
@@ -376,7 +311,7 @@ export class RunService {
       if (run && (run.project_key !== args.project_key || !this.canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
       if (!run) {
         // nothing is lost: the run's trace exists from this failure on
-        run = this.newRun(args.run_id, args.project_key, args.agent_id, now, parseTraceparent(ctx.traceparent));
+        run = newRunRecord(args.run_id, args.project_key, args.agent_id, now, parseTraceparent(ctx.traceparent));
         run.implicit = true;
         effects.push({ kind: 'run_started', project: run.project_key });
       }
@@ -415,7 +350,7 @@ export class RunService {
     const runId = randomUUID();
     const lockKey = ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId;
     return this.call('record_run', lockKey, `project:${args.project_key}`, ctx, async (_tx, now) => {
-      const run = this.newRun(runId, args.project_key, null, now);
+      const run = newRunRecord(runId, args.project_key, null, now);
       run.agent_name = args.agent;
       run.summary = redactText(args.summary);
       run.meta = args.meta_json ? redactValue(args.meta_json) : null;
