@@ -1,10 +1,12 @@
 /**
- * GET /v1/runs at scale: fills a temporary sqlite store with BENCH_RUNS runs (default 1,000,000)
- * through the RunStore interface in bulk transactions, then times filtered listRuns queries and
- * prints each query's EXPLAIN QUERY PLAN. Not part of npm test.
+ * GET /v1/runs at scale: fills a temporary store with BENCH_RUNS runs (default 1,000,000), then
+ * times filtered listRuns queries and prints each query's plan. sqlite (default) is filled through
+ * the RunStore interface in bulk transactions; BENCH_STORE=postgres fills a throwaway schema on
+ * 127.0.0.1 with batched INSERTs (bench/list-runs-postgres.ts). Not part of npm test.
  *
- *   node --import tsx bench/list-runs.ts            # 1,000,000 runs
+ *   node --import tsx bench/list-runs.ts            # sqlite, 1,000,000 runs
  *   BENCH_RUNS=100000 node --import tsx bench/list-runs.ts
+ *   BENCH_STORE=postgres node --import tsx bench/list-runs.ts
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,7 +15,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { zeroExtra, zeroTotals, type RunRecord, type RunStatus } from '../src/runs/model.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import type { RunQuery } from '../src/store/run-store.js';
+import { encodeCursor, type RunQuery, type RunStore } from '../src/store/run-store.js';
+import { openPostgresTarget } from './list-runs-postgres.js';
 
 const TOTAL = Number(process.env.BENCH_RUNS ?? 1_000_000);
 const BATCH = 10_000;
@@ -21,6 +24,18 @@ const PROJECTS = 20;
 const AGENTS = 1000;
 const DAYS = 30;
 const NOW = Date.now();
+
+/** A store under test: how to fill it in bulk, and how it plans a query. */
+export interface ListTarget {
+  store: RunStore;
+  fill(runs: RunRecord[]): Promise<void>;
+  /** called once filled: statistics, read-only handles */
+  filled(): Promise<void>;
+  /** the plan of listRuns(q), one line */
+  plan(q: RunQuery): Promise<string>;
+  size(): Promise<string>;
+  dispose(): Promise<void>;
+}
 
 /** Deterministic PRNG so runs are comparable between machines. */
 function mulberry32(seed: number): () => number {
@@ -126,22 +141,47 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function main(): Promise<void> {
+async function openSqliteTarget(): Promise<ListTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'oprelay-bench-list-'));
   const file = join(dir, 'runs.sqlite');
   const store = new SqliteStore(file);
   await store.init();
+  let ro: Database.Database | undefined;
+  return {
+    store,
+    fill: (runs) =>
+      store.transact('bench-fill', async (tx) => {
+        for (const run of runs) await tx.saveRun(run);
+      }),
+    filled: async () => {
+      ro = new Database(file, { readonly: true });
+    },
+    plan: async (q) => {
+      const { sql, params } = listSql(q);
+      return (ro!.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+    },
+    size: async () => `db ${(statSync(file).size / 1e6).toFixed(0)} MB`,
+    dispose: async () => {
+      ro?.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const target = process.env.BENCH_STORE === 'postgres' ? await openPostgresTarget() : await openSqliteTarget();
+  const { store } = target;
   try {
     const t0 = performance.now();
     for (let done = 0; done < TOTAL; done += BATCH) {
       const n = Math.min(BATCH, TOTAL - done);
-      await store.transact('bench-fill', async (tx) => {
-        for (let i = 0; i < n; i++) await tx.saveRun(makeRun(done + i));
-      });
+      await target.fill(Array.from({ length: n }, (_, i) => makeRun(done + i)));
       if ((done + n) % 100_000 === 0) process.stderr.write(`  ${done + n} runs\n`);
     }
+    await target.filled();
     const fillS = (performance.now() - t0) / 1000;
-    console.log(`filled ${TOTAL.toLocaleString('en')} runs in ${fillS.toFixed(1)} s (${Math.round(TOTAL / fillS).toLocaleString('en')} runs/s), db ${(statSync(file).size / 1e6).toFixed(0)} MB`);
+    console.log(`${store.kind}: filled ${TOTAL.toLocaleString('en')} runs in ${fillS.toFixed(1)} s (${Math.round(TOTAL / fillS).toLocaleString('en')} runs/s), ${await target.size()}`);
 
     const midnight = new Date(NOW).setUTCHours(0, 0, 0, 0);
     const sample = agents[7];
@@ -159,7 +199,6 @@ async function main(): Promise<void> {
       ['sort=cost & project', { sort: 'cost', project_key: 'project-9' }],
       ['limit=500', { sort: 'started_at', limit: 500 }],
     ];
-    const ro = new Database(file, { readonly: true });
     console.log('\n| query | page 1 (ms, median of 20) | page 2 via cursor (ms) | rows | plan |');
     console.log('|---|---|---|---|---|');
     for (const [label, partial] of queries) {
@@ -178,12 +217,8 @@ async function main(): Promise<void> {
           second.push(performance.now() - t);
         }
       }
-      const planOf = (cursor?: string) => {
-        const { sql, params } = listSql({ ...q, cursor });
-        return (ro.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
-      };
-      const plan1 = planOf();
-      const plan2 = second.length ? planOf('x') : plan1;
+      const plan1 = await target.plan(q);
+      const plan2 = second.length ? await target.plan({ ...q, cursor: encodeCursor(q.sort === 'cost' ? 1 : NOW, 'x') }) : plan1;
       const plan = plan1 === plan2 ? plan1 : `page 1: ${plan1} / page 2: ${plan2}`;
       console.log(`| ${label} | ${median(first).toFixed(2)} | ${second.length ? median(second).toFixed(2) : '-'} | ${rows} | ${plan} |`);
     }
@@ -203,10 +238,8 @@ async function main(): Promise<void> {
       spentTimes.push(performance.now() - t);
     }
     console.log(`\nbudget spent-today scan (one project, ${spentRuns} runs since UTC midnight): ${median(spentTimes).toFixed(1)} ms median of 5`);
-    ro.close();
   } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await target.dispose();
   }
 }
 

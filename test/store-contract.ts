@@ -189,6 +189,14 @@ export function runStoreContract(
         assert.deepEqual(taken, [ev(0), ev(1), ev(22)]);
         assert.deepEqual(await store().transact('run-ev', (tx) => tx.takeEvents('run-ev')), []);
         assert.deepEqual(await store().transact('other', (tx) => tx.takeEvents('other')), []);
+        const sameTx = await store().transact('run-ev', async (tx) => {
+          await tx.appendEvent('run-ev', 0, ev(7));
+          const run = (await tx.getRun('run-ev'))!;
+          run.reports = 42;
+          await tx.saveRun(run);
+          return { events: await tx.takeEvents('run-ev'), reports: (await tx.getRun('run-ev'))!.reports };
+        });
+        assert.deepEqual(sameTx, { events: [ev(7)], reports: 42 }, 'reads inside a transaction see its own writes');
       });
 
       it('a read-modify-write that changes only activity and cost updates those indexed columns', async () => {

@@ -93,6 +93,9 @@ export class PostgresStore implements RunStore {
     this.pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 10,
+      // Statements are written without waiting for the previous answer (see PostgresTx): a tool call
+      // costs two round trips instead of one per statement. Postgres still runs them in order.
+      pipeline: true,
       options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
@@ -139,58 +142,12 @@ export class PostgresStore implements RunStore {
 
   async transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const tx: StoreTx = {
-      getRun: (id) => readRun(client, id),
-      saveRun: async (run) => {
-        const c = runColumns(run);
-        await client.query(
-          `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
-             status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
-             cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc`,
-          [c.run_id, c.project_key, c.agent_id, c.status, c.started_at, c.last_activity_at, c.cost_usd, c.parent_run_id, c.doc],
-        );
-      },
-      enqueue: async (spans, now) => {
-        if (spans.length === 0) return;
-        await client.query(
-          `INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
-           SELECT r, $1, $1, s FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
-          [now, spans.map(runIdOf), spans.map((s) => JSON.stringify(s))],
-        );
-      },
-      appendEvent: async (id, seq, event) => {
-        await client.query('INSERT INTO run_events (run_id, seq, event) VALUES ($1, $2, $3)', [id, seq, JSON.stringify(event)]);
-      },
-      takeEvents: async (id) => {
-        const { rows } = await client.query<{ event: string }>(
-          'WITH gone AS (DELETE FROM run_events WHERE run_id = $1 RETURNING seq, event) SELECT event FROM gone ORDER BY seq',
-          [id],
-        );
-        return rows.map((r) => JSON.parse(r.event) as StoredEvent);
-      },
-      getIdempotent: async (scope, notBefore) => {
-        const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';
-        const { rows } = await client.query<{ response: string }>(sql, [scope, notBefore]);
-        return rows[0] ? (JSON.parse(rows[0].response) as unknown) : undefined;
-      },
-      putIdempotent: async (scope, response, now) => {
-        await client.query(
-          `INSERT INTO idempotency (scope, created_at, response) VALUES ($1, $2, $3)
-           ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response`,
-          [scope, now, JSON.stringify(response)],
-        );
-      },
-    };
+    const tx = new PostgresTx(client);
     let broken = false;
     try {
-      await client.query('BEGIN');
-      // Taken before any read, so a READ COMMITTED statement after it sees the previous holder's commit;
-      // it also covers a run whose row does not exist yet.
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RUN_LOCK_SPACE, runId]);
+      await tx.begin(runId);
       const result = await fn(tx);
-      await client.query('COMMIT');
+      await tx.commit();
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => (broken = true));
@@ -205,34 +162,9 @@ export class PostgresStore implements RunStore {
   }
 
   async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: (p: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(sql(`$${params.length}`));
-    };
-    if (q.projects) {
-      if (q.projects.length === 0) return { runs: [], next_cursor: null };
-      add((p) => `project_key = ANY(${p}::text[])`, q.projects);
-    }
-    if (q.project_key) add((p) => `project_key = ${p}`, q.project_key);
-    if (q.status) add((p) => `status = ${p}`, q.status);
-    if (q.agent_id) add((p) => `agent_id = ${p}`, q.agent_id);
-    if (q.since !== undefined) add((p) => `started_at >= ${p}`, q.since);
-    if (q.min_cost !== undefined) add((p) => `cost_usd >= ${p}`, q.min_cost);
-    if (q.parent_run_id) add((p) => `parent_run_id = ${p}`, q.parent_run_id);
-    const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    if (cursor) {
-      params.push(cursor[0], cursor[1]);
-      where.push(`(${col}, run_id) < ($${params.length - 1}::double precision, $${params.length}::text)`);
-    }
-    params.push(q.limit + 1);
-    const { rows } = await this.pool.query<{ doc: string }>(
-      `SELECT doc FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${col} DESC, run_id DESC LIMIT $${params.length}`,
-      params,
-    );
+    if (q.projects?.length === 0) return { runs: [], next_cursor: null };
+    const { sql, params } = listRunsSql(q);
+    const { rows } = await this.pool.query<{ doc: string }>(sql, params);
     const runs = rows.slice(0, q.limit).map((r) => JSON.parse(r.doc) as RunRecord);
     const last = runs[runs.length - 1];
     const next_cursor =
@@ -350,6 +282,170 @@ export class PostgresStore implements RunStore {
   async revokeApiKey(id: string, now: number): Promise<boolean> {
     const sql = 'UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL';
     return ((await this.pool.query(sql, [now, id])).rowCount ?? 0) > 0;
+  }
+}
+
+/**
+ * The query PostgresStore.listRuns sends (one row more than the page, to tell whether another
+ * follows); exported so bench/list-runs.ts can EXPLAIN exactly it. A key scoped to several projects
+ * reads each project's own index range and merges them, as the sqlite store does: `project_key =
+ * ANY(...)` would instead sort every matching run before taking the first page.
+ */
+export function listRunsSql(q: RunQuery): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (value: unknown) => `$${params.push(value)}`;
+  const where: string[] = [];
+  const merged = q.projects && q.projects.length > 1 && !q.project_key ? q.projects : undefined;
+  if (merged) where.push('project_key = scope.key');
+  else if (q.projects) where.push(q.projects.length === 1 ? `project_key = ${p(q.projects[0])}` : `project_key = ANY(${p(q.projects)}::text[])`);
+  if (q.project_key) where.push(`project_key = ${p(q.project_key)}`);
+  if (q.status) where.push(`status = ${p(q.status)}`);
+  if (q.agent_id) where.push(`agent_id = ${p(q.agent_id)}`);
+  if (q.since !== undefined) where.push(`started_at >= ${p(q.since)}`);
+  if (q.min_cost !== undefined) where.push(`cost_usd >= ${p(q.min_cost)}`);
+  if (q.parent_run_id) where.push(`parent_run_id = ${p(q.parent_run_id)}`);
+  const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
+  const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+  if (cursor) where.push(`(${col}, run_id) < (${p(cursor[0])}::double precision, ${p(cursor[1])}::text)`);
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ${p(q.limit + 1)}`;
+  if (!merged) return { sql: `SELECT doc FROM runs ${filter} ${order}`, params };
+  return {
+    sql: `SELECT doc FROM unnest(${p(merged)}::text[]) AS scope(key)
+      CROSS JOIN LATERAL (SELECT doc, ${col}, run_id FROM runs ${filter} ${order}) AS page ${order}`,
+    params,
+  };
+}
+
+/**
+ * One tool call's transaction in two round trips. BEGIN, the run's lock and a read of the locked
+ * run go out together; writes are held back and sent as one statement, right before the next read
+ * (so reads see them) or with COMMIT. Pipelined statements still run one after another, in order.
+ */
+class PostgresTx implements StoreTx {
+  /** Documents known exactly: the locked run as read under the lock, and runs saved here. */
+  private known = new Map<string, string | null>();
+  private runs = new Map<string, ReturnType<typeof runColumns>>();
+  private outbox: { run_id: string | null; at: number; span: string }[] = [];
+  private events: { run_id: string; seq: number; event: string }[] = [];
+  private idempotency = new Map<string, { at: number; response: string }>();
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async begin(lockKey: string): Promise<void> {
+    // The read is its own statement behind the lock, so its READ COMMITTED snapshot is taken with
+    // the lock held and sees the previous holder's commit; the lock also covers a run not created yet.
+    const [, , read] = await Promise.all([
+      this.client.query('BEGIN'),
+      this.client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RUN_LOCK_SPACE, lockKey]),
+      this.client.query<{ doc: string }>('SELECT doc FROM runs WHERE run_id = $1', [lockKey]),
+    ]);
+    this.known.set(lockKey, read.rows[0]?.doc ?? null);
+  }
+
+  async commit(): Promise<void> {
+    const [, done] = await Promise.all([this.flush(), this.client.query('COMMIT')]);
+    // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, not an error.
+    if (done.command !== 'COMMIT') throw new Error(`postgres transaction ended with ${done.command}`);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const known = this.known.get(runId);
+    if (known !== undefined) return known === null ? null : (JSON.parse(known) as RunRecord);
+    const { rows } = await this.read<{ doc: string }>('SELECT doc FROM runs WHERE run_id = $1', [runId]);
+    return rows[0] ? (JSON.parse(rows[0].doc) as RunRecord) : null;
+  }
+
+  saveRun(run: RunRecord): Promise<void> {
+    const c = runColumns(run);
+    this.runs.set(c.run_id, c);
+    this.known.set(c.run_id, c.doc);
+    return Promise.resolve();
+  }
+
+  enqueue(spans: SpanRecord[], now: number): Promise<void> {
+    for (const s of spans) this.outbox.push({ run_id: runIdOf(s), at: now, span: JSON.stringify(s) });
+    return Promise.resolve();
+  }
+
+  appendEvent(runId: string, seq: number, event: StoredEvent): Promise<void> {
+    this.events.push({ run_id: runId, seq, event: JSON.stringify(event) });
+    return Promise.resolve();
+  }
+
+  async takeEvents(runId: string): Promise<StoredEvent[]> {
+    const { rows } = await this.read<{ event: string }>(
+      'WITH gone AS (DELETE FROM run_events WHERE run_id = $1 RETURNING seq, event) SELECT event FROM gone ORDER BY seq',
+      [runId],
+    );
+    return rows.map((r) => JSON.parse(r.event) as StoredEvent);
+  }
+
+  async getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined> {
+    const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';
+    const { rows } = await this.read<{ response: string }>(sql, [scope, notBefore]);
+    return rows[0] ? (JSON.parse(rows[0].response) as unknown) : undefined;
+  }
+
+  putIdempotent(scope: string, response: unknown, now: number): Promise<void> {
+    this.idempotency.set(scope, { at: now, response: JSON.stringify(response) });
+    return Promise.resolve();
+  }
+
+  /** A read, sent right behind the writes held back so far. */
+  private async read<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    const [, result] = await Promise.all([this.flush(), this.client.query<R>(sql, params)]);
+    return result;
+  }
+
+  /** Sends the held-back writes as one statement (a CTE per table), or nothing when there are none. */
+  private flush(): Promise<unknown> {
+    const params: unknown[] = [];
+    const unnest = (...cols: [unknown[], string][]) =>
+      `unnest(${cols.map(([values, type]) => `$${params.push(values)}::${type}[]`).join(', ')})`;
+    const parts: string[] = [];
+    if (this.runs.size) {
+      const r = [...this.runs.values()];
+      parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+        SELECT * FROM ${unnest(
+          [r.map((c) => c.run_id), 'text'],
+          [r.map((c) => c.project_key), 'text'],
+          [r.map((c) => c.agent_id), 'text'],
+          [r.map((c) => c.status), 'text'],
+          [r.map((c) => c.started_at), 'float8'],
+          [r.map((c) => c.last_activity_at), 'float8'],
+          [r.map((c) => c.cost_usd), 'float8'],
+          [r.map((c) => c.parent_run_id), 'text'],
+          [r.map((c) => c.doc), 'text'],
+        )}
+        ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
+          status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
+          cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc)`);
+    }
+    if (this.outbox.length) {
+      const o = this.outbox;
+      parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
+        SELECT r, t, t, s FROM ${unnest([o.map((x) => x.run_id), 'text'], [o.map((x) => x.at), 'float8'], [o.map((x) => x.span), 'text'])}
+        WITH ORDINALITY AS u(r, t, s, n) ORDER BY n)`);
+    }
+    if (this.events.length) {
+      const e = this.events;
+      parts.push(`e AS (INSERT INTO run_events (run_id, seq, event)
+        SELECT * FROM ${unnest([e.map((x) => x.run_id), 'text'], [e.map((x) => x.seq), 'int4'], [e.map((x) => x.event), 'text'])})`);
+    }
+    if (this.idempotency.size) {
+      const i = [...this.idempotency];
+      parts.push(`i AS (INSERT INTO idempotency (scope, created_at, response)
+        SELECT * FROM ${unnest([i.map(([k]) => k), 'text'], [i.map(([, v]) => v.at), 'float8'], [i.map(([, v]) => v.response), 'text'])}
+        ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response)`);
+    }
+    if (parts.length === 0) return Promise.resolve();
+    this.runs.clear();
+    this.outbox = [];
+    this.events = [];
+    this.idempotency.clear();
+    // Data-modifying CTEs all run to completion whether or not the final SELECT reads them.
+    return this.client.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
   }
 }
 
