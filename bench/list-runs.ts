@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { zeroExtra, zeroTotals, type RunRecord, type RunStatus } from '../src/runs/model.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore, listRunsSql } from '../src/store/sqlite-store.js';
 import { encodeCursor, type RunQuery, type RunStore } from '../src/store/run-store.js';
 import { openPostgresTarget } from './list-runs-postgres.js';
 
@@ -107,35 +107,6 @@ function makeRun(i: number): RunRecord {
   };
 }
 
-/** The SQL SqliteStore.listRuns builds for a query (kept in step with src/store/sqlite-store.ts). */
-function listSql(q: RunQuery): { sql: string; params: (string | number)[] } {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (sql: string, ...values: (string | number)[]) => {
-    where.push(sql);
-    params.push(...values);
-  };
-  if (q.project_key) add('project_key = ?', q.project_key);
-  if (q.status) add('status = ?', q.status);
-  if (q.agent_id) add('agent_id = ?', q.agent_id);
-  if (q.since !== undefined) add('started_at >= ?', q.since);
-  if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
-  const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
-  if (q.cursor) add(`(${col}, run_id) < (?, ?)`, 0, '');
-  const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
-  const filter = (scope: string[]) => (scope.length + where.length ? `WHERE ${[...scope, ...where].join(' AND ')}` : '');
-  const limit = q.limit + 1;
-  if (q.projects && q.projects.length > 1 && !q.project_key) {
-    const branch = `SELECT * FROM (SELECT doc, ${col} AS k, run_id FROM runs ${filter(['project_key = ?'])} ${order})`;
-    return {
-      sql: `SELECT doc FROM (${q.projects.map(() => branch).join(' UNION ALL ')}) ORDER BY k DESC, run_id DESC LIMIT ?`,
-      params: [...q.projects.flatMap((p) => [p, ...params, limit]), limit],
-    };
-  }
-  const scope = q.projects ? [`project_key IN (${q.projects.map(() => '?').join(',')})`] : [];
-  return { sql: `SELECT doc FROM runs ${filter(scope)} ${order}`, params: [...(q.projects ?? []), ...params, limit] };
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -157,7 +128,7 @@ async function openSqliteTarget(): Promise<ListTarget> {
       ro = new Database(file, { readonly: true });
     },
     plan: async (q) => {
-      const { sql, params } = listSql(q);
+      const { sql, params } = listRunsSql(q);
       return (ro!.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
     },
     size: async () => `db ${(statSync(file).size / 1e6).toFixed(0)} MB`,

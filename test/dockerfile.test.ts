@@ -12,10 +12,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { freePort } from './support/bridge-process.js';
+import { freePort, stopChild } from './support/bridge-process.js';
 import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -87,14 +87,6 @@ function parseCopy(args: string): { from?: string; sources: string[]; dest: stri
 }
 
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const stages = parseDockerfile(dockerfile);

@@ -147,3 +147,13 @@ export class BridgeProcess {
 /** The seed's example identifiers (real UUIDs) used across tests. */
 export const AGENT_ID = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 export const TASK_ID = '3e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b';
+
+/** SIGTERM a child process and wait for it to exit (SIGKILL after 10 s). */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
