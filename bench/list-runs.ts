@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { zeroExtra, zeroTotals, type RunRecord, type RunStatus } from '../src/runs/model.js';
-import { SqliteStore, listRunsSql } from '../src/store/sqlite-store.js';
+import { listRunsSql } from '../src/store/sqlite-list-sql.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
 import { encodeCursor, type RunQuery, type RunStore } from '../src/store/run-store.js';
 import { openPostgresTarget } from './list-runs-postgres.js';
 

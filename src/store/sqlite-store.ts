@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import { listRunsSql } from './sqlite-list-sql.js';
 import {
   Mutex,
-  decodeCursor,
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
@@ -16,66 +17,8 @@ import {
   runColumns,
 } from './run-store.js';
 
-const MIGRATIONS: string[] = [
-  `CREATE TABLE runs (
-     run_id TEXT PRIMARY KEY,
-     project_key TEXT NOT NULL,
-     agent_id TEXT,
-     status TEXT NOT NULL,
-     started_at REAL NOT NULL,
-     last_activity_at REAL NOT NULL,
-     cost_usd REAL NOT NULL,
-     parent_run_id TEXT,
-     doc TEXT NOT NULL
-   );
-   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
-   CREATE INDEX runs_status_started ON runs(status, started_at);
-   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
-   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
-   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
-   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
-   CREATE TABLE outbox (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     run_id TEXT,
-     created_at REAL NOT NULL,
-     next_attempt_at REAL NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     lease_owner TEXT,
-     lease_until REAL,
-     span TEXT NOT NULL
-   );
-   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
-   CREATE TABLE dead_letters (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     run_id TEXT,
-     created_at REAL NOT NULL,
-     dead_at REAL NOT NULL,
-     attempts INTEGER NOT NULL,
-     reason TEXT NOT NULL,
-     span TEXT NOT NULL
-   );
-   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at REAL NOT NULL, response TEXT NOT NULL);
-   CREATE INDEX idempotency_created ON idempotency(created_at);
-   CREATE TABLE api_keys (
-     id TEXT PRIMARY KEY,
-     hash TEXT NOT NULL UNIQUE,
-     projects TEXT NOT NULL,
-     created_at REAL NOT NULL,
-     revoked_at REAL,
-     label TEXT
-   );`,
-  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
-  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
-   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
-  // root-span events live apart from the run document, so a report appends a row instead of rewriting them all
-  `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
-];
-
 /** Calls committed together at most (group commit). */
 const MAX_GROUP = 256;
-
-/** Up to this many projects in a key's scope, listRuns merges one index range per project. */
-const MAX_MERGED_PROJECTS = 64;
 
 interface RunRow {
   doc: string;
@@ -415,42 +358,6 @@ interface KeyDbRow extends Omit<ApiKeyRecord, 'projects'> {
 
 function toOutboxRow(r: OutboxDbRow): OutboxRow {
   return { id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
-}
-
-/** The SQL and parameters of a listRuns query (exported for bench/list-runs.ts's EXPLAIN). */
-export function listRunsSql(q: RunQuery): { sql: string; params: (string | number)[] } {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (clause: string, ...values: (string | number)[]) => {
-    where.push(clause);
-    params.push(...values);
-  };
-  if (q.project_key) add('project_key = ?', q.project_key);
-  if (q.status) add('status = ?', q.status);
-  if (q.agent_id) add('agent_id = ?', q.agent_id);
-  if (q.since !== undefined) add('started_at >= ?', q.since);
-  if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
-  if (q.parent_run_id) add('parent_run_id = ?', q.parent_run_id);
-  const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
-  const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-  if (cursor) add(`(${col}, run_id) < (?, ?)`, cursor[0], cursor[1]);
-  const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ?`;
-  const filter = (scope: string[]) => (scope.length + where.length ? `WHERE ${[...scope, ...where].join(' AND ')}` : '');
-  const limit = q.limit + 1;
-  let sql: string;
-  let args: (string | number)[];
-  if (q.projects && q.projects.length > 1 && q.projects.length <= MAX_MERGED_PROJECTS && !q.project_key) {
-    // A key scoped to several projects: one index range per project, merged by the outer ORDER BY.
-    // With `project_key IN (…)` SQLite may sort every run of those projects instead (bench/list-runs.ts).
-    const projects = [...new Set(q.projects)];
-    const branch = `SELECT * FROM (SELECT doc, ${col} AS k, run_id FROM runs ${filter(['project_key = ?'])} ${order})`;
-    sql = `SELECT doc FROM (${projects.map(() => branch).join(' UNION ALL ')}) ORDER BY k DESC, run_id DESC LIMIT ?`;
-    args = [...projects.flatMap((p) => [p, ...params, limit]), limit];
-  } else {
-    sql = `SELECT doc FROM runs ${filter(q.projects ? [`project_key IN (${q.projects.map(() => '?').join(',')})`] : [])} ${order}`;
-    args = [...(q.projects ?? []), ...params, limit];
-  }
-  return { sql, params: args };
 }
 
 type IndexedColumns = Pick<RunRecord, 'project_key' | 'agent_id' | 'status' | 'started_at' | 'parent_run_id'> & { cost_usd: number };

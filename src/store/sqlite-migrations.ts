@@ -1,0 +1,55 @@
+/** The SQLite schema, one entry per version; applied in order by SqliteStore.init. */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     run_id TEXT PRIMARY KEY,
+     project_key TEXT NOT NULL,
+     agent_id TEXT,
+     status TEXT NOT NULL,
+     started_at REAL NOT NULL,
+     last_activity_at REAL NOT NULL,
+     cost_usd REAL NOT NULL,
+     parent_run_id TEXT,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
+   CREATE INDEX runs_status_started ON runs(status, started_at);
+   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
+   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
+   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT,
+     created_at REAL NOT NULL,
+     next_attempt_at REAL NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     lease_owner TEXT,
+     lease_until REAL,
+     span TEXT NOT NULL
+   );
+   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT,
+     created_at REAL NOT NULL,
+     dead_at REAL NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     span TEXT NOT NULL
+   );
+   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at REAL NOT NULL, response TEXT NOT NULL);
+   CREATE INDEX idempotency_created ON idempotency(created_at);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     projects TEXT NOT NULL,
+     created_at REAL NOT NULL,
+     revoked_at REAL,
+     label TEXT
+   );`,
+  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
+  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
+  // root-span events live apart from the run document, so a report appends a row instead of rewriting them all
+  `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
+];
