@@ -89,7 +89,6 @@ function makeRun(i: number): RunRecord {
     meta: { agent_name: 'triage' },
     totals: { ...zeroTotals(), input_tokens: input, output_tokens: output, total_tokens: input + output, cost_usd: cost, llm_calls: 3 },
     extra: zeroExtra(),
-    reported: zeroTotals(),
     models: ['gpt-4o'],
     last_model: 'gpt-4o',
     provider: 'openai',
@@ -104,7 +103,6 @@ function makeRun(i: number): RunRecord {
     final_mismatch: false,
     root_exported: status !== 'running',
     implicit: false,
-    one_shot: false,
   };
 }
 

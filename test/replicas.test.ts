@@ -74,24 +74,33 @@ if (unreachable) {
     await admin.end();
   });
 
-  describe('two replicas share one run', () => {
-    const schema = newSchema();
-    let receiver: OtlpReceiver;
-    let a: BridgeProcess;
-    let b: BridgeProcess;
+  interface Pair {
+    schema: string;
+    receiver: OtlpReceiver;
+    a: BridgeProcess;
+    b: BridgeProcess;
+  }
+  /** Registers hooks that start two replicas on a fresh schema (together: the migration lock lets one create the tables) and one receiver. */
+  const replicaPair = (env: Record<string, string> = {}, hang = false): Pair => {
+    const p = { schema: newSchema() } as Pair;
     before(async () => {
-      receiver = await new OtlpReceiver().start();
-      // started together: the migration lock lets exactly one of them create the tables
-      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a'), replica(schema, receiver, 'replica-b')]);
+      p.receiver = await new OtlpReceiver().start();
+      if (hang) p.receiver.answer({ kind: 'hang' });
+      [p.a, p.b] = await Promise.all([replica(p.schema, p.receiver, 'replica-a', env), replica(p.schema, p.receiver, 'replica-b', env)]);
     });
     after(async () => {
-      await Promise.all([a?.dispose(), b?.dispose()]);
-      await receiver?.stop();
+      await Promise.all([p.a?.dispose(), p.b?.dispose()]);
+      await p.receiver?.stop();
     });
+    return p;
+  };
+
+  describe('two replicas share one run', () => {
+    const p = replicaPair();
 
     it('concurrent reports on both add up exactly; the trace arrives once and complete', async () => {
       const id = randomUUID();
-      const started = await a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id });
+      const started = await p.a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id });
       assert.equal(started.status, 200);
 
       const N = 2000;
@@ -108,13 +117,13 @@ if (unreachable) {
       };
       const t0 = performance.now();
       await Promise.all([
-        pool(reports.filter((i) => i % 2 === 0), 16, report(a)),
-        pool(reports.filter((i) => i % 2 === 1), 16, report(b)),
+        pool(reports.filter((i) => i % 2 === 0), 16, report(p.a)),
+        pool(reports.filter((i) => i % 2 === 1), 16, report(p.b)),
       ]);
       const seconds = (performance.now() - t0) / 1000;
       console.log(`replicas: ${N} reports through 2 replicas on postgres in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} reports/s (16 in flight per replica)`);
 
-      const ended = await b.tool('core_end_run', { run_id: id, status: 'completed', summary: 'done' });
+      const ended = await p.b.tool('core_end_run', { run_id: id, status: 'completed', summary: 'done' });
       assert.equal(ended.status, 200);
       const expected = {
         input_tokens: (N * (N + 1)) / 2,
@@ -124,7 +133,7 @@ if (unreachable) {
         llm_calls: N,
       };
       assert.deepEqual(ended.body.result.totals, expected);
-      for (const r of [a, b]) {
+      for (const r of [p.a, p.b]) {
         const run = (await r.get(`/v1/runs/${id}`)).body;
         assert.equal(run.status, 'completed');
         assert.deepEqual(run.totals, expected);
@@ -133,9 +142,9 @@ if (unreachable) {
 
       const entries = N / ENTRY_EVERY;
       const want = 1 + entries + 1; // start_run + entry spans + root
-      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 20_000, `${want} spans`);
+      await p.receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 20_000, `${want} spans`);
       await sleep(500); // a duplicate would arrive within a relay tick or two
-      const spans = receiver.byTrace(hex(id));
+      const spans = p.receiver.byTrace(hex(id));
       const seen = countBy(spans);
       assert.equal(seen.size, want);
       const roots = spans.filter((s) => s.name === 'invoke_agent');
@@ -143,9 +152,9 @@ if (unreachable) {
       assert.equal(roots[0]!.attributes['gen_ai.usage.input_tokens'], expected.input_tokens);
       assert.equal(spans.filter((s) => s.name === 'start_run').length, 1);
       assert.equal(spans.filter((s) => s.name.startsWith('execute_tool')).length, entries);
-      const retried = [...a.logs, ...b.logs].some((l) => l.includes('will retry'));
+      const retried = [...p.a.logs, ...p.b.logs].some((l) => l.includes('will retry'));
       if (!retried) assert.ok([...seen.values()].every((n) => n === 1), 'no batch was retried, so every span arrives exactly once');
-      for (const [r, name] of [[a, 'replica-a'], [b, 'replica-b']] as const) {
+      for (const [r, name] of [[p.a, 'replica-a'], [p.b, 'replica-b']] as const) {
         assert.match((await r.get('/metrics')).text, new RegExp(`service_instance_id="${name}"`), 'each replica names itself');
       }
     });
@@ -208,75 +217,50 @@ if (unreachable) {
   });
 
   describe('a collector slower than the outbox lease', () => {
-    const schema = newSchema();
-    let receiver: OtlpReceiver;
-    let a: BridgeProcess;
-    let b: BridgeProcess;
-    before(async () => {
-      receiver = await new OtlpReceiver().start();
-      receiver.answer({ kind: 'hang' });
-      const env = { BRIDGE_OUTBOX_LEASE: '1s' };
-      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a', env), replica(schema, receiver, 'replica-b', env)]);
-    });
-    after(async () => {
-      await Promise.all([a?.dispose(), b?.dispose()]);
-      await receiver?.stop();
-    });
+    const p = replicaPair({ BRIDGE_OUTBOX_LEASE: '1s' }, true);
 
     it('a replica puts its rows back for a retry before its lease runs out, not after the 10 s export timeout', async () => {
       const id = randomUUID();
-      assert.equal((await a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id })).status, 200);
-      assert.equal((await b.tool('core_end_run', { run_id: id, status: 'completed' })).status, 200);
+      assert.equal((await p.a.tool('core_start_run', { project_key: 'replicas', agent_id: AGENT_ID, run_id: id })).status, 200);
+      assert.equal((await p.b.tool('core_end_run', { run_id: id, status: 'completed' })).status, 200);
       const attempts = async () =>
-        (await admin.query<{ n: number }>(`SELECT COALESCE(MIN(attempts), 0) AS n FROM ${schema}.outbox`)).rows[0]!.n;
+        (await admin.query<{ n: number }>(`SELECT COALESCE(MIN(attempts), 0) AS n FROM ${p.schema}.outbox`)).rows[0]!.n;
       const deadline = Date.now() + 5_000;
       while ((await attempts()) < 1 && Date.now() < deadline) await sleep(50);
       assert.ok((await attempts()) >= 1, 'the hanging export was given up within the lease');
-      assert.ok([...a.logs, ...b.logs].some((l) => l.includes('within the 1000 ms outbox lease')));
+      assert.ok([...p.a.logs, ...p.b.logs].some((l) => l.includes('within the 1000 ms outbox lease')));
 
-      receiver.answer({ kind: 'ok' });
-      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= 2, 5_000, 'start_run and root');
+      p.receiver.answer({ kind: 'ok' });
+      await p.receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= 2, 5_000, 'start_run and root');
       await sleep(300);
-      assert.deepEqual(receiver.byTrace(hex(id)).map((s) => s.name).sort(), ['invoke_agent', 'start_run']);
+      assert.deepEqual(p.receiver.byTrace(hex(id)).map((s) => s.name).sort(), ['invoke_agent', 'start_run']);
     });
   });
 
   describe('the reaper with two replicas', () => {
-    const schema = newSchema();
-    let receiver: OtlpReceiver;
-    let a: BridgeProcess;
-    let b: BridgeProcess;
-    before(async () => {
-      receiver = await new OtlpReceiver().start();
-      const env = { BRIDGE_RUN_IDLE_TIMEOUT: '1s' };
-      [a, b] = await Promise.all([replica(schema, receiver, 'replica-a', env), replica(schema, receiver, 'replica-b', env)]);
-    });
-    after(async () => {
-      await Promise.all([a?.dispose(), b?.dispose()]);
-      await receiver?.stop();
-    });
+    const p = replicaPair({ BRIDGE_RUN_IDLE_TIMEOUT: '1s' });
 
     it('ends an abandoned run exactly once; a late end on either replica still counts', async () => {
       const id = randomUUID();
-      await a.tool('core_start_run', { project_key: 'reap2', agent_id: AGENT_ID, run_id: id });
-      await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 100, cost_usd: 1, model: 'm' } });
+      await p.a.tool('core_start_run', { project_key: 'reap2', agent_id: AGENT_ID, run_id: id });
+      await p.b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 100, cost_usd: 1, model: 'm' } });
       const root = (all: ReceivedSpan[]) => all.filter((s) => s.traceId === hex(id) && s.name === 'invoke_agent');
-      await receiver.waitFor((all) => root(all).length > 0, 10_000, 'root');
+      await p.receiver.waitFor((all) => root(all).length > 0, 10_000, 'root');
       await sleep(1500); // several more scans on both replicas (every 250 ms)
-      const run = (await a.get(`/v1/runs/${id}`)).body;
+      const run = (await p.a.get(`/v1/runs/${id}`)).body;
       assert.equal(run.status, 'interrupted');
       assert.equal(run.end_reason, 'idle_timeout');
-      assert.equal(root(receiver.spans).length, 1, 'the root span arrives once');
-      assert.equal(root(receiver.spans)[0]!.attributes['oprelay.run.end_reason'], 'idle_timeout');
+      assert.equal(root(p.receiver.spans).length, 1, 'the root span arrives once');
+      assert.equal(root(p.receiver.spans)[0]!.attributes['oprelay.run.end_reason'], 'idle_timeout');
       const ended = 'oprelay_runs_ended_total{oprelay_project_key="reap2",status="interrupted",end_reason="idle_timeout"}';
-      assert.equal(await metricSum([a, b], ended), 1);
+      assert.equal(await metricSum([p.a, p.b], ended), 1);
 
-      const late = await b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' } });
+      const late = await p.b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' } });
       assert.equal(late.status, 200);
       assert.equal(late.body.result.reaped, true);
-      assert.equal((await a.get(`/v1/runs/${id}`)).body.totals.input_tokens, 150);
-      await receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'late_end_run'), 10_000, 'late_end_run');
-      assert.equal(await metricSum([a, b], 'oprelay_usage_cost_total{oprelay_project_key="reap2",gen_ai_request_model="m"}'), 1.5);
+      assert.equal((await p.a.get(`/v1/runs/${id}`)).body.totals.input_tokens, 150);
+      await p.receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'late_end_run'), 10_000, 'late_end_run');
+      assert.equal(await metricSum([p.a, p.b], 'oprelay_usage_cost_total{oprelay_project_key="reap2",gen_ai_request_model="m"}'), 1.5);
     });
   });
 }

@@ -28,7 +28,6 @@ export function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunR
     meta: { ticket: 'OPS-42', nested: { retries: 2 } },
     totals: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, cost_usd: 0.25, llm_calls: 3 },
     extra: { cache_read_input_tokens: 100, cache_creation_input_tokens: 20, reasoning_output_tokens: 50 },
-    reported: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, cost_usd: 0.25, llm_calls: 3 },
     models: ['gpt-4o-mini'],
     last_model: 'gpt-4o-mini',
     provider: 'openai',
@@ -43,8 +42,6 @@ export function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunR
     final_mismatch: false,
     root_exported: false,
     implicit: false,
-    one_shot: false,
-    extra_attributes: { 'team.name': 'ops', 'team.size': 4 },
     ...overrides,
   };
 }

@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { BridgeError } from '../errors.js';
 import type { CallContext, RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { decodeCursor } from '../store/run-store.js';
@@ -53,8 +52,4 @@ export function runsRouter(service: RunService, store: RunStore): Router {
     res.json({ ...view, ...(await service.descendants(view, ctx)) });
   });
   return r;
-}
-
-export function notFound(): never {
-  throw new BridgeError('not_found', 'no such endpoint');
 }

@@ -1,5 +1,5 @@
 import type { RunEndStatus } from '../tools/schemas.js';
-import type { AttrValue, SpanLinkRecord } from '../telemetry/span-record.js';
+import type { SpanLinkRecord } from '../telemetry/span-record.js';
 
 export type RunStatus = 'running' | RunEndStatus;
 export type EndReason = 'agent' | 'idle_timeout' | 'max_duration';
@@ -47,8 +47,6 @@ export interface RunRecord {
   meta: Record<string, unknown> | null;
   totals: Totals;
   extra: ExtraTokens;
-  /** what core_report_usage calls added up to (before a final end_run total) */
-  reported: Totals;
   models: string[];
   last_model: string | null;
   provider: string | null;
@@ -65,9 +63,6 @@ export interface RunRecord {
   root_exported: boolean;
   /** created by a failure before any start */
   implicit: boolean;
-  /** v1 record_run one-shot */
-  one_shot: boolean;
-  extra_attributes?: Record<string, AttrValue>;
 }
 
 export interface RunView {

@@ -24,7 +24,6 @@ export function newRunRecord(runId: string, project: string, agentId: string | n
       meta: null,
       totals: zeroTotals(),
       extra: zeroExtra(),
-      reported: zeroTotals(),
       models: [],
       last_model: null,
       provider: null,
@@ -39,6 +38,5 @@ export function newRunRecord(runId: string, project: string, agentId: string | n
       final_mismatch: false,
       root_exported: false,
       implicit: false,
-      one_shot: false,
     };
   }

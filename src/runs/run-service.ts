@@ -232,7 +232,6 @@ export class RunService {
       const effects: MetricEffect[] = [];
       const effect = this.addUsage(run, batch);
       if (effect) effects.push(effect);
-      run.reported = addTotals(run.reported, batch.totals);
       await this.usageEvent(tx, run, args.token_usage, batch, now, args.idempotency_key);
       run.last_activity_at = now;
       const spans = this.entrySpans(run, args.traces, now);
@@ -357,7 +356,6 @@ export class RunService {
       run.status = 'completed';
       run.end_reason = 'agent';
       run.ended_at = now;
-      run.one_shot = true;
       run.root_exported = true;
       const effects: MetricEffect[] = [{ kind: 'run_started', project: run.project_key }, this.endedEffect(run)];
       return { result: { run_id: run.run_id, trace_id: run.trace_id }, spans: [recordRunSpan(run, args.ticket)], effects, run };

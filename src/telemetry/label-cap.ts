@@ -13,9 +13,4 @@ export class LabelCap {
     set.add(v);
     return v;
   }
-
-  /** values admitted so far for a label */
-  values(label: string): string[] {
-    return [...(this.seen.get(label) ?? [])];
-  }
 }

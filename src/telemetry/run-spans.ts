@@ -123,7 +123,8 @@ export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra:
   const span = childOf(run, name, kind, start, end, attrs);
   if (entry.status === 'error') {
     span.status = { code: STATUS_CODE.ERROR, ...(entry.error ? { message: entry.error } : {}) };
-    span.attributes[ATTR.errorType] = errorTypeOf(entry.error, undefined) === 'failure' ? 'error' : errorTypeOf(entry.error);
+    const type = errorTypeOf(entry.error);
+    span.attributes[ATTR.errorType] = type === 'failure' ? 'error' : type;
     if (entry.error) span.attributes[ATTR.traceError] = entry.error;
   } else if (entry.status === 'ok') {
     span.status = { code: STATUS_CODE.OK };
