@@ -7,7 +7,9 @@ import type { Config } from './config.js';
 import { ExporterDiagnostics } from './export/diag.js';
 import { OutboxRelay } from './export/outbox-relay.js';
 import { SpanMaterializer } from './export/readable-span.js';
-import { createOtlpExporter, type BatchExporter } from './export/span-exporter.js';
+import { InlineRowExporter, type RowExporter } from './export/row-exporter.js';
+import type { BatchExporter } from './export/span-exporter.js';
+import { WorkerRowExporter } from './export/worker-exporter.js';
 import { createApp } from './http/app.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
@@ -52,6 +54,7 @@ function isLoopback(host: string): boolean {
 export class Bridge {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
+  private exporter: RowExporter | undefined;
   parts!: BridgeParts;
 
   constructor(
@@ -84,8 +87,13 @@ export class Bridge {
 
     const diagnostics = new ExporterDiagnostics(log);
     diagnostics.install();
-    const exporter = this.opts.exporter ?? createOtlpExporter({ url: c.otlp.tracesUrl, protocol: c.otlp.protocol });
-    const materializer = new SpanMaterializer(c.resourceAttributes, VERSION);
+    // OTLP encoding runs in a worker thread; a test's own BatchExporter runs inline
+    const exporter: RowExporter = this.opts.exporter
+      ? new InlineRowExporter(this.opts.exporter, new SpanMaterializer(c.resourceAttributes, VERSION), diagnostics)
+      : new WorkerRowExporter(
+          { url: c.otlp.tracesUrl, protocol: c.otlp.protocol, resourceAttributes: c.resourceAttributes, version: VERSION, logLevel: c.logLevel },
+          log,
+        );
     const instanceId = c.instanceId ?? randomUUID();
     const relayRef: { current?: OutboxRelay } = {};
     const budgets = new Budgets({ store, budgets: c.budgets, enforce: c.budgetEnforce });
@@ -105,8 +113,6 @@ export class Bridge {
     const relay = new OutboxRelay({
       store,
       exporter,
-      materializer,
-      diagnostics,
       log,
       intervalMs: c.exportIntervalMs,
       batchSize: c.exportBatchSize,
@@ -116,6 +122,7 @@ export class Bridge {
       onExported: (result, n) => metrics.exported(result, n),
     });
     relayRef.current = relay;
+    this.exporter = exporter;
     const service = new RunService({
       store,
       metrics,
@@ -176,6 +183,7 @@ export class Bridge {
     await p.reaper.stop();
     await p.relay.stop();
     await p.relay.flush(deadline).catch((e: unknown) => p.log.error('final flush failed', { error: String(e) }));
+    await this.exporter?.shutdown();
     const left = (await p.store.outboxStats(Date.now()).catch(() => ({ depth: -1 }))).depth;
     await p.metrics.shutdown();
     await p.store.close();

@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { OutboxRow, RunStore } from '../store/run-store.js';
-import type { ExporterDiagnostics } from './diag.js';
-import type { SpanMaterializer } from './readable-span.js';
-import { classify, type BatchExporter, type ExportOutcome } from './span-exporter.js';
+import type { RowExporter, RowExportOutcome } from './row-exporter.js';
+import { classify } from './span-exporter.js';
 
 export type ExportResult = 'success' | 'retry' | 'dead_letter' | 'expired' | 'partial_rejected';
 
 export interface RelayOptions {
   store: RunStore;
-  exporter: BatchExporter;
-  materializer: SpanMaterializer;
-  diagnostics?: ExporterDiagnostics;
+  exporter: RowExporter;
   log: Logger;
   intervalMs: number;
   batchSize: number;
@@ -91,11 +88,10 @@ export class OutboxRelay {
 
   /** Exports rows; returns false when they had to be put back for a retry. */
   private async exportRows(rows: OutboxRow[], leaseEnd: number): Promise<boolean> {
-    const spans = rows.map((r) => this.o.materializer.toReadable(r.span));
-    const outcome = await this.exportWithinLease(spans, leaseEnd);
+    const outcome = await this.exportWithinLease(rows, leaseEnd);
     const ids = rows.map((r) => r.id);
     if (outcome.ok) {
-      const partial = this.o.diagnostics?.takePartial();
+      const partial = outcome.partial;
       if (partial) {
         const reason = `partial success: collector rejected ${partial.rejected} of ${rows.length} spans: ${partial.message}`;
         this.o.log.warn('collector rejected part of a batch', { rejected: partial.rejected, batch: rows.length, reason: partial.message });
@@ -136,14 +132,14 @@ export class OutboxRelay {
    * (a collector slower than the lease): past the lease another replica may claim and resend the
    * rows, and putting them back for a retry then would clear that replica's lease.
    */
-  private async exportWithinLease(spans: Parameters<BatchExporter['export']>[0], leaseEnd: number): Promise<ExportOutcome> {
+  private async exportWithinLease(rows: OutboxRow[], leaseEnd: number): Promise<RowExportOutcome> {
     let timer: NodeJS.Timeout | undefined;
-    const leaseOver = new Promise<ExportOutcome>((resolve) => {
+    const leaseOver = new Promise<RowExportOutcome>((resolve) => {
       const message = `no answer from the collector within the ${this.o.leaseMs} ms outbox lease (BRIDGE_OUTBOX_LEASE)`;
       timer = setTimeout(() => resolve({ ok: false, message }), Math.max(0, leaseEnd - performance.now()));
     });
     try {
-      return await Promise.race([this.o.exporter.export(spans), leaseOver]);
+      return await Promise.race([this.o.exporter.export(rows), leaseOver]);
     } finally {
       clearTimeout(timer);
     }

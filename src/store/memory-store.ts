@@ -6,13 +6,22 @@ import {
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
+  StoredOutboxRow,
+  deadLetterRow,
   type OutboxRow,
   type RunQuery,
   type RunStore,
   type StoreTx,
 } from './run-store.js';
 
-interface OutboxEntry extends OutboxRow {
+type DeadEntry = Omit<OutboxEntry, 'next_attempt_at' | 'lease_owner' | 'lease_until'> & { dead_at: number; reason: string };
+
+interface OutboxEntry {
+  id: number;
+  run_id: string | null;
+  created_at: number;
+  attempts: number;
+  span_json: string;
   next_attempt_at: number;
   lease_owner: string | null;
   lease_until: number | null;
@@ -47,7 +56,7 @@ export class MemoryStore implements RunStore {
   private runs = new Map<string, RunRecord>();
   private events = new Map<string, SeqEvent[]>();
   private outbox = new Map<number, OutboxEntry>();
-  private deadLetters = new Map<number, DeadLetterRow>();
+  private deadLetters = new Map<number, DeadEntry>();
   private idempotency = new Map<string, IdempotencyEntry>();
   private apiKeys = new Map<string, ApiKeyRecord>();
   private nextOutboxId = 1;
@@ -104,14 +113,14 @@ export class MemoryStore implements RunStore {
       if (list.length) this.events.set(id, list);
       else this.events.delete(id);
     }
-    for (const { span, now } of staged.spans) this.insertOutbox(span, now, now, 0);
+    for (const { span, now } of staged.spans) this.insertOutbox(JSON.stringify(span), runIdOf(span), now, now, 0);
     for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
   }
 
-  private insertOutbox(span: SpanRecord, createdAt: number, nextAttemptAt: number, attempts: number): void {
+  private insertOutbox(spanJson: string, runId: string | null, createdAt: number, nextAttemptAt: number, attempts: number): void {
     const id = this.nextOutboxId++;
     const lease = { lease_owner: null, lease_until: null };
-    this.outbox.set(id, { id, run_id: runIdOf(span), created_at: createdAt, attempts, span, next_attempt_at: nextAttemptAt, ...lease });
+    this.outbox.set(id, { id, run_id: runId, created_at: createdAt, attempts, span_json: spanJson, next_attempt_at: nextAttemptAt, ...lease });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -194,7 +203,7 @@ export class MemoryStore implements RunStore {
       for (const id of ids) {
         const row = this.outbox.get(id);
         if (!row) continue;
-        this.insertDead(row.span, row.run_id, row.created_at, now, row.attempts + 1, reason);
+        this.insertDead(row.span_json, row.run_id, row.created_at, now, row.attempts + 1, reason);
         this.outbox.delete(id);
       }
     });
@@ -202,13 +211,13 @@ export class MemoryStore implements RunStore {
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
     return this.mutex.run(async () => {
-      for (const span of spans) this.insertDead(clone(span), runIdOf(span), now, now, 1, reason);
+      for (const span of spans) this.insertDead(JSON.stringify(span), runIdOf(span), now, now, 1, reason);
     });
   }
 
-  private insertDead(span: SpanRecord, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
+  private insertDead(spanJson: string, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
     const id = this.nextDeadId++;
-    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, span, dead_at: deadAt, reason });
+    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, span_json: spanJson, dead_at: deadAt, reason });
   }
 
   expireOutbox(createdBefore: number): Promise<number> {
@@ -216,7 +225,10 @@ export class MemoryStore implements RunStore {
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
-    return clone([...this.deadLetters.values()].sort((a, b) => a.id - b.id).slice(0, limit));
+    return [...this.deadLetters.values()]
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit)
+      .map((d) => deadLetterRow(toOutboxRow(d), d.dead_at, d.reason));
   }
 
   async countDeadLetters(): Promise<number> {
@@ -228,7 +240,7 @@ export class MemoryStore implements RunStore {
       const now = Date.now();
       const rows = [...this.deadLetters.values()].filter((r) => !ids || ids.includes(r.id)).sort((a, b) => a.id - b.id);
       for (const row of rows) {
-        this.insertOutbox(row.span, now, now, 0);
+        this.insertOutbox(row.span_json, row.run_id, now, now, 0);
         this.deadLetters.delete(row.id);
       }
       return rows.length;
@@ -275,8 +287,8 @@ function compareDesc(aValue: number, aId: string, bValue: number, bId: string): 
   return aId < bId ? 1 : aId > bId ? -1 : 0;
 }
 
-function toOutboxRow(r: OutboxEntry): OutboxRow {
-  return clone({ id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: r.span });
+function toOutboxRow(r: Pick<OutboxEntry, 'id' | 'run_id' | 'created_at' | 'attempts' | 'span_json'>): OutboxRow {
+  return new StoredOutboxRow(r.id, r.run_id, r.created_at, r.attempts, r.span_json);
 }
 
 function clone<T>(value: T): T {

@@ -7,6 +7,8 @@ import {
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
+  StoredOutboxRow,
+  deadLetterRow,
   type OutboxRow,
   type RunQuery,
   type RunStore,
@@ -73,7 +75,7 @@ const MIGRATIONS: string[] = [
 
 const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
 
-type OutboxDbRow = Omit<OutboxRow, 'id' | 'span'> & { id: string; span: string };
+type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: string };
 type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
 
 /** Shared store for several bridge replicas: runs serialise on advisory locks, relays claim with SKIP LOCKED. */
@@ -244,7 +246,7 @@ export class PostgresStore implements RunStore {
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
     const sql = `SELECT ${OUTBOX_COLS}, dead_at, reason FROM dead_letters ORDER BY id LIMIT $1`;
     const { rows } = await this.pool.query<DeadDbRow>(sql, [limit]);
-    return rows.map((r) => ({ ...toOutboxRow(r), dead_at: r.dead_at, reason: r.reason }));
+    return rows.map((r) => deadLetterRow(toOutboxRow(r), r.dead_at, r.reason));
   }
 
   async countDeadLetters(): Promise<number> {
@@ -322,5 +324,5 @@ async function readRun(db: pg.Pool | pg.PoolClient, runId: string): Promise<RunR
 
 function toOutboxRow(r: OutboxDbRow): OutboxRow {
   // BIGSERIAL comes back as a string; ids stay far below 2^53.
-  return { id: Number(r.id), run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
+  return new StoredOutboxRow(Number(r.id), r.run_id, r.created_at, r.attempts, r.span);
 }

@@ -6,12 +6,37 @@ export interface OutboxRow {
   run_id: string | null;
   created_at: number;
   attempts: number;
-  span: SpanRecord;
+  /** the span as stored, JSON text: what the export worker receives */
+  readonly span_json: string;
+  /** the span, parsed on first use */
+  readonly span: SpanRecord;
+}
+
+/** An outbox row as read from a store; the span is parsed only if someone asks for it. */
+export class StoredOutboxRow implements OutboxRow {
+  private parsed: SpanRecord | undefined;
+  constructor(
+    readonly id: number,
+    readonly run_id: string | null,
+    readonly created_at: number,
+    readonly attempts: number,
+    readonly span_json: string,
+  ) {}
+
+  get span(): SpanRecord {
+    return (this.parsed ??= JSON.parse(this.span_json) as SpanRecord);
+  }
 }
 
 export interface DeadLetterRow extends OutboxRow {
   dead_at: number;
   reason: string;
+}
+
+/** A dead letter as a plain object (span parsed: dead letters are read by people, rarely). */
+export function deadLetterRow(row: OutboxRow, dead_at: number, reason: string): DeadLetterRow {
+  const { id, run_id, created_at, attempts, span_json, span } = row;
+  return { id, run_id, created_at, attempts, span_json, span, dead_at, reason };
 }
 
 export interface ApiKeyRecord {

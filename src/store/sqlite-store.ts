@@ -10,6 +10,8 @@ import {
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
+  StoredOutboxRow,
+  deadLetterRow,
   type OutboxRow,
   type RunQuery,
   type RunStore,
@@ -300,7 +302,7 @@ export class SqliteStore implements RunStore {
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
-    return this.stmts.listDead.all(limit).map((r) => ({ ...toOutboxRow(r), dead_at: r.dead_at, reason: r.reason }));
+    return this.stmts.listDead.all(limit).map((r) => deadLetterRow(toOutboxRow(r), r.dead_at, r.reason));
   }
 
   async countDeadLetters(): Promise<number> {
@@ -357,7 +359,7 @@ interface KeyDbRow extends Omit<ApiKeyRecord, 'projects'> {
 }
 
 function toOutboxRow(r: OutboxDbRow): OutboxRow {
-  return { id: r.id, run_id: r.run_id, created_at: r.created_at, attempts: r.attempts, span: JSON.parse(r.span) as SpanRecord };
+  return new StoredOutboxRow(r.id, r.run_id, r.created_at, r.attempts, r.span);
 }
 
 type IndexedColumns = Pick<RunRecord, 'project_key' | 'agent_id' | 'status' | 'started_at' | 'parent_run_id'> & { cost_usd: number };

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger, LogLevel } from '../log.js';
+import type { OutboxRow } from '../store/run-store.js';
+import type { RowExporter, RowExportOutcome } from './row-exporter.js';
+
+export interface WorkerSettings {
+  url: string;
+  protocol: 'http/json' | 'http/protobuf';
+  resourceAttributes: Record<string, string>;
+  version: string;
+  logLevel: LogLevel;
+}
+
+export type ExportRequest = { kind: 'export'; id: number; spans: string[] } | { kind: 'shutdown' };
+export type ExportReply = { kind: 'result'; id: number; outcome: RowExportOutcome } | { kind: 'shutdown' };
+
+/** The worker's entry file next to this one: .js once built, .ts when run from source by tsx. */
+function workerEntry(): URL {
+  const js = new URL('./export-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(js)) ? js : new URL('./export-worker.ts', import.meta.url);
+}
+
+/**
+ * Runs OTLP encoding and sending in a worker thread. Only the stored JSON text crosses over;
+ * a worker that dies fails its pending exports (the relay retries them) and is started again
+ * on the next export.
+ */
+export class WorkerRowExporter implements RowExporter {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private pending = new Map<number, (outcome: RowExportOutcome) => void>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly log: Logger,
+  ) {}
+
+  private spawn(): Worker {
+    const worker = new Worker(workerEntry(), { workerData: this.settings });
+    worker.on('message', (msg: ExportReply) => {
+      if (msg.kind !== 'result') return;
+      this.pending.get(msg.id)?.(msg.outcome);
+      this.pending.delete(msg.id);
+    });
+    worker.on('error', (err) => this.log.error('export worker failed', { error: String(err) }));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const [, settle] of this.pending) settle({ ok: false, message: `export worker exited with code ${code}` });
+      this.pending.clear();
+    });
+    worker.unref();
+    return worker;
+  }
+
+  export(rows: readonly OutboxRow[]): Promise<RowExportOutcome> {
+    if (this.closing) return Promise.resolve({ ok: false, message: 'exporter is shut down' });
+    const worker = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      worker.postMessage({ kind: 'export', id, spans: rows.map((r) => r.span_json) } satisfies ExportRequest);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const done = new Promise<void>((resolve) => {
+      worker.on('message', (msg: ExportReply) => msg.kind === 'shutdown' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage({ kind: 'shutdown' } satisfies ExportRequest);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    await worker.terminate();
+  }
+}
