@@ -10,7 +10,7 @@ import { SpanMaterializer } from './export/readable-span.js';
 import { InlineRowExporter, type RowExporter } from './export/row-exporter.js';
 import type { BatchExporter } from './export/span-exporter.js';
 import { WorkerRowExporter } from './export/worker-exporter.js';
-import { createApp } from './http/app.js';
+import { createListener } from './http/app.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
 import { Budgets } from './runs/budgets.js';
@@ -140,7 +140,7 @@ export class Bridge {
 
     const extra = [];
     for (const ext of this.opts.extensions ?? []) extra.push(...(await ext(this.parts)));
-    const app = createApp({
+    const listener = createListener({
       service,
       gateway,
       store,
@@ -153,7 +153,7 @@ export class Bridge {
     });
 
     // slow clients: headers within 10 s, the whole request within 30 s, checked every second (Node default: 30 s)
-    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, app);
+    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, listener);
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

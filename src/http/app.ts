@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import type { KeyRing } from '../auth/api-keys.js';
 import { BridgeError } from '../errors.js';
@@ -5,12 +6,12 @@ import type { Logger } from '../log.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import type { RunMetrics } from '../telemetry/run-metrics.js';
-import { LIMITS } from '../tools/limits.js';
 import type { ToolGateway } from '../tools/gateway.js';
 import { authenticate, requireWildcard } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import type { RateLimiter } from './rate-limit.js';
-import { callContext, runsRouter } from './runs-routes.js';
+import { runsRouter } from './runs-routes.js';
+import { toolCallRoute } from './tool-route.js';
 
 export interface AppDeps {
   service: RunService;
@@ -23,13 +24,6 @@ export interface AppDeps {
   isDraining: () => boolean;
   /** extra routers mounted after auth (MCP at /mcp, the live page) */
   extra?: { path: string; handler: RequestHandler | express.Router; public?: boolean }[];
-}
-
-const jsonBody = express.json({ limit: LIMITS.bodyBytes, type: () => true, strict: true });
-
-function requireJson(req: express.Request): void {
-  if (!req.is('application/json'))
-    throw new BridgeError('unsupported_media_type', `body: Content-Type must be application/json (got ${req.get('content-type') ?? 'none'})`);
 }
 
 export function createApp(d: AppDeps): Express {
@@ -55,26 +49,7 @@ export function createApp(d: AppDeps): Express {
     d.metrics.handlePrometheus(req, res);
   });
 
-  app.post('/v1/tools/:tool', auth, (req, _res, next) => {
-    try {
-      requireJson(req);
-      next();
-    } catch (err) {
-      next(err);
-    }
-  }, jsonBody, async (req, res) => {
-    const idem = req.get('idempotency-key');
-    if (idem !== undefined && (idem.length === 0 || idem.length > LIMITS.idempotencyKey))
-      throw new BridgeError('invalid_argument', `Idempotency-Key header: must be 1 to ${LIMITS.idempotencyKey} characters`, [
-        { path: 'Idempotency-Key', message: 'bad length', limit: LIMITS.idempotencyKey },
-      ]);
-    const result = await d.gateway.call(String(req.params.tool), req.body, {
-      ...callContext(req),
-      traceparent: req.get('traceparent'),
-      idempotencyKey: idem,
-    });
-    res.json({ result });
-  });
+  // POST /v1/tools/{tool} is served by toolCallRoute() before express sees the request
   app.all('/v1/tools/:tool', (req) => {
     throw new BridgeError('method_not_allowed', `${req.method} not allowed: call tools with POST`);
   });
@@ -87,4 +62,13 @@ export function createApp(d: AppDeps): Express {
   });
   app.use(errorHandler(d.log));
   return app;
+}
+
+/** The server's request listener: tool calls on their own route, everything else through express. */
+export function createListener(d: AppDeps): RequestListener {
+  const app = createApp(d);
+  const tools = toolCallRoute({ gateway: d.gateway, keys: d.keys, limiter: d.limiter, log: d.log });
+  return (req, res) => {
+    if (!tools(req, res)) app(req, res);
+  };
 }

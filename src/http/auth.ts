@@ -16,24 +16,28 @@ export function bearerOf(header: string | undefined): string | undefined {
 
 /**
  * Once any key exists, every call needs `Authorization: Bearer <key>`; the key's projects
- * scope what the call may see. Without keys the bridge is open (and bound to loopback only).
+ * scope what the call may see. Without keys the bridge is open (and bound to loopback only):
+ * the answer is then undefined. Throws 401 or 429 BridgeErrors.
  */
+export async function authorize(keys: KeyRing, limiter: RateLimiter, presented: string | undefined): Promise<Principal | undefined> {
+  if (!(await keys.enabled())) {
+    const wait = limiter.take('anonymous');
+    if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);
+    return undefined;
+  }
+  if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+  const principal = await keys.authenticate(presented);
+  if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');
+  const wait = limiter.take(principal.keyId);
+  if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded for this API key (BRIDGE_RATE_LIMIT)', undefined, wait);
+  return principal;
+}
+
+/** express middleware around authorize(): sets req.principal. */
 export function authenticate(keys: KeyRing, limiter: RateLimiter) {
-  return async (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, _res: Response, next: NextFunction) => {
     try {
-      if (!(await keys.enabled())) {
-        const wait = limiter.take('anonymous');
-        if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);
-        return next();
-      }
-      const presented = bearerOf(req.get('authorization')) ?? cookieKey(req);
-      res.set('WWW-Authenticate', 'Bearer'); // RFC 6750, for the 401 answers below; harmless on success
-      if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
-      const principal = await keys.authenticate(presented);
-      if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');
-      const wait = limiter.take(principal.keyId);
-      if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded for this API key (BRIDGE_RATE_LIMIT)', undefined, wait);
-      req.principal = principal;
+      req.principal = await authorize(keys, limiter, bearerOf(req.get('authorization')) ?? cookieKey(req));
       next();
     } catch (err) {
       next(err);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -32,21 +33,35 @@ function fromBodyParser(err: BodyParserError): BridgeError | undefined {
   }
 }
 
-/** The one place where errors become HTTP responses. */
+/**
+ * The one place where errors become HTTP responses, for express routes and the tool-call route
+ * alike. A 401 carries `WWW-Authenticate: Bearer` (RFC 6750).
+ */
+export function writeError(res: ServerResponse, err: unknown, log: Logger, path: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const known = err instanceof BridgeError ? err : fromBodyParser(err as BodyParserError);
+  if (known) {
+    const headers: Record<string, string> = {};
+    if (known.retryAfter !== undefined) headers['Retry-After'] = String(known.retryAfter);
+    if (known.status === 401) headers['WWW-Authenticate'] = 'Bearer';
+    writeJson(res, known.status, known.toBody(), headers);
+    return;
+  }
+  const correlationId = randomUUID();
+  log.error('internal error', { correlation_id: correlationId, path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  writeJson(res, 500, { error: { code: 'internal', message: `internal error (correlation id ${correlationId})`, correlation_id: correlationId } });
+}
+
+/** A JSON answer written straight to node:http. */
+export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 export function errorHandler(log: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = err instanceof BridgeError ? err : fromBodyParser(err as BodyParserError);
-    if (known) {
-      if (known.retryAfter !== undefined) res.set('Retry-After', String(known.retryAfter));
-      res.status(known.status).json(known.toBody());
-      return;
-    }
-    const correlationId = randomUUID();
-    log.error('internal error', {
-      correlation_id: correlationId,
-      path: req.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    });
-    res.status(500).json({ error: { code: 'internal', message: `internal error (correlation id ${correlationId})`, correlation_id: correlationId } });
-  };
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => writeError(res, err, log, req.path);
 }

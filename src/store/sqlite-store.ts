@@ -32,6 +32,11 @@ export class SqliteStore implements RunStore {
   private db: Database.Database;
   private mutex = new Mutex();
   private waiting: { done: () => void; fail: (err: unknown) => void }[] = [];
+  /**
+   * Outbox leases by row id. One process owns an SQLite file, so leases live here rather than in
+   * the table: claiming a batch reads rows without rewriting them.
+   */
+  private leases = new Map<number, number>();
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
   constructor(file: string) {
@@ -94,16 +99,15 @@ export class SqliteStore implements RunStore {
       outboxStats: db.prepare<[], { depth: number; oldest: number | null }>(
         'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox',
       ),
-      claim: db.prepare<[string, number, number, number, number], OutboxDbRow & { next_attempt_at: number }>(
-        `UPDATE outbox SET lease_owner = ?, lease_until = ?
-         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-                      ORDER BY next_attempt_at, id LIMIT ?)
-         RETURNING id, run_id, created_at, attempts, span, next_attempt_at`,
+      due: db.prepare<[number, number], OutboxDbRow>(
+        'SELECT id, run_id, created_at, attempts, span FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
       ),
       ack: db.prepare('DELETE FROM outbox WHERE id = ?'),
-      retry: db.prepare(
-        'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?',
-      ),
+      retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?'),
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      savepoint: db.prepare('SAVEPOINT call'),
+      release: db.prepare('RELEASE call'),
       toDead: db.prepare(
         `INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
          SELECT run_id, created_at, ?, attempts + 1, ?, span FROM outbox WHERE id = ?`,
@@ -167,14 +171,14 @@ export class SqliteStore implements RunStore {
     return new Promise<T>((resolve, reject) => {
       void this.mutex.run(async () => {
         if (!this.db.inTransaction) {
-          this.db.exec('BEGIN IMMEDIATE');
+          s.begin.run();
           setImmediate(() => void this.mutex.run(async () => this.commitBatch()));
         }
-        this.db.exec('SAVEPOINT call');
+        s.savepoint.run();
         let result: T;
         try {
           result = await fn(tx);
-          this.db.exec('RELEASE call');
+          s.release.run();
         } catch (err) {
           if (this.db.inTransaction) this.db.exec('ROLLBACK TO call; RELEASE call');
           else this.failBatch(err); // SQLite aborted the whole transaction
@@ -196,7 +200,7 @@ export class SqliteStore implements RunStore {
     const waiting = this.waiting;
     this.waiting = [];
     try {
-      this.db.exec('COMMIT');
+      this.stmts.commit.run();
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const w of waiting) w.fail(err);
@@ -258,35 +262,48 @@ export class SqliteStore implements RunStore {
     });
   }
 
-  claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
-    return this.exclusive(async () =>
-      this.stmts.claim
-        .all(owner, now + leaseMs, now, now, limit)
-        // RETURNING order is arbitrary in SQLite; hand rows out in due order.
-        .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
-        .map(toOutboxRow),
-    );
+  claimOutbox(_owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
+    return this.exclusive(async () => {
+      for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
+      const rows: OutboxRow[] = [];
+      for (const r of this.stmts.due.all(now, limit + this.leases.size)) {
+        if (rows.length === limit) break;
+        if (this.leases.has(r.id)) continue;
+        this.leases.set(r.id, now + leaseMs);
+        rows.push(toOutboxRow(r));
+      }
+      return rows;
+    });
+  }
+
+  private release(ids: number[]): void {
+    for (const id of ids) this.leases.delete(id);
   }
 
   ackOutbox(ids: number[]): Promise<void> {
-    return this.exclusive(async () => this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))());
+    return this.exclusive(async () => {
+      this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))();
+      this.release(ids);
+    });
   }
 
   retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
-    return this.exclusive(async () =>
-      this.db.transaction(() => ids.forEach((id) => this.stmts.retry.run(nextAttemptAt, id)))(),
-    );
+    return this.exclusive(async () => {
+      this.db.transaction(() => ids.forEach((id) => this.stmts.retry.run(nextAttemptAt, id)))();
+      this.release(ids);
+    });
   }
 
   deadLetter(ids: number[], reason: string, now: number): Promise<void> {
-    return this.exclusive(async () =>
+    return this.exclusive(async () => {
       this.db.transaction(() => {
         for (const id of ids) {
           this.stmts.toDead.run(now, reason, id);
           this.stmts.ack.run(id);
         }
-      })(),
-    );
+      })();
+      this.release(ids);
+    });
   }
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
