@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
 const RUN_ID = '7c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
@@ -19,6 +20,9 @@ interface Case {
   /** the message must mention each of these */
   mentions: (string | RegExp)[];
 }
+
+/** Repeating a start changes nothing: these calls succeed without touching the run. */
+const REPEAT_START = JSON.stringify({ project_key: 'p', agent_id: AGENT_ID, run_id: RUN_ID });
 
 const usage = (token_usage: Record<string, unknown>) => ({ run_id: RUN_ID, token_usage });
 
@@ -95,6 +99,48 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
     const body = (await r.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'payload_too_large');
     assert.match(body.error.message, /1048576/);
+  });
+
+  it('the tool route reads bodies as express.json() did: gzip and deflate, charset, encodings, empty and non-object bodies', async () => {
+    const send = (headers: Record<string, string>, body: string | Buffer) =>
+      fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+    const report = REPEAT_START;
+    for (const [encoding, zip] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+      const r = await send({ 'content-encoding': encoding }, zip(report));
+      assert.equal(r.status, 200, `${encoding}: ${await r.clone().text()}`);
+    }
+    const utf8 = await send({ 'content-type': 'application/json; charset=UTF-8' }, report);
+    assert.equal(utf8.status, 200);
+
+    const latin1 = await send({ 'content-type': 'application/json; charset=latin1' }, report);
+    assert.equal(latin1.status, 415);
+    assert.match(((await latin1.json()) as { error: { message: string } }).error.message, /charset "LATIN1"/);
+    const compress = await send({ 'content-encoding': 'compress' }, report);
+    assert.equal(compress.status, 415);
+    assert.match(((await compress.json()) as { error: { message: string } }).error.message, /content encoding "compress"/);
+
+    const empty = await send({}, '');
+    assert.equal(empty.status, 400, 'an empty body is {}: the required fields are named');
+    assert.match(((await empty.json()) as { error: { message: string } }).error.message, /project_key: is required/);
+    const scalar = await send({}, '"just a string"');
+    assert.equal(scalar.status, 400);
+    assert.match(((await scalar.json()) as { error: { message: string } }).error.message, /malformed JSON/);
+
+    const bomb = await send({ 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+    assert.equal(bomb.status, 413, 'the limit applies to the inflated body');
+  });
+
+  it('the tool route matches paths as express routes do: case, trailing slash, query string, percent-encoding', async () => {
+    const report = REPEAT_START;
+    for (const path of ['/V1/Tools/core_start_run', '/v1/tools/core_start_run/', '/v1/tools/core_start_run?x=1', '/v1/tools/core%5Fstart_run']) {
+      const r = await fetch(`${b.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
+      assert.equal(r.status, 200, path);
+    }
+    const nested = await fetch(`${b.url}/v1/tools/core_start_run/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
+    assert.equal(nested.status, 404);
+    const unknown = await fetch(`${b.url}/v1/tools/%E0%A4%A`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unknown_tool');
   });
 
   it('GET on a tool → 405; bad run id in the path → 400', async () => {

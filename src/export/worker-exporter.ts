@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../log.js';
 import type { OutboxRow } from '../store/run-store.js';
@@ -15,12 +13,6 @@ export interface WorkerSettings {
 
 export type ExportRequest = { kind: 'export'; id: number; spans: string[] } | { kind: 'shutdown' };
 export type ExportReply = { kind: 'result'; id: number; outcome: RowExportOutcome } | { kind: 'shutdown' };
-
-/** The worker's entry file next to this one: .js once built, .ts when run from source by tsx. */
-function workerEntry(): URL {
-  const js = new URL('./export-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(js)) ? js : new URL('./export-worker.ts', import.meta.url);
-}
 
 /**
  * Runs OTLP encoding and sending in a worker thread. Only the stored JSON text crosses over;
@@ -39,7 +31,8 @@ export class WorkerRowExporter implements RowExporter {
   ) {}
 
   private spawn(): Worker {
-    const worker = new Worker(workerEntry(), { workerData: this.settings });
+    // the built entry next to this module (dist/export/export-worker.js)
+    const worker = new Worker(new URL('./export-worker.js', import.meta.url), { workerData: this.settings });
     worker.on('message', (msg: ExportReply) => {
       if (msg.kind !== 'result') return;
       this.pending.get(msg.id)?.(msg.outcome);

@@ -19,6 +19,9 @@ import {
   runColumns,
 } from './run-store.js';
 
+/** Spans written by one INSERT at most. */
+const ENQUEUE_CHUNK = 16;
+
 /** Calls committed together at most (group commit). */
 const MAX_GROUP = 256;
 
@@ -37,6 +40,7 @@ export class SqliteStore implements RunStore {
    * the table: claiming a batch reads rows without rewriting them.
    */
   private leases = new Map<number, number>();
+  private enqueueStatements: Database.Statement[] = [];
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
   constructor(file: string) {
@@ -84,7 +88,6 @@ export class SqliteStore implements RunStore {
       appendEvent: db.prepare('INSERT INTO run_events (run_id, seq, event) VALUES (?, ?, ?)'),
       events: db.prepare<[string], { event: string }>('SELECT event FROM run_events WHERE run_id = ? ORDER BY seq'),
       dropEvents: db.prepare('DELETE FROM run_events WHERE run_id = ?'),
-      enqueue: db.prepare('INSERT INTO outbox (run_id, created_at, next_attempt_at, span) VALUES (?, ?, ?, ?)'),
       getIdem: db.prepare<[string, number], { response: string }>(
         'SELECT response FROM idempotency WHERE scope = ? AND created_at >= ?',
       ),
@@ -103,6 +106,7 @@ export class SqliteStore implements RunStore {
         'SELECT id, run_id, created_at, attempts, span FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
       ),
       ack: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      ackMany: db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
       retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?'),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -160,7 +164,12 @@ export class SqliteStore implements RunStore {
         return events;
       },
       enqueue: async (spans, now) => {
-        for (const span of spans) s.enqueue.run(runIdOf(span), now, now, JSON.stringify(span));
+        for (let i = 0; i < spans.length; i += ENQUEUE_CHUNK) {
+          const chunk = spans.slice(i, i + ENQUEUE_CHUNK);
+          const values: (string | number | null)[] = [];
+          for (const span of chunk) values.push(runIdOf(span), now, now, JSON.stringify(span));
+          this.enqueueStatement(chunk.length).run(values);
+        }
       },
       getIdempotent: async (scope, notBefore) => {
         const row = s.getIdem.get(scope, notBefore);
@@ -282,9 +291,19 @@ export class SqliteStore implements RunStore {
 
   ackOutbox(ids: number[]): Promise<void> {
     return this.exclusive(async () => {
-      this.db.transaction(() => ids.forEach((id) => this.stmts.ack.run(id)))();
+      this.stmts.ackMany.run(JSON.stringify(ids));
       this.release(ids);
     });
+  }
+
+  /** One INSERT of n outbox rows: a call's spans go in with one statement. */
+  private enqueueStatement(n: number): Database.Statement {
+    let stmt = this.enqueueStatements[n];
+    if (!stmt) {
+      const rows = Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ');
+      stmt = this.enqueueStatements[n] = this.db.prepare(`INSERT INTO outbox (run_id, created_at, next_attempt_at, span) VALUES ${rows}`);
+    }
+    return stmt;
   }
 
   retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {

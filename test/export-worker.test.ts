@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+// the built modules: the worker thread runs dist/export/export-worker.js (npm test builds first)
+import { createLogger } from '../dist/log.js';
+import { StoredOutboxRow } from '../dist/store/run-store.js';
+import { WorkerRowExporter } from '../dist/export/worker-exporter.js';
+import { makeSpan } from './store-contract.js';
+import { OtlpReceiver } from './support/otlp-receiver.js';
+
+const rows = (names: string[]) => names.map((n, i) => new StoredOutboxRow(i + 1, 'run-w', 0, 0, JSON.stringify(makeSpan('run-w', n))));
+
+describe('export worker thread', () => {
+  let receiver: OtlpReceiver;
+  let exporter: WorkerRowExporter;
+  before(async () => {
+    receiver = await new OtlpReceiver().start();
+    exporter = new WorkerRowExporter(
+      { url: `${receiver.url}/v1/traces`, protocol: 'http/json', resourceAttributes: { 'deployment.environment.name': 'test' }, version: 'test', logLevel: 'silent' },
+      createLogger('silent'),
+    );
+  });
+  after(async () => {
+    await exporter.shutdown();
+    await receiver.stop();
+  });
+
+  it('turns stored span text into OTLP spans with the project as service.name', async () => {
+    assert.deepEqual(await exporter.export(rows(['w1', 'w2'])), { ok: true });
+    assert.deepEqual(receiver.spans.map((s) => s.name), ['w1', 'w2']);
+    assert.equal(receiver.spans[0].resource['service.name'], 'alpha');
+    assert.equal(receiver.spans[0].resource['deployment.environment.name'], 'test');
+    assert.equal(receiver.spans[0].attributes['oprelay.run.id'], 'run-w');
+  });
+
+  it('passes the collector status back for the relay to classify', async () => {
+    receiver.answer({ kind: 'status', code: 400 });
+    const out = await exporter.export(rows(['w3']));
+    receiver.answer({ kind: 'ok' });
+    assert.equal(out.ok, false);
+    assert.equal(!out.ok && out.status, 400);
+  });
+
+  it('reports a partial success with the rejected count', async () => {
+    receiver.answer({ kind: 'partial', rejected: 1, message: 'span w4 rejected' });
+    const out = await exporter.export(rows(['w4', 'w5']));
+    receiver.answer({ kind: 'ok' });
+    assert.deepEqual(out, { ok: true, partial: { rejected: 1, message: 'span w4 rejected' } });
+  });
+
+  it('a worker that dies fails the batch in flight (retryable) and a new one takes the next', async () => {
+    receiver.answer({ kind: 'hang' });
+    const inFlight = exporter.export(rows(['w6']));
+    const worker = (exporter as unknown as { worker: Worker }).worker;
+    await worker.terminate();
+    const failed = await inFlight;
+    assert.equal(failed.ok, false);
+    assert.match(!failed.ok ? failed.message : '', /export worker exited/);
+    receiver.answer({ kind: 'ok' });
+    const before = receiver.spans.length;
+    assert.deepEqual(await exporter.export(rows(['w7'])), { ok: true });
+    assert.deepEqual(receiver.spans.slice(before).map((s) => s.name), ['w7']);
+  });
+});
