@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { BridgeError, type ErrorDetail } from '../errors.js';
+import { fastReportUsage } from './fast-report.js';
 import { toolSchemas, type ToolArgs, type ToolName } from './schemas.js';
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -59,6 +60,10 @@ export function invalidArgument(details: ErrorDetail[]): BridgeError {
 export function parseToolArgs<T extends ToolName>(tool: T, args: unknown): ToolArgs<T> {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     throw invalidArgument([{ path: '', message: 'body: must be a JSON object with the tool arguments' }]);
+  }
+  if (tool === 'core_report_usage') {
+    const fast = fastReportUsage(args);
+    if (fast) return fast as ToolArgs<T>;
   }
   const parsed = toolSchemas[tool].safeParse(args);
   if (!parsed.success) throw invalidArgument(toDetails(parsed.error.issues, args));
