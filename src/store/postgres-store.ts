@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { PostgresTx } from './postgres-tx.js';
+import { PostgresBatcher } from './postgres-batch.js';
+import { named } from './postgres-sql.js';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
@@ -70,6 +71,9 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
    CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
   `CREATE TABLE run_events (run_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq));`,
+  // Room in each page for a row's new version when a relay claims it (lease columns, not indexed):
+  // the claim is then a HOT update, with no new entries in the outbox's two indexes.
+  `ALTER TABLE outbox SET (fillfactor = 50);`,
 ];
 
 
@@ -82,6 +86,7 @@ type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
 export class PostgresStore implements RunStore {
   readonly kind = 'postgres' as const;
   private pool: pg.Pool;
+  private batcher: PostgresBatcher;
   private schema: string | undefined;
   private closed = false;
 
@@ -93,13 +98,15 @@ export class PostgresStore implements RunStore {
     this.pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 10,
-      // Statements are written without waiting for the previous answer (see PostgresTx): a tool call
-      // costs two round trips instead of one per statement. Postgres still runs them in order.
+      // Statements are written without waiting for the previous answer (see PostgresTx and
+      // PostgresBatcher): a transaction costs two round trips, not one per statement. Postgres
+      // still runs them in order.
       pipeline: true,
       options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => undefined);
+    this.batcher = new PostgresBatcher(this.pool);
   }
 
   async init(): Promise<void> {
@@ -140,21 +147,9 @@ export class PostgresStore implements RunStore {
     await this.pool.query('SELECT 1');
   }
 
-  async transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    const tx = new PostgresTx(client);
-    let broken = false;
-    try {
-      await tx.begin(runId);
-      const result = await fn(tx);
-      await tx.commit();
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  /** Calls arriving together share one transaction (group commit), each holding its run's lock: see PostgresBatcher. */
+  transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.batcher.transact(runId, fn);
   }
 
   getRun(runId: string): Promise<RunRecord | null> {
@@ -190,12 +185,13 @@ export class PostgresStore implements RunStore {
 
   async outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
     const sql = 'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox';
-    const r = (await this.pool.query<{ depth: string; oldest: number | null }>(sql)).rows[0]!;
+    const r = (await this.pool.query<{ depth: string; oldest: number | null }>(named(sql))).rows[0]!;
     return { depth: Number(r.depth), oldestAgeMs: r.oldest === null ? null : Math.max(0, now - r.oldest) };
   }
 
   async claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
-    const { rows } = await this.pool.query<OutboxDbRow>(
+    // Named (prepared), like the relay's other frequent statements: parsed and planned once per connection.
+    const claim = named(
       `WITH claimed AS (
          UPDATE outbox SET lease_owner = $1, lease_until = $2
          WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
@@ -204,11 +200,12 @@ export class PostgresStore implements RunStore {
        SELECT ${OUTBOX_COLS} FROM claimed ORDER BY next_attempt_at, id`,
       [owner, now + leaseMs, now, limit],
     );
+    const { rows } = await this.pool.query<OutboxDbRow>(claim);
     return rows.map(toOutboxRow);
   }
 
   async ackOutbox(ids: number[]): Promise<void> {
-    if (ids.length) await this.pool.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
+    if (ids.length) await this.pool.query(named('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]));
   }
 
   async retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {

@@ -1,48 +1,46 @@
 import type pg from 'pg';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
+import { named, pgArray, type ElementType } from './postgres-sql.js';
 import { runColumns, type StoreTx } from './run-store.js';
 
-/** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
-const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
+const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
 
 /**
- * One tool call's transaction in two round trips. BEGIN, the run's lock and a read of the locked
- * run go out together; writes are held back and sent as one statement, right before the next read
- * (so reads see them) or with COMMIT. Pipelined statements still run one after another, in order.
+ * One tool call's part of a transaction (several calls may share one: see PostgresBatcher), begun
+ * once the call holds its run's lock. Reads go out at once, pipelined behind the statements already
+ * sent; writes — taking events included — are only held here, and sent for all the transaction's
+ * calls in one statement with COMMIT (writeAll). So reads change nothing, and a call that fails
+ * leaves nothing behind: its writes are dropped.
  */
 export class PostgresTx implements StoreTx {
   /** Documents known exactly: the locked run as read under the lock, and runs saved here. */
   private known = new Map<string, string | null>();
-  private runs = new Map<string, ReturnType<typeof runColumns>>();
-  private outbox: { run_id: string | null; at: number; span: string }[] = [];
-  private events: { run_id: string; seq: number; event: string }[] = [];
-  private idempotency = new Map<string, { at: number; response: string }>();
+  readonly runs = new Map<string, ReturnType<typeof runColumns>>();
+  readonly outbox: { run_id: string | null; at: number; span: string }[] = [];
+  events: { run_id: string; seq: number; event: string }[] = [];
+  /** runs whose stored events this call took (deleted on commit) */
+  readonly taken = new Set<string>();
+  readonly idempotency = new Map<string, { at: number; response: string }>();
 
-  constructor(private readonly client: pg.PoolClient) {}
-
-  async begin(lockKey: string): Promise<void> {
-    // The read is its own statement behind the lock, so its READ COMMITTED snapshot is taken with
-    // the lock held and sees the previous holder's commit; the lock also covers a run not created yet.
-    const [, , read] = await Promise.all([
-      this.client.query('BEGIN'),
-      this.client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RUN_LOCK_SPACE, lockKey]),
-      this.client.query<{ doc: string }>('SELECT doc FROM runs WHERE run_id = $1', [lockKey]),
-    ]);
-    this.known.set(lockKey, read.rows[0]?.doc ?? null);
+  /** lockedRun: the run the call locked, as read after taking the lock (null: no such run yet). */
+  constructor(
+    private readonly client: pg.ClientBase,
+    lockKey: string,
+    lockedRun: string | null,
+  ) {
+    this.known.set(lockKey, lockedRun);
   }
 
-  async commit(): Promise<void> {
-    const [, done] = await Promise.all([this.flush(), this.client.query('COMMIT')]);
-    // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, not an error.
-    if (done.command !== 'COMMIT') throw new Error(`postgres transaction ended with ${done.command}`);
+  /** Whether this call holds writes to send. */
+  get dirty(): boolean {
+    return this.runs.size > 0 || this.outbox.length > 0 || this.events.length > 0 || this.taken.size > 0 || this.idempotency.size > 0;
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    const known = this.known.get(runId);
-    if (known !== undefined) return known === null ? null : (JSON.parse(known) as RunRecord);
-    const { rows } = await this.read<{ doc: string }>('SELECT doc FROM runs WHERE run_id = $1', [runId]);
-    return rows[0] ? (JSON.parse(rows[0].doc) as RunRecord) : null;
+    let doc = this.known.get(runId);
+    if (doc === undefined) doc = (await this.client.query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null;
+    return doc === null ? null : (JSON.parse(doc) as RunRecord);
   }
 
   saveRun(run: RunRecord): Promise<void> {
@@ -62,17 +60,22 @@ export class PostgresTx implements StoreTx {
     return Promise.resolve();
   }
 
+  /** The stored events (unless taken before in this call) and the ones appended here; deleted on commit. */
   async takeEvents(runId: string): Promise<StoredEvent[]> {
-    const { rows } = await this.read<{ event: string }>(
-      'WITH gone AS (DELETE FROM run_events WHERE run_id = $1 RETURNING seq, event) SELECT event FROM gone ORDER BY seq',
-      [runId],
-    );
-    return rows.map((r) => JSON.parse(r.event) as StoredEvent);
+    const stored = this.taken.has(runId)
+      ? []
+      : (await this.client.query<{ seq: number; event: string }>(named('SELECT seq, event FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]))).rows;
+    this.taken.add(runId);
+    const mine = this.events.filter((e) => e.run_id === runId);
+    this.events = this.events.filter((e) => e.run_id !== runId);
+    return [...stored, ...mine].sort((a, b) => a.seq - b.seq).map((r) => JSON.parse(r.event) as StoredEvent);
   }
 
   async getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined> {
+    const mine = this.idempotency.get(scope);
+    if (mine) return mine.at >= notBefore ? (JSON.parse(mine.response) as unknown) : undefined;
     const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';
-    const { rows } = await this.read<{ response: string }>(sql, [scope, notBefore]);
+    const { rows } = await this.client.query<{ response: string }>(named(sql, [scope, notBefore]));
     return rows[0] ? (JSON.parse(rows[0].response) as unknown) : undefined;
   }
 
@@ -80,60 +83,68 @@ export class PostgresTx implements StoreTx {
     this.idempotency.set(scope, { at: now, response: JSON.stringify(response) });
     return Promise.resolve();
   }
+}
 
-  /** A read, sent right behind the writes held back so far. */
-  private async read<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
-    const [, result] = await Promise.all([this.flush(), this.client.query<R>(sql, params)]);
-    return result;
+/**
+ * The writes of several calls (in the order they finished) as one statement, a CTE per table, or
+ * undefined when there are none. Data-modifying CTEs all see the statement's snapshot, so the delete
+ * of taken events never removes events inserted by the same statement (calls sharing a transaction
+ * hold different locks, so they never touch the same run's events). A run or idempotency scope
+ * written by several calls keeps the last one's version, as consecutive transactions would.
+ */
+export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
+  const runs = new Map<string, ReturnType<typeof runColumns>>();
+  const idem = new Map<string, { at: number; response: string }>();
+  const outbox: PostgresTx['outbox'] = [];
+  const events: PostgresTx['events'] = [];
+  const taken = new Set<string>();
+  for (const tx of txs) {
+    for (const [id, c] of tx.runs) runs.set(id, c);
+    for (const [scope, v] of tx.idempotency) idem.set(scope, v);
+    outbox.push(...tx.outbox);
+    for (const run of tx.taken) taken.add(run);
+    events.push(...tx.events);
   }
-
-  /** Sends the held-back writes as one statement (a CTE per table), or nothing when there are none. */
-  private flush(): Promise<unknown> {
-    const params: unknown[] = [];
-    const unnest = (...cols: [unknown[], string][]) =>
-      `unnest(${cols.map(([values, type]) => `$${params.push(values)}::${type}[]`).join(', ')})`;
-    const parts: string[] = [];
-    if (this.runs.size) {
-      const r = [...this.runs.values()];
-      parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
-        SELECT * FROM ${unnest(
-          [r.map((c) => c.run_id), 'text'],
-          [r.map((c) => c.project_key), 'text'],
-          [r.map((c) => c.agent_id), 'text'],
-          [r.map((c) => c.status), 'text'],
-          [r.map((c) => c.started_at), 'float8'],
-          [r.map((c) => c.last_activity_at), 'float8'],
-          [r.map((c) => c.cost_usd), 'float8'],
-          [r.map((c) => c.parent_run_id), 'text'],
-          [r.map((c) => c.doc), 'text'],
-        )}
-        ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
-          status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
-          cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc)`);
-    }
-    if (this.outbox.length) {
-      const o = this.outbox;
-      parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
-        SELECT r, t, t, s FROM ${unnest([o.map((x) => x.run_id), 'text'], [o.map((x) => x.at), 'float8'], [o.map((x) => x.span), 'text'])}
-        WITH ORDINALITY AS u(r, t, s, n) ORDER BY n)`);
-    }
-    if (this.events.length) {
-      const e = this.events;
-      parts.push(`e AS (INSERT INTO run_events (run_id, seq, event)
-        SELECT * FROM ${unnest([e.map((x) => x.run_id), 'text'], [e.map((x) => x.seq), 'int4'], [e.map((x) => x.event), 'text'])})`);
-    }
-    if (this.idempotency.size) {
-      const i = [...this.idempotency];
-      parts.push(`i AS (INSERT INTO idempotency (scope, created_at, response)
-        SELECT * FROM ${unnest([i.map(([k]) => k), 'text'], [i.map(([, v]) => v.at), 'float8'], [i.map(([, v]) => v.response), 'text'])}
-        ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response)`);
-    }
-    if (parts.length === 0) return Promise.resolve();
-    this.runs.clear();
-    this.outbox = [];
-    this.events = [];
-    this.idempotency.clear();
-    // Data-modifying CTEs all run to completion whether or not the final SELECT reads them.
-    return this.client.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
+  const params: unknown[] = [];
+  /** columns sent as binary arrays (pgArray), read back row by row */
+  const unnest = (...cols: [ElementType, (string | number | null)[]][]) =>
+    `unnest(${cols.map(([type, values]) => `$${params.push(pgArray(type, values))}::${type}[]`).join(', ')})`;
+  const parts: string[] = [];
+  if (runs.size) {
+    const r = [...runs.values()];
+    parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+      SELECT * FROM ${unnest(
+        ['text', r.map((c) => c.run_id)],
+        ['text', r.map((c) => c.project_key)],
+        ['text', r.map((c) => c.agent_id)],
+        ['text', r.map((c) => c.status)],
+        ['float8', r.map((c) => c.started_at)],
+        ['float8', r.map((c) => c.last_activity_at)],
+        ['float8', r.map((c) => c.cost_usd)],
+        ['text', r.map((c) => c.parent_run_id)],
+        ['text', r.map((c) => c.doc)],
+      )}
+      ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
+        status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
+        cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc)`);
   }
+  if (outbox.length) {
+    parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
+      SELECT r, t, t, s FROM ${unnest(['text', outbox.map((x) => x.run_id)], ['float8', outbox.map((x) => x.at)], ['text', outbox.map((x) => x.span)])}
+      WITH ORDINALITY AS u(r, t, s, n) ORDER BY n)`);
+  }
+  if (taken.size) parts.push(`d AS (DELETE FROM run_events WHERE run_id = ANY($${params.push(pgArray('text', [...taken]))}::text[]))`);
+  if (events.length) {
+    parts.push(`e AS (INSERT INTO run_events (run_id, seq, event)
+      SELECT * FROM ${unnest(['text', events.map((x) => x.run_id)], ['int4', events.map((x) => x.seq)], ['text', events.map((x) => x.event)])})`);
+  }
+  if (idem.size) {
+    const i = [...idem];
+    parts.push(`i AS (INSERT INTO idempotency (scope, created_at, response)
+      SELECT * FROM ${unnest(['text', i.map(([k]) => k)], ['float8', i.map(([, v]) => v.at)], ['text', i.map(([, v]) => v.response)])}
+      ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response)`);
+  }
+  if (parts.length === 0) return undefined;
+  // Data-modifying CTEs all run to completion whether or not the final SELECT reads them.
+  return named(`WITH ${parts.join(',\n')} SELECT 1`, params);
 }
