@@ -4,7 +4,7 @@ import type { RunRecord, RunStatus } from '../src/runs/model.js';
 import type { ApiKeyRecord, RunQuery, RunStore } from '../src/store/run-store.js';
 import type { SpanRecord } from '../src/telemetry/span-record.js';
 
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
 
 export function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunRecord {
   return {

@@ -1,10 +1,13 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, it } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { RunStore } from '../src/store/run-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { runStoreContract } from './store-contract.js';
+import { T0, makeSpan, runStoreContract } from './store-contract.js';
 
 runStoreContract('memory', async () => new MemoryStore());
 
@@ -27,3 +30,29 @@ runStoreContract(
 // --- postgres: entry to be added here (runStoreContract('postgres', makeStore, cleanup)) ---
 // makeStore is called once per describe block and must return a new, empty, un-initialised store
 // (e.g. a fresh schema per call); cleanup runs after close() and should drop what makeStore made.
+
+describe('sqlite: WAL checkpoints on the checkpointer thread', () => {
+  it('copies committed pages into the database file without any COMMIT doing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oprelay-ckpt-'));
+    const file = join(dir, 'bridge.sqlite');
+    const store = new SqliteStore(file);
+    try {
+      await store.init();
+      await new Promise((r) => setTimeout(r, 700)); // the first checkpoint after the migrations
+      const before = statSync(file).size;
+      // ~4 MiB of spans: far below the 80 MB at which a COMMIT would checkpoint by itself
+      for (let i = 0; i < 50; i++) {
+        const spans = Array.from({ length: 100 }, (_, j) => ({ ...makeSpan('run-ck', `s${i}-${j}`), attributes: { 'oprelay.run.id': 'run-ck', pad: 'x'.repeat(800) } }));
+        await store.transact('run-ck', (tx) => tx.enqueue(spans, T0));
+      }
+      assert.equal(statSync(file).size, before, 'no COMMIT wrote into the database file');
+      const deadline = Date.now() + 5_000;
+      while (statSync(file).size === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(statSync(file).size > before + 4_000_000, `the checkpointer grew the file from ${before} to ${statSync(file).size} bytes`);
+      assert.equal((await store.outboxStats(T0)).depth, 5000);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

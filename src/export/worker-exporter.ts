@@ -70,8 +70,11 @@ export class WorkerRowExporter implements RowExporter {
       worker.on('message', (msg: ExportReply) => msg.kind === 'shutdown' && resolve());
       worker.once('exit', () => resolve());
     });
+    worker.ref(); // keep the process alive until the exporter has shut down
     worker.postMessage({ kind: 'shutdown' } satisfies ExportRequest);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
     await worker.terminate();
   }
 }

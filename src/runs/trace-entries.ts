@@ -35,7 +35,7 @@ function entryCost(entry: TraceEntry, pricing: CostCalculator | undefined): Attr
 }
 
 function cleanEntry(entry: TraceEntry, captureContent: boolean): TraceEntry {
-  const clean = redactValue(entry);
+  const clean = { ...redactValue(entry) }; // a copy: fields are removed below
   if (!captureContent) {
     delete clean.error;
     delete (clean as Record<string, unknown>).prompt_preview;

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { listRunsSql } from './sqlite-list-sql.js';
 import {
@@ -18,6 +19,11 @@ import {
   type StoreTx,
   runColumns,
 } from './run-store.js';
+
+/** How often the checkpointer thread copies the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
+/** WAL size (4 KiB pages) at which a COMMIT checkpoints itself, should the checkpointer fall behind. */
+const SAFETY_CHECKPOINT_PAGES = 20_000;
 
 /** Spans written by one INSERT at most. */
 const ENQUEUE_CHUNK = 16;
@@ -41,6 +47,7 @@ export class SqliteStore implements RunStore {
    */
   private leases = new Map<number, number>();
   private enqueueStatements: Database.Statement[] = [];
+  private checkpointer: SqliteCheckpointer | undefined;
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
   constructor(file: string) {
@@ -50,6 +57,14 @@ export class SqliteStore implements RunStore {
     // NORMAL in WAL mode: a commit survives a process crash; FULL would also survive power loss.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    if (file !== ':memory:') {
+      // Checkpoints run on a worker thread (SqliteCheckpointer); this connection checkpoints only
+      // as a safety net, should the WAL ever pass ~80 MB.
+      this.db.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+      this.checkpointer = new SqliteCheckpointer(file, CHECKPOINT_INTERVAL_MS, (error) =>
+        process.emitWarning(`sqlite checkpoint failed: ${error}`),
+      );
+    }
   }
 
   static inDataDir(dataDir: string): SqliteStore {
@@ -69,6 +84,7 @@ export class SqliteStore implements RunStore {
     // one node owns an SQLite file: leases left by a crashed process need not wait to expire
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL');
     this.stmts = this.prepare();
+    this.checkpointer?.start();
   }
 
   private prepare() {
@@ -134,6 +150,7 @@ export class SqliteStore implements RunStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     await this.exclusive(async () => this.db.close());
   }
 

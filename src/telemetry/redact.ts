@@ -34,13 +34,29 @@ export function redactText(text: string): string {
   return out;
 }
 
-/** Redacts every string inside a JSON value (keys are kept). */
+/**
+ * Redacts every string inside a JSON value (keys are kept). Copy on write: a value with nothing to
+ * redact comes back as it is, so the usual call allocates nothing.
+ */
 export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
-  if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = redactValue(value[i] as unknown);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return (out ?? value) as T;
+  }
   if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    let changed = false;
+    for (const e of entries) {
+      const v = redactValue(e[1]);
+      if (v !== e[1]) [e[1], changed] = [v, true];
+    }
     // fromEntries defines own properties: a "__proto__" key stays data and never becomes a prototype
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v)])) as T;
+    return (changed ? Object.fromEntries(entries) : value) as T;
   }
   return value;
 }
