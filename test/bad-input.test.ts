@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
@@ -136,6 +137,16 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
       const r = await fetch(`${b.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
       assert.equal(r.status, 200, path);
     }
+    const absolute = await new Promise<number>((resolve, reject) => {
+      const { port } = new URL(b.url);
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: `http://127.0.0.1:${port}/v1/tools/core_start_run`, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(report);
+    });
+    assert.equal(absolute, 200, 'absolute-form request target');
     const nested = await fetch(`${b.url}/v1/tools/core_start_run/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
     assert.equal(nested.status, 404);
     const unknown = await fetch(`${b.url}/v1/tools/%E0%A4%A`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -17,8 +17,11 @@ export interface ToolRouteDeps {
   log: Logger;
 }
 
-/** POST /v1/tools/{tool}, case-insensitive, an optional trailing slash and query string, as express routes match. */
-const TOOL_PATH = /^\/v1\/tools\/([^/?#]+)\/?(?:\?.*)?$/i;
+/**
+ * POST /v1/tools/{tool}, case-insensitive, an optional trailing slash and query string, as express
+ * routes match; also in absolute form (`POST http://host/v1/tools/…`, as some proxies send it).
+ */
+const TOOL_PATH = /^(?:https?:\/\/[^/?#]*)?\/v1\/tools\/([^/?#]+)\/?(?:\?.*)?$/i;
 
 /**
  * The tool-call route on node:http directly. It is every agent's hot path, so it skips the
