@@ -36,7 +36,7 @@ export function redactText(text: string): string {
 
 /**
  * Redacts every string inside a JSON value (keys are kept). Copy on write: a value with nothing to
- * redact comes back as it is, so the usual call allocates nothing.
+ * redact comes back as it is, so the usual call builds no copies.
  */
 export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
