@@ -6,9 +6,7 @@ import { KeyRing } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { ExporterDiagnostics } from './export/diag.js';
 import { OutboxRelay } from './export/outbox-relay.js';
-import { SpanMaterializer } from './export/readable-span.js';
-import { InlineRowExporter, type RowExporter } from './export/row-exporter.js';
-import type { BatchExporter } from './export/span-exporter.js';
+import type { RowExporter } from './export/row-exporter.js';
 import { WorkerRowExporter } from './export/worker-exporter.js';
 import { createListener } from './http/app.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -21,6 +19,7 @@ import { openStore } from './store/open-store.js';
 import type { RunStore } from './store/run-store.js';
 import { RunMetrics } from './telemetry/run-metrics.js';
 import { ToolGateway } from './tools/gateway.js';
+import { within } from './threads.js';
 import { VERSION } from './version.js';
 
 export interface BridgeParts {
@@ -41,7 +40,6 @@ export type Extension = (parts: BridgeParts) => Promise<{ path: string; handler:
 export interface BridgeOptions {
   log?: Logger;
   store?: RunStore;
-  exporter?: BatchExporter;
   extensions?: Extension[];
   serviceOptions?: Partial<RunServiceOptions>;
 }
@@ -85,15 +83,13 @@ export class Bridge {
       log.warn('no API keys configured: every caller may use every project', { host: c.host, auth: c.authOff ? 'off' : 'loopback-only' });
     }
 
-    const diagnostics = new ExporterDiagnostics(log);
-    diagnostics.install();
-    // OTLP encoding runs in a worker thread; a test's own BatchExporter runs inline
-    const exporter: RowExporter = this.opts.exporter
-      ? new InlineRowExporter(this.opts.exporter, new SpanMaterializer(c.resourceAttributes, VERSION), diagnostics)
-      : new WorkerRowExporter(
-          { url: c.otlp.tracesUrl, protocol: c.otlp.protocol, resourceAttributes: c.resourceAttributes, version: VERSION, logLevel: c.logLevel },
-          log,
-        );
+    // OpenTelemetry diag output of this thread (the metrics exporters) goes to the bridge's log
+    new ExporterDiagnostics(log).install();
+    // OTLP encoding runs in a worker thread (src/export/export-worker.ts)
+    const exporter = new WorkerRowExporter(
+      { url: c.otlp.tracesUrl, protocol: c.otlp.protocol, resourceAttributes: c.resourceAttributes, version: VERSION, logLevel: c.logLevel },
+      log,
+    );
     const instanceId = c.instanceId ?? randomUUID();
     const relayRef: { current?: OutboxRelay } = {};
     const budgets = new Budgets({ store, budgets: c.budgets, enforce: c.budgetEnforce });
@@ -178,7 +174,7 @@ export class Bridge {
     await p.gateway.drain();
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeIdleConnections();
-    await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await within(closed, deadline - Date.now());
     this.server?.closeAllConnections();
     await p.reaper.stop();
     await p.relay.stop();

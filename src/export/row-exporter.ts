@@ -17,10 +17,7 @@ export interface RowExporter {
   shutdown(): Promise<void>;
 }
 
-/**
- * Materializes and exports on the calling thread; the export worker runs one of these, and tests
- * that hand the bridge their own BatchExporter get one too.
- */
+/** Materializes and exports on the calling thread: what the export worker runs. */
 export class InlineRowExporter implements RowExporter {
   constructor(
     private readonly exporter: BatchExporter,

@@ -7,7 +7,7 @@ export type ExportOutcome =
   | { ok: true }
   | { ok: false; status?: number; message: string };
 
-/** The narrow export interface the relay needs (a fake one stands in for tests of the relay alone). */
+/** The narrow export interface InlineRowExporter needs from an OTLP exporter. */
 export interface BatchExporter {
   export(spans: ReadableSpan[]): Promise<ExportOutcome>;
   shutdown(): Promise<void>;

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../log.js';
+import { stopWorker } from '../threads.js';
 import type { OutboxRow } from '../store/run-store.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 
@@ -66,15 +67,7 @@ export class WorkerRowExporter implements RowExporter {
   private async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    const done = new Promise<void>((resolve) => {
-      worker.on('message', (msg: ExportReply) => msg.kind === 'shutdown' && resolve());
-      worker.once('exit', () => resolve());
-    });
-    worker.ref(); // keep the process alive until the exporter has shut down
-    worker.postMessage({ kind: 'shutdown' } satisfies ExportRequest);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-    clearTimeout(timer);
-    await worker.terminate();
+    const done = new Promise<void>((resolve) => worker.on('message', (msg: ExportReply) => msg.kind === 'shutdown' && resolve()));
+    await stopWorker(worker, { kind: 'shutdown' } satisfies ExportRequest, 5_000, done);
   }
 }

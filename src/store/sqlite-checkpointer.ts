@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { stopWorker } from '../threads.js';
 
 /**
  * The checkpointer's thread, as source (an eval'd worker needs no file of its own, so the store runs
@@ -41,12 +42,6 @@ export class SqliteCheckpointer {
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
-    worker.ref(); // keep the process alive until the thread has closed its connection
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('stop');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2_000)))]);
-    clearTimeout(timer);
-    await worker.terminate();
+    await stopWorker(worker, 'stop', 2_000);
   }
 }

@@ -49,14 +49,15 @@ export function redactValue<T>(value: T): T {
     return (out ?? value) as T;
   }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value);
-    let changed = false;
-    for (const e of entries) {
-      const v = redactValue(e[1]);
-      if (v !== e[1]) [e[1], changed] = [v, true];
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    let entries: [string, unknown][] | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const v = redactValue(obj[keys[i]]);
+      if (v !== obj[keys[i]]) (entries ??= Object.entries(obj))[i][1] = v;
     }
     // fromEntries defines own properties: a "__proto__" key stays data and never becomes a prototype
-    return (changed ? Object.fromEntries(entries) : value) as T;
+    return (entries ? Object.fromEntries(entries) : value) as T;
   }
   return value;
 }
