@@ -67,6 +67,17 @@ async function spansInJaeger(traceIds: string[], expected: number): Promise<numb
   return held;
 }
 
+/** Spans Jaeger holds more than once (same span id), named, for a failed count's message. */
+async function repeatedSpans(traceIds: string[]): Promise<string> {
+  const repeated: string[] = [];
+  for (const id of traceIds) {
+    const seen = new Map<string, number>();
+    for (const span of (await stack.api.trace(id))?.spans ?? []) seen.set(`${span.operationName} ${span.spanID}`, (seen.get(`${span.operationName} ${span.spanID}`) ?? 0) + 1);
+    for (const [span, count] of seen) if (count > 1) repeated.push(`${id}: ${span} ×${count}`);
+  }
+  return repeated.join('; ') || 'none';
+}
+
 /** Sent = the bridge's own count of spans the collector accepted during the phase. */
 async function phase(name: string, fault: (traceIds: () => Promise<string[]>) => Promise<string[]>): Promise<void> {
   const sentBefore = await stack.exportedSpans();
@@ -76,7 +87,7 @@ async function phase(name: string, fault: (traceIds: () => Promise<string[]>) =>
   assert.equal(sent, RUNS_PER_PHASE * SPANS_PER_RUN, `${name}: the bridge exported every span once`);
   const held = await spansInJaeger(traceIds, sent);
   console.log(`# ${name}: sent ${sent} spans, Jaeger holds ${held}`);
-  assert.equal(held, sent, `${name}: Jaeger holds exactly the spans sent`);
+  assert.equal(held, sent, `${name}: Jaeger holds exactly the spans sent; repeated: ${await repeatedSpans(traceIds)}\n${stack.logs()}`);
 }
 
 test('Jaeger stopped for 20 s while runs end, then restarted: the collector queue delivers every span', async () => {

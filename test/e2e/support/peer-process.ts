@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from '../../support/bridge-process.js';
 
@@ -10,6 +11,24 @@ export function peerBinary(name: string): string {
   const path = join(PEERS_DIR, name);
   if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/peers.sh (npm run test:e2e does)`);
   return path;
+}
+
+/** `count` distinct free loopback ports, all held open together while they are chosen so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(server);
+    }
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
@@ -77,13 +96,13 @@ export class PeerProcess {
     await waitFor(
       `${this.name} to become ready`,
       async () => {
-        if (!this.running) throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode}):\n${this.tail()}`);
+        if (!this.running) throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode})`);
         return this.ready();
       },
       timeoutMs,
     ).catch((error: unknown) => {
       child.kill('SIGKILL');
-      throw new Error(`${String(error)}\n${this.tail()}`);
+      throw new Error(`${String(error)}; its last log lines:\n${this.tail(12)}`);
     });
   }
 

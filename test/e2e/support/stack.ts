@@ -1,16 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BridgeProcess, freePort, ROOT } from '../../support/bridge-process.js';
+import { BridgeProcess, ROOT } from '../../support/bridge-process.js';
 import { JaegerApi } from './jaeger-api.js';
-import { httpOk, PeerProcess, peerBinary } from './peer-process.js';
+import { freePorts, httpOk, PeerProcess, peerBinary } from './peer-process.js';
 
 export const COLLECTOR_CONFIG = join(ROOT, 'otel-collector.yaml');
 export const JAEGER_CONFIG = join(ROOT, 'deploy/jaeger/config.yaml');
 
 /** Jaeger v2 on free loopback ports, run on the repo's deploy/jaeger/config.yaml (in-memory store). */
-export async function jaegerPeer(): Promise<{ process: PeerProcess; api: JaegerApi; otlpGrpc: string }> {
-  const [grpc, http, query, queryGrpc, health, telemetry] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+export function jaegerPeer(ports: number[]): { process: PeerProcess; api: JaegerApi; otlpGrpc: string } {
+  const [grpc, http, query, queryGrpc, health, telemetry] = ports;
   const api = new JaegerApi(`http://127.0.0.1:${query}`);
   const process = new PeerProcess(
     'jaeger',
@@ -31,8 +31,8 @@ export async function jaegerPeer(): Promise<{ process: PeerProcess; api: JaegerA
 }
 
 /** The Collector built from peers/otelcol/manifest.yaml, run on the repo's otel-collector.yaml. */
-export async function collectorPeer(jaegerOtlpGrpc: string, storageDir: string) {
-  const [grpc, http, health, prometheus, telemetry] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+export function collectorPeer(ports: number[], jaegerOtlpGrpc: string, storageDir: string) {
+  const [grpc, http, health, prometheus, telemetry] = ports;
   const process = new PeerProcess(
     'otelcol',
     peerBinary('otelcol-oprelay'),
@@ -65,8 +65,9 @@ export class Stack {
 
   static async start(bridgeEnv: Record<string, string> = {}): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'oprelay-e2e-'));
-    const jaeger = await jaegerPeer();
-    const collector = await collectorPeer(jaeger.otlpGrpc, join(dir, 'otelcol-queue'));
+    const ports = await freePorts(12);
+    const jaeger = jaegerPeer(ports.slice(0, 6));
+    const collector = collectorPeer(ports.slice(6, 11), jaeger.otlpGrpc, join(dir, 'otelcol-queue'));
     await jaeger.process.start();
     await collector.process.start();
     const bridge = await BridgeProcess.start(
@@ -76,6 +77,7 @@ export class Stack {
         BRIDGE_RETRY_MAX_BACKOFF: '1s',
         BRIDGE_TRACE_URL: `${jaeger.api.url}/trace/{trace_id}`,
         ...bridgeEnv,
+        BRIDGE_PORT: String(ports[11]),
       },
       join(dir, 'bridge'),
     );
