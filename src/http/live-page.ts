@@ -98,7 +98,7 @@ async function knownProjects(d: LivePageDeps, principal: Principal | undefined):
 }
 
 /**
- * The live runs page at `/` (DESIGN §7): runs in flight and recent ones, server-rendered.
+ * The live runs page at `/` (docs/architecture.md#runs-api-and-live-page): runs in flight and recent ones, server-rendered.
  * Mounted public because its key form must be reachable without a key; it checks keys itself
  * (Bearer header or the `oprelay_key` cookie that POST /session sets) and scopes runs like
  * GET /v1/runs. The cookie is honoured for reads only: tool routes never accept it.
