@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { KeyRing, Principal } from '../auth/api-keys.js';
-import type { Extension } from '../bridge.js';
+import type { Extension } from './extension.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { bearerOf } from './auth.js';
