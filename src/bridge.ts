@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 import { KeyRing } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { ExporterDiagnostics } from './export/diag.js';
@@ -9,12 +8,13 @@ import { OutboxRelay } from './export/outbox-relay.js';
 import type { RowExporter } from './export/row-exporter.js';
 import { WorkerRowExporter } from './export/worker-exporter.js';
 import { createListener } from './http/app.js';
+import type { Extension } from './http/extension.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
 import { Budgets } from './runs/budgets.js';
 import { Reaper } from './runs/reaper.js';
 import { GenAiPricesCalculator } from './runs/pricing.js';
-import { RunService, type RunServiceOptions } from './runs/run-service.js';
+import { RunService } from './runs/run-service.js';
 import { openStore } from './store/open-store.js';
 import type { RunStore } from './store/run-store.js';
 import { RunMetrics } from './telemetry/run-metrics.js';
@@ -34,14 +34,10 @@ export interface BridgeParts {
   keys: KeyRing;
 }
 
-/** Optional routers mounted by feature modules (MCP, live page). */
-export type Extension = (parts: BridgeParts) => Promise<{ path: string; handler: express.RequestHandler | express.Router; public?: boolean }[]>;
-
 export interface BridgeOptions {
   log?: Logger;
   store?: RunStore;
   extensions?: Extension[];
-  serviceOptions?: Partial<RunServiceOptions>;
 }
 
 function isLoopback(host: string): boolean {
@@ -128,7 +124,6 @@ export class Bridge {
       traceUrl: c.traceUrl,
       pricing: c.costInference ? new GenAiPricesCalculator() : undefined,
       beforeStart: c.budgetEnforce && budgets.configured ? budgets.check : undefined,
-      ...this.opts.serviceOptions,
     });
     const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });
     const reaper = new Reaper({ store, service, log, idleTimeoutMs: c.runIdleTimeoutMs, maxDurationMs: c.runMaxDurationMs });

@@ -127,7 +127,7 @@ const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(e: z.output<typeof EnvSchema>, env: Record<string, string | undefined>) {
+function toConfig(e: z.output<typeof EnvSchema>) {
   const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json';
   const metricsExporters = new Set(e.OTEL_METRICS_EXPORTER.split(',').map((s) => s.trim()));
   return {
@@ -169,8 +169,6 @@ function toConfig(e: z.output<typeof EnvSchema>, env: Record<string, string | un
       intervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
     },
     resourceAttributes: parseResourceAttributes(e.OTEL_RESOURCE_ATTRIBUTES),
-    /** The raw environment, passed to the OTLP exporters so they read OTEL_EXPORTER_OTLP_HEADERS etc. */
-    env,
   };
 }
 
@@ -193,5 +191,5 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  return toConfig(parsed.data, env);
+  return toConfig(parsed.data);
 }

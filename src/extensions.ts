@@ -1,4 +1,4 @@
-import type { Extension } from './bridge.js';
+import type { Extension } from './http/extension.js';
 import { livePageExtension } from './http/live-page.js';
 import { mcpExtension } from './mcp/mcp-server.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
-// Per-project daily budgets (DESIGN §7): oprelay.budget.remaining and 429 budget_exceeded.
+// Per-project daily budgets (docs/architecture.md#budgets): oprelay.budget.remaining and 429 budget_exceeded.
 
 const bridges: BridgeProcess[] = [];
 

@@ -5,7 +5,7 @@ import { calcPrice, type Usage } from '@pydantic/genai-prices';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
-/** DESIGN §7: computed cost, sub-agent runs, sessions, and BRIDGE_TRACE_ENTRIES, through HTTP + a real OTLP receiver. */
+/** docs/architecture.md#sub-agent-runs-sessions-computed-cost-trace-entries: computed cost, sub-agent runs, sessions, and BRIDGE_TRACE_ENTRIES, through HTTP + a real OTLP receiver. */
 
 const hex = (runId: string) => runId.replace(/-/g, '');
 

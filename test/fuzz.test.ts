@@ -86,7 +86,7 @@ interface Answer {
   body: { result?: Record<string, unknown>; error?: { code: string; message: string; details?: unknown } };
 }
 
-/** Posts one call and checks the answer is well-formed JSON with the §1 shape and a 2xx/4xx status. */
+/** Posts one call and checks the answer is well-formed JSON with the error shape of docs/architecture.md#tools-and-results and a 2xx/4xx status. */
 async function send(url: string, tool: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
   const r = await fetch(`${url}/v1/tools/${tool}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const text = await r.text();

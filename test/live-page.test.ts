@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AGENT_ID, BridgeProcess, ROOT } from './support/bridge-process.js';
 
-// The live runs page at / (DESIGN §7) in a real browser: runs in flight, filters, auto-refresh,
+// The live runs page at / (docs/architecture.md#runs-api-and-live-page) in a real browser: runs in flight, filters, auto-refresh,
 // trace links, escaping, and the key form that sets the read-only cookie.
 
 const CHROMIUM = '/usr/bin/chromium';

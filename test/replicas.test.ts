@@ -6,7 +6,7 @@ import { PG_URL, postgresUnreachable } from './support/postgres.js';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
-/** Two real bridge processes sharing one Postgres schema (DESIGN §4: several replicas behind a load balancer). */
+/** Two real bridge processes sharing one Postgres schema (docs/architecture.md#replicas: several replicas behind a load balancer). */
 
 const RUN_TAG = `replicas_${process.pid}_${randomBytes(4).toString('hex')}`;
 const hex = (id: string) => id.replace(/-/g, '');

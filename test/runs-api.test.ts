@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
-// GET /v1/runs (DESIGN §7): filters, cursor pagination, sort by start time or cost, key scoping.
+// GET /v1/runs (docs/architecture.md#runs-api-and-live-page): filters, cursor pagination, sort by start time or cost, key scoping.
 
 const KEY_A = { authorization: 'Bearer key-a-123456' };
 const KEY_ALL = { authorization: 'Bearer key-all-123456' };

@@ -31,7 +31,7 @@ export function createOtlpExporter(opts: { url: string; protocol: 'http/json' | 
   };
 }
 
-/** How a failed export is handled (DESIGN §4). */
+/** How a failed export is handled (docs/architecture.md#delivery). */
 export function classify(outcome: { status?: number }): 'split' | 'dead_letter' | 'retry' {
   const s = outcome.status;
   if (s === 413) return 'split';

@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { KeyRing } from '../auth/api-keys.js';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -9,6 +9,7 @@ import type { RunMetrics } from '../telemetry/run-metrics.js';
 import type { ToolGateway } from '../tools/gateway.js';
 import { authenticate, requireWildcard } from './auth.js';
 import { errorHandler } from './error-handler.js';
+import type { MountedRoute } from './extension.js';
 import type { RateLimiter } from './rate-limit.js';
 import { runsRouter } from './runs-routes.js';
 import { toolCallRoute } from './tool-route.js';
@@ -23,7 +24,7 @@ export interface AppDeps {
   log: Logger;
   isDraining: () => boolean;
   /** extra routers mounted after auth (MCP at /mcp, the live page) */
-  extra?: { path: string; handler: RequestHandler | express.Router; public?: boolean }[];
+  extra?: MountedRoute[];
 }
 
 export function createApp(d: AppDeps): Express {

@@ -10,17 +10,21 @@ interface BodyParserError extends Error {
   limit?: number;
 }
 
-/** Turns body-parser failures into domain errors naming what was wrong. */
+/**
+ * Turns body-parser failures into domain errors naming what was wrong. The tool route reads its
+ * body itself; body-parser runs only for the live page's key form (`express.urlencoded`), whose
+ * errors carry their own limit.
+ */
 function fromBodyParser(err: BodyParserError): BridgeError | undefined {
   switch (err.type) {
-    case 'entity.too.large':
-      return new BridgeError('payload_too_large', `body: must be at most ${err.limit ?? 1048576} bytes`, [
-        { path: 'body', message: 'body too large', limit: err.limit ?? 1048576 },
+    case 'entity.too.large': {
+      const limit = err.limit;
+      return new BridgeError('payload_too_large', limit === undefined ? 'body: too large' : `body: must be at most ${limit} bytes`, [
+        { path: 'body', message: 'body too large', ...(limit === undefined ? {} : { limit }) },
       ]);
-    case 'entity.parse.failed':
-      return new BridgeError('invalid_argument', `body: malformed JSON (${err.message})`, [
-        { path: 'body', message: 'malformed JSON' },
-      ]);
+    }
+    case 'parameters.too.many':
+      return new BridgeError('payload_too_large', 'body: too many form fields', [{ path: 'body', message: 'too many form fields' }]);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new BridgeError('unsupported_media_type', `body: ${err.message}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { KeyRing, Principal } from '../auth/api-keys.js';
-import type { Extension } from '../bridge.js';
+import type { Extension } from './extension.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { bearerOf } from './auth.js';
@@ -98,7 +98,7 @@ async function knownProjects(d: LivePageDeps, principal: Principal | undefined):
 }
 
 /**
- * The live runs page at `/` (DESIGN §7): runs in flight and recent ones, server-rendered.
+ * The live runs page at `/` (docs/architecture.md#runs-api-and-live-page): runs in flight and recent ones, server-rendered.
  * Mounted public because its key form must be reachable without a key; it checks keys itself
  * (Bearer header or the `oprelay_key` cookie that POST /session sets) and scopes runs like
  * GET /v1/runs. The cookie is honoured for reads only: tool routes never accept it.

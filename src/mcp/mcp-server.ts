@@ -2,7 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Router } from 'express';
-import type { Extension } from '../bridge.js';
+import type { Extension } from '../http/extension.js';
 import type { Logger } from '../log.js';
 import type { ToolGateway } from '../tools/gateway.js';
 import { LIMITS } from '../tools/limits.js';

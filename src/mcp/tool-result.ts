@@ -13,7 +13,7 @@ export function successResult(result: object): CallToolResult {
 
 /**
  * A tool's error, shaped like the HTTP body `{"error": {...}}`. No `structuredContent`: the SDK
- * client validates it against the tool's `outputSchema` even on errors (DESIGN §8).
+ * client validates it against the tool's `outputSchema` even on errors (docs/architecture.md#errors).
  */
 export function errorResult(err: unknown, log: Logger, tool: string): CallToolResult {
   let body: object;

@@ -20,7 +20,7 @@ function utcMidnight(now: number): number {
 }
 
 /**
- * Per-project daily budgets (DESIGN §7). "Spent today" is the cost so far of the runs started
+ * Per-project daily budgets (docs/architecture.md#budgets). "Spent today" is the cost so far of the runs started
  * since UTC midnight, including runs still in flight; a run started yesterday counts against
  * yesterday's budget for all of its cost. The figure is cached for `cacheMs` (default 2 s), so
  * a burst of starts can overshoot a budget by what those runs spend in that window.

@@ -47,7 +47,7 @@ export interface RunServiceOptions {
 
 type Outcome<R> = { result: R; spans: SpanRecord[]; effects: MetricEffect[]; run?: RunRecord };
 
-/** The five run tools' semantics (DESIGN §2), each call one store transaction. */
+/** The five run tools' semantics (docs/architecture.md#run-semantics), each call one store transaction. */
 export class RunService {
   private readonly now: () => number;
   constructor(private readonly o: RunServiceOptions) {

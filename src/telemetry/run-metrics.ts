@@ -25,7 +25,7 @@ export interface RunMetricsOptions {
 
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
 
-/** The bridge's metric instruments (DESIGN §3/§4), fed by committed tool calls and the relay. */
+/** The bridge's metric instruments (docs/architecture.md#metrics), fed by committed tool calls and the relay. */
 export class RunMetrics implements MetricSink {
   private provider: sdkMetrics.MeterProvider;
   private prometheus?: PrometheusExporter;

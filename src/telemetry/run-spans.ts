@@ -8,7 +8,7 @@ import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord, type StoredEv
 export const MAX_ATTRIBUTES = 128;
 export const MAX_EVENTS = 128;
 
-/** Caps attributes and events (DESIGN §3) and records what was cut on the span itself. */
+/** Caps attributes and events (docs/architecture.md#span-limits) and records what was cut on the span itself. */
 export function capSpan(span: SpanRecord): SpanRecord {
   const keys = Object.keys(span.attributes);
   const droppedEvents = span.dropped_events + Math.max(0, span.events.length - MAX_EVENTS);
