@@ -99,3 +99,17 @@ export async function endToRootLatency(bridge: BridgeProcess, counter: OtlpCount
   if (lat.length < samples) throw new Error(`only ${lat.length} of ${samples} root spans arrived`);
   return { samples: lat.length, p50Ms: percentile(lat, 0.5), p90Ms: percentile(lat, 0.9), maxMs: Math.max(...lat) };
 }
+
+/**
+ * The same figure for an agent using the OTel SDK's BatchSpanProcessor with the same interval
+ * (bench/sdk-latency.ts, in its own process): root span end → arrival at the receiver.
+ */
+export async function sdkRootLatency(counter: OtlpCounter, receiverUrl: string, samples: number, intervalMs: number): Promise<LatencyFigures> {
+  counter.reset();
+  const endedAt = await runJson<Record<string, number>>('sdk-latency.ts', { receiverUrl, samples, intervalMs, spacingMs: 113 }, 60_000);
+  const lat = Object.entries(endedAt)
+    .filter(([traceId]) => counter.roots.has(traceId))
+    .map(([traceId, ended]) => performance.timeOrigin + counter.roots.get(traceId)! - ended);
+  if (lat.length < samples) throw new Error(`only ${lat.length} of ${samples} SDK root spans arrived`);
+  return { samples: lat.length, p50Ms: percentile(lat, 0.5), p90Ms: percentile(lat, 0.9), maxMs: Math.max(...lat) };
+}

@@ -23,7 +23,12 @@ export async function baselineLoad(o: LoadOptions): Promise<LoadResult> {
   const { url, child } = await startServer('baseline-server.ts');
   try {
     const bodies = newRunIds(RUNS).map((id) => JSON.stringify(reportArgs(id)));
-    return await load(`${url}/v1/tools/core_report_usage`, bodies, o);
+    const result = await load(`${url}/v1/tools/core_report_usage`, bodies, o);
+    // a baseline that failed requests would flatter every ratio measured against it
+    if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+      throw new Error(`baseline load had ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    }
+    return result;
   } finally {
     child.kill('SIGKILL');
   }
@@ -38,11 +43,13 @@ export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise
   }
   const bodies = runIds.map((id) => JSON.stringify(reportArgs(id)));
   const result = await load(`${bridge.url}/v1/tools/core_report_usage`, bodies, o);
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`bridge load had ${result.non2xx} non-2xx and ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(`bridge load had ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
   return { load: result, runIds };
 }
 
-export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The postgres figure, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
 export async function postgresLoad(

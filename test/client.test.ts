@@ -11,7 +11,9 @@ type Step = { kind: 'forward' } | { kind: 'reply' | 'forward-then-reply'; status
 
 /** A tiny HTTP proxy on 127.0.0.1 in front of the bridge, scripted per request. */
 class ScriptedProxy {
-  readonly seen: { method: string; path: string; idempotencyKey?: string }[] = [];
+  readonly seen: { method: string; path: string; idempotencyKey?: string; arrivedAtMs: number }[] = [];
+  /** when each scripted answer (reply or forward-then-reply) went out */
+  readonly answeredAtMs: number[] = [];
   script: Step[] = [];
   private server!: Server;
   url = '';
@@ -21,7 +23,10 @@ class ScriptedProxy {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       void this.handle(req).then(
-        ({ status, headers, body }) => res.writeHead(status, headers).end(body),
+        ({ status, headers, body }) => {
+          res.writeHead(status, headers).end(body);
+          if (headers['x-scripted']) this.answeredAtMs.push(Date.now());
+        },
         (err: unknown) => res.writeHead(502).end(String(err)),
       );
     });
@@ -33,7 +38,7 @@ class ScriptedProxy {
   private async handle(req: IncomingMessage): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    this.seen.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined });
+    this.seen.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined, arrivedAtMs: Date.now() });
     const step = this.script.shift() ?? { kind: 'forward' };
     if (step.kind !== 'reply') {
       const headers: Record<string, string> = {};
@@ -44,7 +49,7 @@ class ScriptedProxy {
     }
     return {
       status: step.status,
-      headers: { 'content-type': 'application/json', ...(step.retryAfter !== undefined ? { 'retry-after': step.retryAfter } : {}) },
+      headers: { 'content-type': 'application/json', 'x-scripted': '1', ...(step.retryAfter !== undefined ? { 'retry-after': step.retryAfter } : {}) },
       body: JSON.stringify(step.body),
     };
   }
@@ -71,6 +76,7 @@ describe('typed client', () => {
   });
   beforeEach(() => {
     proxy.seen.length = 0;
+    proxy.answeredAtMs.length = 0;
     proxy.script = [];
   });
   after(async () => {
@@ -153,11 +159,13 @@ describe('typed client', () => {
 
   it('retries a 503 after Retry-After with the same Idempotency-Key and creates one run', async () => {
     proxy.script = [{ kind: 'reply', status: 503, retryAfter: '1', body: backpressure }];
-    const started = Date.now();
     const result = await viaProxy.call('core_start_run', { project_key: 'client-retry', agent_id: AGENT_ID });
-    assert.ok(Date.now() - started >= 900, 'waited for Retry-After');
     assert.equal(proxy.seen.length, 2);
     const [a, b] = proxy.seen;
+    // from the 503 leaving the proxy to the retry arriving: the client slept the Retry-After second, not
+    // its 10 ms backoff (a lower bound, which load only lengthens; a little under 1000 for timer rounding)
+    const waited = b.arrivedAtMs - proxy.answeredAtMs[0]!;
+    assert.ok(waited >= 980, `waited ${waited} ms for Retry-After: 1`);
     assert.ok(a.idempotencyKey);
     assert.equal(a.idempotencyKey, b.idempotencyKey);
     const runs = (await bridge.get('/v1/runs?project_key=client-retry')).body.runs as { run_id: string }[];

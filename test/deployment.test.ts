@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { freePort, stopChild } from './support/bridge-process.js';
+import { skipWhenMissing } from './support/required-service.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p: string[]) => join(ROOT, ...p);
@@ -250,7 +251,7 @@ test('otel-collector.yaml: the Jaeger exporter has a persistent, retrying queue'
 // Prometheus
 // ---------------------------------------------------------------------------------------------
 
-const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0;
+const skipPromtool = skipWhenMissing('promtool', spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0 ? undefined : 'promtool is not on PATH (apt-get install -y prometheus)');
 
 test('prometheus.yml parses, its rule files exist and its targets are compose services', () => {
   const prom = readYaml('deploy', 'prometheus', 'prometheus.yml');
@@ -274,7 +275,7 @@ test('prometheus.yml parses, its rule files exist and its targets are compose se
   for (const name of bridgeNames) assert.ok(services[name], `scrape target ${name} is a compose service`);
 });
 
-test('alert rules pass promtool check and unit tests', { skip: !promtool && 'promtool not installed' }, () => {
+test('alert rules pass promtool check and unit tests', { skip: skipPromtool }, () => {
   for (const args of [
     ['check', 'rules', 'deploy/prometheus/alerts.yml'],
     ['test', 'rules', 'deploy/prometheus/alerts.test.yml'],
@@ -307,6 +308,29 @@ test('alerts.yml documents its thresholds and covers the required alerts', () =>
   ]) {
     assert.ok(exprs.includes(needle), `an alert uses ${needle}`);
   }
+});
+
+test('alerts.test.yml has a firing and a quiet case for every alert rule', () => {
+  const rules = (readYaml('deploy', 'prometheus', 'alerts.yml').groups as any[]).flatMap((g) => g.rules).map((r) => r.alert as string);
+  const firing = new Set<string>();
+  const quiet = new Set<string>();
+  const projectsOf = (text: string) => [...text.matchAll(/oprelay_project_key="([^"]+)"/g)].map((m) => m[1]);
+  for (const group of readYaml('deploy', 'prometheus', 'alerts.test.yml').tests as any[]) {
+    const inputProjects = new Set((group.input_series as any[]).flatMap((s) => projectsOf(s.series)));
+    for (const t of group.alert_rule_test ?? []) {
+      const expected = (t.exp_alerts ?? []) as { exp_labels: Record<string, string> }[];
+      if (expected.length === 0) {
+        quiet.add(t.alertname);
+        continue;
+      }
+      firing.add(t.alertname);
+      // a per-project rule is also shown quiet when a project in the input stays out of the alerts
+      const alerting = new Set(expected.map((e) => e.exp_labels.oprelay_project_key));
+      if ([...inputProjects].some((p) => !alerting.has(p))) quiet.add(t.alertname);
+    }
+  }
+  assert.deepEqual(rules.filter((a) => !firing.has(a)), [], 'alerts without a firing case');
+  assert.deepEqual(rules.filter((a) => !quiet.has(a)), [], 'alerts without a quiet case');
 });
 
 // ---------------------------------------------------------------------------------------------

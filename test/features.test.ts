@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { calcPrice, type Usage } from '@pydantic/genai-prices';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
@@ -9,10 +8,25 @@ import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
 const hex = (runId: string) => runId.replace(/-/g, '');
 
-function priceOf(usage: Usage, model: string): number {
-  const r = calcPrice(usage, model);
-  assert.ok(r, `genai-prices knows ${model}`);
-  return r.total_price;
+/**
+ * List prices in USD per million tokens, copied by hand from the providers' published price pages
+ * (read 2026-11-30), not from the pricing library the bridge uses: a wrong price table or a wrong
+ * split of the tokens in the bridge makes these tests fail.
+ *   gpt-4o: https://platform.openai.com/docs/pricing (input $2.50, cached input $1.25, output $10.00)
+ *   claude-opus-4, claude-sonnet-4-5: https://platform.claude.com/docs/en/about-claude/pricing
+ *     Claude Opus 4: base input $15, 5m cache writes $18.75, cache hits $1.50, output $75
+ *     Claude Sonnet 4.5: base input $3, 5m cache writes $3.75, cache hits $0.30, output $15
+ */
+const PUBLISHED: Record<string, { input: number; cacheWrite: number; cacheRead: number; output: number }> = {
+  'gpt-4o': { input: 2.5, cacheWrite: 2.5, cacheRead: 1.25, output: 10 },
+  'claude-opus-4': { input: 15, cacheWrite: 18.75, cacheRead: 1.5, output: 75 },
+  'claude-sonnet-4-5': { input: 3, cacheWrite: 3.75, cacheRead: 0.3, output: 15 },
+};
+
+/** The bill for one call, each token counted once at its own rate (reasoning tokens are output tokens). */
+function listPrice(model: string, t: { uncachedInput: number; cacheRead?: number; cacheWrite?: number; output: number }): number {
+  const p = PUBLISHED[model]!;
+  return (t.uncachedInput * p.input + (t.cacheRead ?? 0) * p.cacheRead + (t.cacheWrite ?? 0) * p.cacheWrite + t.output * p.output) / 1e6;
 }
 
 function near(actual: unknown, expected: number, what: string): void {
@@ -85,9 +99,9 @@ describe('features (DESIGN §7)', () => {
     test('tokens + a known model without cost_usd are priced with genai-prices: root, event, entry span and metric', async () => {
       const run = await start(bridge, 'feat-cost');
       const usage = { input_tokens: 8400, output_tokens: 1200, model: 'claude-opus-4', llm_calls: 3 };
-      const expected = priceOf({ input_tokens: 8400, output_tokens: 1200 }, 'claude-opus-4');
-      const entryExpected = priceOf({ input_tokens: 1000, output_tokens: 200 }, 'gpt-4o');
-      assert.ok(expected > 0 && entryExpected > 0);
+      const expected = listPrice('claude-opus-4', { uncachedInput: 8400, output: 1200 });
+      const entryExpected = listPrice('gpt-4o', { uncachedInput: 1000, output: 200 });
+      assert.deepEqual([expected, entryExpected].map((c) => c.toFixed(6)), ['0.216000', '0.004500'], 'the arithmetic of the list prices');
 
       const r = await report(bridge, run.run_id, usage, [{ type: 'llm', model: 'gpt-4o', input_tokens: 1000, output_tokens: 200 }]);
       near(r.totals.cost_usd, expected, 'report totals.cost_usd');
@@ -132,11 +146,14 @@ describe('features (DESIGN §7)', () => {
       // Anthropic-style: input_tokens without the cache reads, which exceed it → added to it
       await report(bridge, run.run_id, { input_tokens: 100, cache_read_input_tokens: 4000, output_tokens: 50, model: 'claude-sonnet-4-5' });
       await end(bridge, run.run_id);
+      // first report: 1000 uncached of its 5000 input tokens; the 300 reasoning tokens are part of the 800 output
+      // second report: the 100 input tokens are all uncached, the 4000 cache reads come on top
       const expected =
-        priceOf({ input_tokens: 5000, cache_read_tokens: 3000, cache_write_tokens: 1000, output_tokens: 800, output_reasoning_tokens: 300 }, 'claude-sonnet-4-5') +
-        priceOf({ input_tokens: 4100, cache_read_tokens: 4000, output_tokens: 50 }, 'claude-sonnet-4-5');
-      const plain = priceOf({ input_tokens: 5100, output_tokens: 850 }, 'claude-sonnet-4-5');
-      assert.notEqual(Math.round(expected * 1e6), Math.round(plain * 1e6), 'cache rates make a difference');
+        listPrice('claude-sonnet-4-5', { uncachedInput: 1000, cacheRead: 3000, cacheWrite: 1000, output: 800 }) +
+        listPrice('claude-sonnet-4-5', { uncachedInput: 100, cacheRead: 4000, output: 50 });
+      assert.equal(expected.toFixed(6), '0.021900', 'the arithmetic of the list prices');
+      const plain = listPrice('claude-sonnet-4-5', { uncachedInput: 5100, output: 850 });
+      assert.ok(Math.abs(plain - expected) > 0.005, 'cache rates make a difference');
 
       const root = await rootOf(run.run_id);
       near(root.attributes['oprelay.usage.cost_usd'], expected, 'root cost with cache rates');
@@ -184,7 +201,7 @@ describe('features (DESIGN §7)', () => {
       const run = await start(bridge, 'feat-cost');
       await report(bridge, run.run_id, { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4' });
       const r = await report(bridge, run.run_id, { input_tokens: 1000, output_tokens: 200, model: 'gpt-4o' });
-      const expected = 0.028 + priceOf({ input_tokens: 1000, output_tokens: 200 }, 'gpt-4o');
+      const expected = 0.028 + listPrice('gpt-4o', { uncachedInput: 1000, output: 200 });
       near(r.totals.cost_usd, expected, 'totals.cost_usd');
       await end(bridge, run.run_id);
       const root = await rootOf(run.run_id);
@@ -328,7 +345,7 @@ describe('features (DESIGN §7)', () => {
       await report(b, run.run_id, { input_tokens: 3000, output_tokens: 400, cost_usd: 0.02, model: 'gpt-4o', llm_calls: 2 }, entries);
       await report(b, run.run_id, { input_tokens: 1000, output_tokens: 100, model: 'gpt-4o', llm_calls: 1 }, entries);
       await end(b, run.run_id);
-      const expectedCost = 0.02 + priceOf({ input_tokens: 1000, output_tokens: 100 }, 'gpt-4o');
+      const expectedCost = 0.02 + listPrice('gpt-4o', { uncachedInput: 1000, output: 100 });
       const root = await rootOf(run.run_id);
       assert.equal(root.attributes['gen_ai.usage.input_tokens'], 4000);
       assert.equal(root.attributes['gen_ai.usage.output_tokens'], 500);

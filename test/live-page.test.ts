@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AGENT_ID, BridgeProcess, ROOT } from './support/bridge-process.js';
+import { skipWhenMissing } from './support/required-service.js';
 
 // The live runs page at / (docs/architecture.md#runs-api-and-live-page) in a real browser: runs in flight, filters, auto-refresh,
 // trace links, escaping, and the key form that sets the read-only cookie.
 
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`\n!!! SKIPPING live-page browser tests: ${CHROMIUM} is missing (apt-get install -y chromium) !!!\n`);
+const skipBrowser = skipWhenMissing('Chromium', existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install -y chromium)`);
+const hasChromium = !skipBrowser;
 
 const ARTIFACTS = join(ROOT, 'test/artifacts');
 const OTHER_AGENT = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
@@ -69,7 +69,7 @@ after(async () => {
   await new Promise<void>((resolve) => (traceServer ? traceServer.close(() => resolve()) : resolve()));
 });
 
-describe('live runs page, no keys (loopback)', { skip: !hasChromium && 'chromium missing' }, () => {
+describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
   let bridge: BridgeProcess;
   let page: Page;
   const runs: Record<string, { runId: string; traceId: string }> = {};
@@ -159,11 +159,19 @@ describe('live runs page, no keys (loopback)', { skip: !hasChromium && 'chromium
     assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'refreshed in place');
   });
 
-  test('keeps a screenshot for review', async () => {
-    for (let i = 0; i < 4; i++) await startRun(bridge, `checkout-agent-${i % 2}`, 0.05 * (i + 1));
+  test('keeps a full-page PNG screenshot of the page as this run saw it, with the runs just started, for review', async () => {
+    const shot = join(ARTIFACTS, 'live-page.png');
+    rmSync(shot, { force: true }); // a file left by an earlier run must not pass for this one
+    const started: string[] = [];
+    for (let i = 0; i < 4; i++) started.push((await startRun(bridge, `checkout-agent-${i % 2}`, 0.05 * (i + 1))).runId);
     await page.goto(`${bridge.url}/`);
-    await page.screenshot({ path: join(ARTIFACTS, 'live-page.png'), fullPage: true });
-    assert.ok(existsSync(join(ARTIFACTS, 'live-page.png')));
+    for (const runId of started) await page.waitForSelector(rowSel('runs-running', runId));
+    const { width, height } = await page.evaluate(() => ({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight }));
+    const taken = await page.screenshot({ path: shot, fullPage: true });
+    const png = readFileSync(shot);
+    assert.ok(png.equals(taken), 'the file holds the screenshot just taken');
+    assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature');
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [width, height], 'IHDR size is the whole page');
   });
 
   test('a trace link opens the run in the trace UI (BRIDGE_TRACE_URL)', async () => {
@@ -176,7 +184,7 @@ describe('live runs page, no keys (loopback)', { skip: !hasChromium && 'chromium
   });
 });
 
-describe('live runs page with API keys', { skip: !hasChromium && 'chromium missing' }, () => {
+describe('live runs page with API keys', { skip: skipBrowser }, () => {
   const KEY_ALL = { authorization: 'Bearer key-all-123456' };
   let bridge: BridgeProcess;
 

@@ -123,12 +123,23 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
   });
 
   it('missing, malformed and unknown keys → 401 with WWW-Authenticate, naming nothing about keys that exist', async () => {
+    // no key, another scheme, an unknown key, and a real key with one character more (a near miss)
+    const answers: string[] = [];
     for (const headers of [{}, { authorization: 'Basic abc' }, bearer('not-a-key-at-all'), bearer(`${KEY_A}x`)]) {
       const r = await fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(start('proj-a')) });
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('www-authenticate'), 'Bearer');
-      const body = (await r.json()) as { error: { code: string; message: string } };
-      assert.equal(body.error.code, 'unauthorized');
+      const text = await r.text();
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'unauthorized');
+      answers.push(text);
+    }
+    // a near miss of a real key gets exactly the answer of a made-up key; neither names a key or project
+    assert.equal(answers[3], answers[2]);
+    assert.equal(answers[1], answers[0], 'another scheme is answered as no key');
+    for (const answer of answers) {
+      for (const secret of [KEY_A, KEY_B, KEY_AC, KEY_ALL, KEY_A.slice(0, 8), 'proj-a', 'proj-b', 'proj-c', 'env:']) {
+        assert.ok(!answer.includes(secret), `the 401 names nothing about existing keys: ${answer}`);
+      }
     }
     assert.equal((await b.get('/v1/runs')).status, 401);
     const badCookie = await b.get('/v1/runs', { cookie: 'oprelay_key=%E0%A4%A' });

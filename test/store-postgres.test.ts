@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { PG_URL, postgresUnreachable } from './support/postgres.js';
+import { PG_URL, skipWithoutPostgres } from './support/postgres.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import type { RunStore } from '../src/store/run-store.js';
 import { makeRun, makeSpan, runStoreContract } from './store-contract.js';
@@ -12,9 +12,7 @@ let schemaSeq = 0;
 const newSchema = () => `${RUN_TAG}_${schemaSeq++}`;
 
 
-const unreachable = await postgresUnreachable();
-if (unreachable) console.warn(`*** POSTGRES NOT REACHABLE at ${PG_URL} (${unreachable}): SKIPPING postgres store tests ***`);
-const skip = unreachable ? `postgres not reachable at ${PG_URL}` : false;
+const skip = await skipWithoutPostgres();
 
 /** Open stores and the schema each one uses; several stores may share a schema (replicas). */
 const openStores = new Map<RunStore, string>();
@@ -43,7 +41,7 @@ async function cleanupAll(): Promise<void> {
   await dropSchemas(schemas);
 }
 
-if (unreachable) {
+if (skip) {
   test('RunStore contract: postgres', { skip }, () => undefined);
 } else {
   // The contract calls init() and close() itself; a fresh schema per describe block keeps blocks apart.

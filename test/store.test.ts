@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
@@ -36,21 +37,36 @@ describe('sqlite: WAL checkpoints on the checkpointer thread', () => {
     const dir = await mkdtemp(join(tmpdir(), 'oprelay-ckpt-'));
     const file = join(dir, 'bridge.sqlite');
     const store = new SqliteStore(file);
+    const reader = new Database(file);
     try {
       await store.init();
-      await new Promise((r) => setTimeout(r, 700)); // the first checkpoint after the migrations
+      // settle the migrations' pages, then hold a read snapshot: while it is open no checkpoint, by
+      // a COMMIT or by the thread, can copy anything newer into the file, so timing plays no part
+      const settled = () => {
+        const [r] = reader.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+        return r!.busy === 0 && r!.checkpointed === r!.log;
+      };
+      for (let tries = 0; !settled(); tries++) {
+        assert.ok(tries < 300, 'the WAL could be checkpointed before the test');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM sqlite_master').get();
       const before = statSync(file).size;
       // ~4 MiB of spans: far below the 80 MB at which a COMMIT would checkpoint by itself
       for (let i = 0; i < 50; i++) {
         const spans = Array.from({ length: 100 }, (_, j) => ({ ...makeSpan('run-ck', `s${i}-${j}`), attributes: { 'oprelay.run.id': 'run-ck', pad: 'x'.repeat(800) } }));
         await store.transact('run-ck', (tx) => tx.enqueue(spans, T0));
       }
-      assert.equal(statSync(file).size, before, 'no COMMIT wrote into the database file');
-      const deadline = Date.now() + 5_000;
-      while (statSync(file).size === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(statSync(file).size, before, 'the committed spans are in the WAL only');
+      reader.exec('COMMIT');
+      // no COMMIT happens from here on: only the checkpointer thread can grow the file
+      const deadline = Date.now() + 30_000;
+      while (statSync(file).size <= before + 4_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.ok(statSync(file).size > before + 4_000_000, `the checkpointer grew the file from ${before} to ${statSync(file).size} bytes`);
       assert.equal((await store.outboxStats(T0)).depth, 5000);
     } finally {
+      reader.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,9 @@ const hasDigit = (s: string) => /\d/.test(s);
  */
 const RULES: [kind: string, pattern: RegExp, accept?: (match: string) => boolean][] = [
   ['private_key', /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g],
-  ['jwt', /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g],
+  // starts only where a base64url run starts (not after "-" as \b would): "eyJ-eyJ-eyJ-…" would
+  // otherwise rescan the rest of the run from every "eyJ", quadratic in its length
+  ['jwt', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g],
   // a token with a digit, or a long one: "the bearer of this letter" stays readable
   ['bearer', /\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, (m) => { const token = m.split(/\s+/)[1]; return hasDigit(token) || token.length >= 20; }],
   ['url_password', /(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/gi],

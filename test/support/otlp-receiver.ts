@@ -43,6 +43,8 @@ export interface ReceivedSpan {
   droppedEventsCount: number;
   resource: Record<string, Value>;
   scope: string;
+  /** Date.now() when the request carrying it was accepted */
+  receivedAtMs: number;
 }
 
 type Mode =
@@ -80,8 +82,8 @@ function hex(v: any): string {
 
 const nanosToMs = (v: any) => Number(BigInt(String(v ?? 0)) / 1000n) / 1000;
 
-function flatten(req: any): ReceivedSpan[] {
-  const out: ReceivedSpan[] = [];
+function flatten(req: any): Omit<ReceivedSpan, 'receivedAtMs'>[] {
+  const out: Omit<ReceivedSpan, 'receivedAtMs'>[] = [];
   for (const rs of req.resourceSpans ?? req.resource_spans ?? []) {
     const resource = attrs(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? rs.scope_spans ?? []) {
@@ -161,7 +163,7 @@ export class OtlpReceiver {
     }
     const mode = this.mode;
     if (mode.kind === 'hang') return; // never answer
-    let decoded: ReceivedSpan[];
+    let decoded: Omit<ReceivedSpan, 'receivedAtMs'>[];
     try {
       decoded = contentType.includes('protobuf')
         ? flatten(ExportRequest.toObject(ExportRequest.decode(body), { longs: String, bytes: Array, defaults: false }))
@@ -182,7 +184,8 @@ export class OtlpReceiver {
       return;
     }
     this.requests.push({ contentType, spans: decoded.length, answered: 200 });
-    this.spans.push(...decoded);
+    const receivedAtMs = Date.now();
+    this.spans.push(...decoded.map((span) => ({ ...span, receivedAtMs })));
     const answer =
       mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));

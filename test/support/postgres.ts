@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { skipWhenMissing } from './required-service.js';
 
 /** The real PostgreSQL the Postgres tests use (CI has it on 127.0.0.1:5432). */
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -15,4 +16,10 @@ export async function postgresUnreachable(): Promise<string | undefined> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** `false` when PostgreSQL answers; otherwise the skip reason (and in CI, a thrown failure). */
+export async function skipWithoutPostgres(): Promise<string | false> {
+  const problem = await postgresUnreachable();
+  return skipWhenMissing('PostgreSQL', problem && `${PG_URL} is not reachable (${problem})`);
 }
