@@ -109,6 +109,14 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
   assert.equal(tool.duration, 300_000);
   assert.equal(tag(tool, 'gen_ai.tool.name'), 'kubectl');
   assert.equal(parentOf(spanNamed(trace, 'start_run')), root.spanID);
+  const excerpt = trace.spans.map((s) => ({
+    operationName: s.operationName,
+    spanID: s.spanID,
+    parent: parentOf(s) ?? null,
+    duration_us: s.duration,
+    tags: s.tags.filter((t) => /^(gen_ai\.(usage|request)|otel\.status_code|error)/.test(t.key)).map((t) => `${t.key}=${String(t.value)}`),
+  }));
+  console.log(`# Jaeger /api/traces/${trace.traceID}: ${JSON.stringify(excerpt)}`);
 });
 
 test('a failed run has error status and the failure type on its root', async () => {
