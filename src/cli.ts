@@ -12,7 +12,7 @@ const USAGE = `usage: oprelay-bridge [serve]
        oprelay-bridge keys revoke <id>
        oprelay-bridge outbox status [--limit N]
        oprelay-bridge outbox replay [--id N ...]
-Configuration comes from the environment (BRIDGE_*, OTEL_*); see README.`;
+Configuration comes from the environment (BRIDGE_*, OTEL_*); see docs/configuration.md.`;
 
 async function serve(config: Config): Promise<void> {
   const bridge = new Bridge(config, { extensions: await defaultExtensions() });
