@@ -222,7 +222,7 @@ def test_api_key_is_sent_as_bearer(
 
 
 def test_url_and_key_default_to_the_environment(monkeypatch: pytest.MonkeyPatch, bridge: BridgeProcess) -> None:
-    monkeypatch.setenv("OPRELAY_BRIDGE_URL", bridge.url + "/")
+    monkeypatch.setenv("OPRELAY_URL", bridge.url + "/")
     monkeypatch.setenv("OPRELAY_API_KEY", "from-env")
     transport = ScriptedTransport()
     client = Bridge(transport=transport)

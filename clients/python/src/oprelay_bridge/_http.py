@@ -56,8 +56,8 @@ def retry_after_seconds(header: str | None) -> float | None:
 
 
 def base_url(url: str | None) -> str:
-    """The bridge's URL: the argument, else ``OPRELAY_BRIDGE_URL``, else the bridge's default address."""
-    return (url or os.environ.get("OPRELAY_BRIDGE_URL") or DEFAULT_URL).rstrip("/")
+    """The bridge's URL: the argument, else ``OPRELAY_URL``, else the bridge's default address."""
+    return (url or os.environ.get("OPRELAY_URL") or DEFAULT_URL).rstrip("/")
 
 
 def auth_headers(api_key: str | None) -> dict[str, str]:

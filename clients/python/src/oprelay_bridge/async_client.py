@@ -47,7 +47,7 @@ class AsyncBridge:
     429 ``rate_limited``, 503 and lost connections are retried (honouring ``Retry-After``),
     ``budget_exceeded`` never is. Failures raise :class:`BridgeError`.
 
-    ``url`` defaults to ``OPRELAY_BRIDGE_URL``, else http://127.0.0.1:8787; ``api_key`` to ``OPRELAY_API_KEY``.
+    ``url`` defaults to ``OPRELAY_URL``, else http://127.0.0.1:8787; ``api_key`` to ``OPRELAY_API_KEY``.
     """
 
     def __init__(
