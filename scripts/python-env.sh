@@ -9,7 +9,6 @@ VENV=.venv-python
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   -r clients/python/requirements-test.txt -e clients/python
 "$VENV/bin/python" --version

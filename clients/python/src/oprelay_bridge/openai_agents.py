@@ -67,6 +67,7 @@ class OprelayTracingProcessor(TracingProcessor):
         self._pending = 0
         self._idle = threading.Condition()
         self._runs: dict[str, _RunProgress] = {}
+        self._closed = False
         self._worker = threading.Thread(target=self._work, name="oprelay-agents-processor", daemon=True)
         self._worker.start()
 
@@ -99,7 +100,11 @@ class OprelayTracingProcessor(TracingProcessor):
         return True
 
     def shutdown(self, timeout: float | None = 30.0) -> None:
+        """Sends what is queued (up to ``timeout``), then stops the worker; later events are ignored."""
+        if self._closed:
+            return
         self.flush(timeout)
+        self._closed = True
         try:
             self._queue.put_nowait(None)
         except queue.Full:
@@ -107,6 +112,8 @@ class OprelayTracingProcessor(TracingProcessor):
         self._worker.join(timeout)
 
     def _put(self, event: _Event) -> None:
+        if self._closed:
+            return
         try:
             with self._idle:
                 self._queue.put_nowait(event)
