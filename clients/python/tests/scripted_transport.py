@@ -56,3 +56,29 @@ class ScriptedTransport(httpx.BaseTransport):
 
 
 BACKPRESSURE = {"error": {"code": "backpressure", "message": "the outbox is full"}}
+
+
+@dataclass
+class AsyncScriptedTransport(httpx.AsyncBaseTransport):
+    """The same script for AsyncBridge."""
+
+    script: list[Step] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(
+            Seen(
+                request.method,
+                request.url.path,
+                request.headers.get("idempotency-key"),
+                request.headers.get("authorization"),
+            )
+        )
+        step = self.script.pop(0) if self.script else Step("forward")
+        if step.kind == "forward":
+            return await self.inner.handle_async_request(request)
+        headers = {"content-type": "application/json"}
+        if step.retry_after is not None:
+            headers["retry-after"] = step.retry_after
+        return httpx.Response(step.status, headers=headers, content=json.dumps(step.body).encode())
