@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from conftest import AGENT_ID, TASK_ID, BridgeProcess
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, RequestParamsMeta, TextContent
 
 from oprelay_bridge import TOOL_NAMES, Bridge, BridgeError, tool_types
 
@@ -97,6 +97,22 @@ async def test_runs_the_seed_flow(bridge: BridgeProcess) -> None:
     view = Bridge(bridge.url).get_run(run_id)
     assert (view["status"], view["failures"]) == ("completed", 1)
     assert Bridge(bridge.url).get_run(recorded["run_id"])["status"] == "completed"
+
+
+async def test_a_traceparent_in_meta_joins_the_callers_trace(bridge: BridgeProcess) -> None:
+    caller_trace, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    async with Client(f"{bridge.url}/mcp") as client:
+        started = result_of(
+            await client.call_tool(
+                "core_start_run",
+                {"project_key": "py-mcp-parent", "agent_id": AGENT_ID},
+                # RequestParamsMeta takes extra keys (PEP 728), which mypy does not read yet
+                meta=cast("RequestParamsMeta", {"traceparent": f"00-{caller_trace}-{caller_span}-01"}),
+            )
+        )
+    assert started["trace_id"] == caller_trace
+    assert started["run_id"].replace("-", "") != caller_trace
+    assert started["traceparent"].startswith(f"00-{caller_trace}-")
 
 
 async def test_tool_errors_are_is_error_results_with_the_http_codes(bridge: BridgeProcess) -> None:
