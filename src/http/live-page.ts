@@ -92,7 +92,7 @@ async function tables(d: LivePageDeps, principal: Principal | undefined, project
 }
 
 async function knownProjects(d: LivePageDeps, principal: Principal | undefined): Promise<string[]> {
-  const active = [...(await d.store.countActive()).keys()];
+  const active = [...(await d.store.activeRuns()).keys()];
   const scoped = principal && !principal.projects.includes('*') ? [...principal.projects] : active;
   return [...new Set(scoped)].sort();
 }
