@@ -55,3 +55,18 @@ test('promtool: the rules load and their unit tests pass', { skip: !hasPromtool 
   assert.equal(unit.status, 0, unit.stdout + unit.stderr);
   assert.match(unit.stdout, /SUCCESS/);
 });
+
+test("compose: Prometheus scrapes with a read-only key, which the bridges' default BRIDGE_API_KEYS defines as read:*", () => {
+  const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+  const metricsKey = /^\$\{BRIDGE_METRICS_KEY:-([^}]+)\}$/.exec(String(compose.configs.bridge_metrics_key.content))?.[1];
+  assert.ok(metricsKey, 'the metrics key comes from BRIDGE_METRICS_KEY with a demo default');
+  for (const name of ['bridge', 'bridge-a', 'bridge-b']) {
+    const keys = /^\$\{BRIDGE_API_KEYS:-([^}]+)\}$/.exec(String(compose.services[name].environment.BRIDGE_API_KEYS))?.[1] ?? '';
+    const entries = new Map(keys.split(';').map((e) => [e.slice(0, e.lastIndexOf('=')), e.slice(e.lastIndexOf('=') + 1)]));
+    assert.equal(entries.get(metricsKey), 'read:*', `${name}: Prometheus' key is read-only for every project`);
+    assert.ok([...entries.values()].includes('*'), `${name}: the demo still has a key that can call tools`);
+  }
+  const prom = parseYaml(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'));
+  const job = prom.scrape_configs.find((j: any) => j.job_name === 'oprelay-bridge');
+  assert.equal(job.authorization.credentials_file, compose.services.prometheus.configs.find((c: any) => c.source === 'bridge_metrics_key').target);
+});
