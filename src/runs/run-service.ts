@@ -337,6 +337,7 @@ export class RunService {
       else await this.keepEvent(tx, run, event);
       run.failures += 1;
       run.last_error_type = errorType;
+      run.last_failure_summary = redactText(args.summary);
       if (run.status === 'running') run.last_activity_at = now;
       effects.push({ kind: 'failure', project: run.project_key, errorType });
       return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };
