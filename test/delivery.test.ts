@@ -58,7 +58,8 @@ describe('delivery: nothing is lost', () => {
     cleanups.push(() => b.dispose());
     const id = 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e';
     const expected = (await activeRun(b, id)) + 1;
-    await sleep(300);
+    const tried = Date.now() + 10_000;
+    while (!receiver.requests.some((r) => r.answered === 503) && Date.now() < tried) await sleep(20);
     assert.ok(receiver.requests.some((r) => r.answered === 503), 'the relay tried during the 503 phase');
     await receiver.stop(); // now connections are refused
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
