@@ -7,7 +7,8 @@ import { classify } from './span-exporter.js';
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
-export type ExportResult = 'success' | 'retry' | 'dead_letter' | 'expired' | 'partial_rejected';
+export const EXPORT_RESULTS = ['success', 'retry', 'dead_letter', 'expired', 'partial_rejected'] as const;
+export type ExportResult = (typeof EXPORT_RESULTS)[number];
 
 export interface RelayOptions {
   store: RunStore;

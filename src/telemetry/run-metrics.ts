@@ -3,6 +3,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EXPORT_RESULTS } from '../export/outbox-relay.js';
 import type { MetricEffect, MetricSink } from '../runs/effects.js';
 import type { ActiveRuns } from '../store/run-store.js';
 import { ATTR, BRIDGE_SERVICE_NAME, METRIC } from './attributes.js';
@@ -27,11 +28,11 @@ export interface RunMetricsOptions {
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
 
 /**
- * Counter series with a known label set, created at 0 before their first event: Prometheus'
+ * Counter series with a known label set (these run endings per project, and the relay's
+ * EXPORT_RESULTS) are created at 0 before their first event: Prometheus'
  * increase() needs a sample before the first increment, or the first dead letter after a
  * deploy (or a new project's first failed run) reads as 0 and alerts nothing.
  */
-const EXPORT_RESULTS = ['success', 'retry', 'dead_letter', 'expired', 'partial_rejected'] as const;
 const RUN_ENDINGS = [
   ['completed', 'agent'],
   ['failed', 'agent'],
