@@ -14,7 +14,7 @@ const rows = await store.claimOutbox('bench-ceiling', 1_000_000, 600_000, Date.n
 await store.close();
 const materializer = new SpanMaterializer({}, 'bench');
 const spans = rows.map((r) => materializer.toReadable(r.span));
-const exporter = createOtlpExporter({ url: `${spec.receiverUrl}/v1/traces`, protocol: 'http/json' });
+const exporter = createOtlpExporter({ url: `${spec.receiverUrl}/v1/traces`, protocol: 'http/json', timeoutMillis: 10_000, headers: {} });
 // warm-up batch, not timed
 await exporter.export(spans.slice(0, spec.batchSize));
 const t0 = performance.now();

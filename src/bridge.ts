@@ -12,6 +12,7 @@ import type { Extension } from './http/extension.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
 import { Budgets } from './runs/budgets.js';
+import { allSinks } from './runs/effects.js';
 import { Reaper } from './runs/reaper.js';
 import { GenAiPricesCalculator } from './runs/pricing.js';
 import { RunService } from './runs/run-service.js';
@@ -83,7 +84,15 @@ export class Bridge {
     new ExporterDiagnostics(log).install();
     // OTLP encoding runs in a worker thread (src/export/export-worker.ts)
     const exporter = new WorkerRowExporter(
-      { url: c.otlp.tracesUrl, protocol: c.otlp.protocol, resourceAttributes: c.resourceAttributes, version: VERSION, logLevel: c.logLevel },
+      {
+        url: c.otlp.tracesUrl,
+        protocol: c.otlp.protocol,
+        timeoutMs: c.otlp.tracesTimeoutMs,
+        headers: c.otlp.tracesHeaders,
+        resourceAttributes: c.resourceAttributes,
+        version: VERSION,
+        logLevel: c.logLevel,
+      },
       log,
     );
     const instanceId = c.instanceId ?? randomUUID();
@@ -92,12 +101,19 @@ export class Bridge {
     const metrics = new RunMetrics({
       maxSeries: c.metricsMaxSeries,
       prometheus: c.metrics.prometheus,
-      otlp: c.metrics.otlp ? { url: `${c.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`, intervalMs: c.metrics.intervalMs } : undefined,
+      otlp: c.metrics.otlp
+        ? {
+            url: `${c.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`,
+            intervalMs: c.metrics.intervalMs,
+            timeoutMs: c.otlp.metricsTimeoutMs,
+            headers: c.otlp.metricsHeaders,
+          }
+        : undefined,
       resourceAttributes: { ...c.resourceAttributes },
       instanceId,
       version: VERSION,
       gauges: {
-        countActive: () => store.countActive(),
+        activeRuns: () => store.activeRuns(),
         outbox: () => ({ depth: relayRef.current?.depth ?? 0, oldestAgeMs: relayRef.current?.oldestAgeMs ?? null }),
         ...(budgets.configured ? { budgets: () => budgets.remaining() } : {}),
       },
@@ -117,7 +133,7 @@ export class Bridge {
     this.exporter = exporter;
     const service = new RunService({
       store,
-      metrics,
+      metrics: budgets.configured ? allSinks(metrics, budgets) : metrics,
       endUsage: c.endUsage,
       captureContent: c.captureContent,
       traceEntries: c.traceEntries,

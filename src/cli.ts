@@ -7,7 +7,7 @@ import { defaultExtensions } from './extensions.js';
 import { openStore } from './store/open-store.js';
 
 const USAGE = `usage: oprelay-bridge [serve]
-       oprelay-bridge keys create --project P [--project Q] [--label L]   (prints the key once)
+       oprelay-bridge keys create --project P [--project Q] [--label L] [--read-only]   (prints the key once)
        oprelay-bridge keys list
        oprelay-bridge keys revoke <id>
        oprelay-bridge outbox status [--limit N]
@@ -47,19 +47,20 @@ async function keys(config: Config, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { project: { type: 'string', multiple: true }, label: { type: 'string' } },
+    options: { project: { type: 'string', multiple: true }, label: { type: 'string' }, 'read-only': { type: 'boolean' } },
   });
   const [sub, id] = positionals;
   await withStore(config, async (store) => {
     if (sub === 'create') {
       const projects = values.project ?? [];
       if (projects.length === 0) throw new UsageError('keys create needs --project P (or --project "*")');
-      const created = await createStoredKey(store, projects, values.label ?? null);
-      process.stdout.write(`${JSON.stringify({ id: created.id, key: created.key, projects })}\n`);
+      const scope = values['read-only'] ? 'read' : 'write';
+      const created = await createStoredKey(store, projects, values.label ?? null, scope);
+      process.stdout.write(`${JSON.stringify({ id: created.id, key: created.key, projects, scope })}\n`);
       process.stderr.write('store this key now: it is kept only as a hash and cannot be shown again\n');
     } else if (sub === 'list') {
       for (const k of await store.listApiKeys())
-        process.stdout.write(`${JSON.stringify({ id: k.id, projects: k.projects, label: k.label, created_at: new Date(k.created_at).toISOString(), revoked: k.revoked_at !== null })}\n`);
+        process.stdout.write(`${JSON.stringify({ id: k.id, projects: k.projects, scope: k.scope, label: k.label, created_at: new Date(k.created_at).toISOString(), revoked: k.revoked_at !== null })}\n`);
     } else if (sub === 'revoke') {
       if (!id) throw new UsageError('keys revoke needs the key id (see keys list)');
       if (!(await store.revokeApiKey(id, Date.now()))) throw new UsageError(`no active key with id ${id}`);

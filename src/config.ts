@@ -39,23 +39,79 @@ const bool = (fallback: boolean) =>
       return z.NEVER;
     });
 
-/** `KEY=PROJECT[,PROJECT…]` entries separated by `;`. */
+const READ_ONLY = 'read:';
+
+/** `KEY=[read:]PROJECT[,PROJECT…]` entries separated by `;`; `read:` makes the key read-only. */
 const apiKeys = z
   .string()
   .default('')
   .transform((text, ctx) => {
-    const keys: { key: string; projects: string[] }[] = [];
+    const keys: { key: string; projects: string[]; readOnly: boolean }[] = [];
     for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
       const eq = entry.lastIndexOf('=');
       const key = entry.slice(0, eq).trim();
-      const projects = entry.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
+      let scope = entry.slice(eq + 1).trim();
+      const readOnly = scope.startsWith(READ_ONLY);
+      if (readOnly) scope = scope.slice(READ_ONLY.length);
+      const projects = scope.split(',').map((s) => s.trim()).filter(Boolean);
       if (eq <= 0 || projects.length === 0 || key.length < 8) {
-        ctx.addIssue({ code: 'custom', message: `expected KEY=PROJECT[,PROJECT…] with a key of at least 8 characters, got an entry "${entry.slice(0, 4)}…"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected KEY=[read:]PROJECT[,PROJECT…] with a key of at least 8 characters, got an entry "${entry.slice(0, 4)}…"`,
+        });
         return z.NEVER;
       }
-      keys.push({ key, projects });
+      keys.push({ key, projects, readOnly });
     }
     return keys;
+  });
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS: `name=value` pairs separated by commas, values URL-encoded (the
+ * OpenTelemetry specification's format). Errors never echo a value: it is usually a credential.
+ */
+const otlpHeaders = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const out: Record<string, string> = {};
+    if (text === undefined) return undefined;
+    for (const [i, pair] of text.split(',').map((s) => s.trim()).entries()) {
+      if (!pair) continue;
+      const eq = pair.indexOf('=');
+      const name = eq > 0 ? pair.slice(0, eq).trim() : '';
+      let value: string | undefined;
+      try {
+        value = decodeURIComponent(pair.slice(eq + 1).trim());
+      } catch {
+        value = undefined;
+      }
+      if (!HEADER_NAME.test(name) || value === undefined || /[\r\n]/.test(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected comma-separated name=value pairs with URL-encoded values; entry ${i + 1} ${name ? `("${name.slice(0, 40)}=…") ` : ''}is not one`,
+        });
+        return z.NEVER;
+      }
+      out[name.toLowerCase()] = value;
+    }
+    return out;
+  });
+
+/** OTEL_EXPORTER_OTLP_TIMEOUT: milliseconds, as the specification defines it. */
+const otlpTimeout = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 600_000) {
+      ctx.addIssue({ code: 'custom', message: `expected milliseconds, an integer from 1 to 600000, got "${text}"` });
+      return z.NEVER;
+    }
+    return n;
   });
 
 /** `PROJECT=USD[;PROJECT=USD…]`. */
@@ -115,6 +171,12 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: otlpTimeout,
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: otlpTimeout,
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: otlpTimeout,
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders,
+  OTEL_EXPORTER_OTLP_METRICS_HEADERS: otlpHeaders,
   OTEL_METRICS_EXPORTER: z
     .string()
     .default('otlp,prometheus')
@@ -126,6 +188,8 @@ const EnvSchema = z.object({
 });
 
 export type Config = ReturnType<typeof toConfig>;
+
+const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 
 function toConfig(e: z.output<typeof EnvSchema>) {
   const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json';
@@ -162,6 +226,11 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       tracesUrl:
         e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      // signal-specific settings win; headers merge by name
+      tracesTimeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? DEFAULT_OTLP_TIMEOUT_MS,
+      tracesHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+      metricsTimeoutMs: e.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? DEFAULT_OTLP_TIMEOUT_MS,
+      metricsHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_METRICS_HEADERS },
     },
     metrics: {
       otlp: metricsExporters.has('otlp'),

@@ -72,6 +72,23 @@ describe('daily budgets', () => {
     assert.equal((await bridge.tool('core_start_run', { project_key: 'no-budget', agent_id: AGENT_ID })).status, 200);
   });
 
+  test('enforced on one bridge: the start right after the spending call is refused, no cache window', async () => {
+    const bridge = await BridgeProcess.start({ BRIDGE_BUDGETS: 'acme=1;other=5', BRIDGE_BUDGET_ENFORCE: 'true' });
+    bridges.push(bridge);
+    await spend(bridge, 'acme', 0.6); // this start read the spent figure (0) into the cache
+    await spend(bridge, 'acme', 0.3); // 0.9 of 1 USD: still under, this start is allowed
+    const runId = await spend(bridge, 'acme', 0.15); // 1.05: over from this commit on
+    const refused = await bridge.tool('core_start_run', { project_key: 'acme', agent_id: AGENT_ID });
+    assert.equal(refused.status, 429, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'budget_exceeded');
+    assert.match(refused.body.error.message, /1\.05 USD/);
+    // the final usage of an end call counts too, and the gauge agrees at once
+    const end = await bridge.tool('core_end_run', { run_id: runId, status: 'completed', token_usage: { cost_usd: 0.35 } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    assert.ok(close((await remaining(bridge)).get('acme'), -0.25), 'gauge: 1 - 1.25');
+    assert.equal((await bridge.tool('core_start_run', { project_key: 'other', agent_id: AGENT_ID })).status, 200);
+  });
+
   test('not enforced: over budget shows in the gauge but runs still start', async () => {
     const bridge = await BridgeProcess.start({ BRIDGE_BUDGETS: 'acme=0.5' });
     bridges.push(bridge);

@@ -33,8 +33,8 @@ describe('loadConfig(env)', () => {
       BRIDGE_TRACE_URL: 'http://localhost:16686/trace/{trace_id}',
     });
     assert.deepEqual(c.apiKeys, [
-      { key: 'key-one-123', projects: ['proj-a', 'proj-b'] },
-      { key: 'key-two-456', projects: ['*'] },
+      { key: 'key-one-123', projects: ['proj-a', 'proj-b'], readOnly: false },
+      { key: 'key-two-456', projects: ['*'], readOnly: false },
     ]);
     assert.deepEqual(c.budgets, { 'proj-a': 25, 'proj-b': 2.5 });
     assert.equal(c.runIdleTimeoutMs, 900_000);

@@ -169,7 +169,7 @@ test('bridges are wired to the collector, scraped directly and keep their data',
   for (const name of ['bridge', 'bridge-a', 'bridge-b']) {
     const env = services[name].environment;
     assert.equal(env.BRIDGE_HOST, '0.0.0.0', `${name} binds all interfaces`);
-    assert.match(String(env.BRIDGE_API_KEYS), /^\$\{BRIDGE_API_KEYS:-[^}]+=\*\}$/, `${name} takes keys from BRIDGE_API_KEYS with a * default`);
+    assert.match(String(env.BRIDGE_API_KEYS), /^\$\{BRIDGE_API_KEYS:-[^}]+=\*(;[^}]*)?\}$/, `${name} takes keys from BRIDGE_API_KEYS with a * default`);
     assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, `http://otel-collector:${httpPort}`);
     assert.equal(env.OTEL_METRICS_EXPORTER, 'prometheus', 'metrics are scraped, not pushed (no double counting)');
     assert.equal(env.BRIDGE_TRACE_URL, 'http://localhost:16686/trace/{trace_id}');

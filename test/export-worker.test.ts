@@ -16,7 +16,7 @@ describe('export worker thread', () => {
   before(async () => {
     receiver = await new OtlpReceiver().start();
     exporter = new WorkerRowExporter(
-      { url: `${receiver.url}/v1/traces`, protocol: 'http/json', resourceAttributes: { 'deployment.environment.name': 'test' }, version: 'test', logLevel: 'silent' },
+      { url: `${receiver.url}/v1/traces`, protocol: 'http/json', timeoutMs: 10_000, headers: {}, resourceAttributes: { 'deployment.environment.name': 'test' }, version: 'test', logLevel: 'silent' },
       createLogger('silent'),
     );
   });

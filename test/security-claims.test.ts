@@ -69,8 +69,8 @@ describe('API keys are compared digest against digest in constant time, against 
     const first = await createStoredKey(store, ['p1'], 'first');
     const second = await createStoredKey(store, ['p2'], 'second');
     const ring = new KeyRing(store, [
-      { key: 'env-key-alpha-0001', projects: ['a'] },
-      { key: 'env-key-beta-0002', projects: ['b'] },
+      { key: 'env-key-alpha-0001', projects: ['a'], readOnly: false },
+      { key: 'env-key-beta-0002', projects: ['b'], readOnly: false },
     ]);
     const cases: [string, string[] | undefined][] = [
       ['env-key-alpha-0001', ['a']],

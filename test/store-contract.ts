@@ -452,9 +452,16 @@ export function runStoreContract(
         assert.equal(exact.next_cursor, null);
       });
 
-      it('counts running runs per project', async () => {
-        const active = await store().countActive();
-        assert.deepEqual(new Map([...active].sort()), new Map([['alpha', 8], ['beta', 8], ['gamma', 4]]));
+      it('counts running runs per project, with the start of the oldest', async () => {
+        const active = await store().activeRuns();
+        assert.deepEqual(
+          new Map([...active].sort()),
+          new Map([
+            ['alpha', { count: 8, oldestStartedAt: T0 + 8000 }],
+            ['beta', { count: 8, oldestStartedAt: T0 + 3000 }],
+            ['gamma', { count: 4, oldestStartedAt: T0 }],
+          ]),
+        );
       });
     });
 
@@ -485,6 +492,7 @@ export function runStoreContract(
         created_at: createdAt,
         revoked_at: null,
         label: id === 'k1' ? 'ci pipeline' : null,
+        scope: id === 'k2' ? 'read' : 'write',
       });
 
       it('puts, lists and revokes keys', async () => {

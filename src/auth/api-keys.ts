@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRecord, RunStore } from '../store/run-store.js';
+import type { ApiKeyRecord, KeyScope, RunStore } from '../store/run-store.js';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -12,6 +12,8 @@ export function generateKey(): string {
 export interface Principal {
   keyId: string;
   projects: readonly string[];
+  /** reads runs and /metrics only; every tool call is refused */
+  readOnly: boolean;
 }
 
 const RELOAD_MS = 2000;
@@ -27,16 +29,16 @@ export class KeyRing {
 
   constructor(
     private readonly store: RunStore,
-    envKeys: { key: string; projects: string[] }[],
+    envKeys: { key: string; projects: string[]; readOnly: boolean }[],
   ) {
-    this.envKeys = new Map(envKeys.map((k, i) => [hashKey(k.key), { keyId: `env:${i}`, projects: k.projects }]));
+    this.envKeys = new Map(envKeys.map((k, i) => [hashKey(k.key), { keyId: `env:${i}`, projects: k.projects, readOnly: k.readOnly }]));
   }
 
   async load(): Promise<void> {
     const keys = await this.store.listApiKeys();
     this.anyStored = keys.length > 0;
     this.storeKeys = new Map(
-      keys.filter((k) => k.revoked_at === null).map((k) => [k.hash, { keyId: k.id, projects: k.projects }]),
+      keys.filter((k) => k.revoked_at === null).map((k) => [k.hash, { keyId: k.id, projects: k.projects, readOnly: k.scope === 'read' }]),
     );
     this.loadedAt = Date.now();
   }
@@ -67,9 +69,14 @@ export class KeyRing {
   }
 }
 
-export async function createStoredKey(store: RunStore, projects: string[], label: string | null): Promise<{ id: string; key: string }> {
+export async function createStoredKey(
+  store: RunStore,
+  projects: string[],
+  label: string | null,
+  scope: KeyScope = 'write',
+): Promise<{ id: string; key: string }> {
   const key = generateKey();
-  const rec: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), projects, created_at: Date.now(), revoked_at: null, label };
+  const rec: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), projects, created_at: Date.now(), revoked_at: null, label, scope };
   await store.putApiKey(rec);
   return { id: rec.id, key };
 }

@@ -17,7 +17,7 @@ const log = createLogger(settings.logLevel);
 const diagnostics = new ExporterDiagnostics(log);
 diagnostics.install();
 const exporter = new InlineRowExporter(
-  createOtlpExporter({ url: settings.url, protocol: settings.protocol }),
+  createOtlpExporter({ url: settings.url, protocol: settings.protocol, timeoutMillis: settings.timeoutMs, headers: settings.headers }),
   new SpanMaterializer(settings.resourceAttributes, settings.version),
   diagnostics,
 );

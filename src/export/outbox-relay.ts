@@ -4,7 +4,11 @@ import type { OutboxRow, RunStore } from '../store/run-store.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 import { classify } from './span-exporter.js';
 
-export type ExportResult = 'success' | 'retry' | 'dead_letter' | 'expired' | 'partial_rejected';
+/** a Retry-After longer than this is read as a misconfigured collector, not a plan */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+export const EXPORT_RESULTS = ['success', 'retry', 'dead_letter', 'expired', 'partial_rejected'] as const;
+export type ExportResult = (typeof EXPORT_RESULTS)[number];
 
 export interface RelayOptions {
   store: RunStore;
@@ -114,7 +118,11 @@ export class OutboxRelay {
     if (action === 'dead_letter') return this.deadLetter(rows, `HTTP ${outcome.status}: ${outcome.message}`);
     const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
     const backoff = Math.min(this.o.maxBackoffMs, this.o.intervalMs * 2 ** Math.min(attempts, 20));
-    const delay = Math.round(backoff * (0.5 + Math.random() * 0.5));
+    // the collector knows when it can take more (429/503 Retry-After); our own backoff otherwise
+    const delay =
+      outcome.retryAfterMs !== undefined
+        ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)
+        : Math.round(backoff * (0.5 + Math.random() * 0.5));
     await this.o.store.retryOutbox(ids, this.now() + delay);
     this.o.log.warn('export failed, will retry', {
       status: outcome.status ?? null,
@@ -122,6 +130,7 @@ export class OutboxRelay {
       spans: rows.length,
       attempts,
       retry_in_ms: delay,
+      ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     });
     this.o.onExported?.('retry', rows.length);
     return false;

@@ -7,6 +7,8 @@ import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 export interface WorkerSettings {
   url: string;
   protocol: 'http/json' | 'http/protobuf';
+  timeoutMs: number;
+  headers: Record<string, string>;
   resourceAttributes: Record<string, string>;
   version: string;
   logLevel: LogLevel;

@@ -59,5 +59,5 @@ function cookieKey(req: Request): string | undefined {
 
 export function requireWildcard(req: Request): void {
   if (req.principal && !req.principal.projects.includes('*'))
-    throw new BridgeError('forbidden', 'this endpoint needs an API key scoped to all projects (*)');
+    throw new BridgeError('forbidden', 'this endpoint needs an API key scoped to all projects (*); a read-only one is enough');
 }

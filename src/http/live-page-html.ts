@@ -1,4 +1,4 @@
-import type { RunView } from '../runs/model.js';
+import type { LiveRun } from './live-run.js';
 
 /** HTML rendering of the live runs page: everything interpolated goes through esc(). */
 
@@ -11,7 +11,7 @@ export function esc(value: unknown): string {
 export interface RunTable {
   id: string;
   caption: string;
-  runs: RunView[];
+  runs: LiveRun[];
   more: boolean;
 }
 
@@ -46,7 +46,15 @@ button.secondary{background:#fff;color:#1d4ed8}
 a{color:var(--link)}
 table{border-collapse:collapse;width:100%;margin:8px 0 24px;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:700;font-size:1.05rem;padding:6px 0}
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap;vertical-align:top}
+td.text{white-space:normal;min-width:10rem;max-width:22rem;overflow-wrap:anywhere}
+td.reason{color:#7f1d1d}
+code.tid{font-size:.8rem;user-select:all}
+button.copy{padding:0 6px;margin-left:6px;font-size:.8rem}
+dl.run{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:12px 0}
+dl.run dt{font-weight:700}dl.run dd{margin:0;overflow-wrap:anywhere}
+#runs{overflow-x:auto}
+pre{background:var(--head);padding:8px;border-radius:4px;overflow:auto;font-size:.85rem}
 thead th{background:var(--head);font-size:.85rem}
 td.num,th.num{text-align:right}
 code{font-size:.85rem}
@@ -59,7 +67,7 @@ code{font-size:.85rem}
 .login{max-width:420px;margin:48px auto;display:flex;flex-direction:column;gap:12px}
 `;
 
-function layout(title: string, nonce: string, body: string, script = ''): string {
+export function layout(title: string, nonce: string, body: string, script = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><style nonce="${esc(nonce)}">${CSS}</style></head>
@@ -74,38 +82,54 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
 }
 
-function traceLink(run: RunView): string {
-  if (!run.trace_url || !/^https?:\/\//i.test(run.trace_url)) return `<code title="trace id">${esc(run.trace_id.slice(0, 12))}…</code>`;
-  return `<a href="${esc(run.trace_url)}" rel="noopener noreferrer" aria-label="Trace of run ${esc(run.run_id)}">Trace</a>`;
+/** The whole trace id (selectable, with a Copy button) and, with BRIDGE_TRACE_URL, a link to it. */
+export function traceCell(run: LiveRun): string {
+  const link =
+    run.trace_url && /^https?:\/\//i.test(run.trace_url)
+      ? `<a href="${esc(run.trace_url)}" rel="noopener noreferrer" aria-label="Trace of run ${esc(run.run_id)}">Trace</a> `
+      : '';
+  return `${link}<code class="tid" title="trace id">${esc(run.trace_id)}</code><button type="button" class="copy secondary" data-copy="${esc(run.trace_id)}" aria-label="Copy trace id of run ${esc(run.run_id)}">Copy</button>`;
 }
 
-function row(run: RunView, now: number): string {
+const COLUMNS = ['Agent', 'Project', 'Summary', 'Model', 'Started', 'Duration', 'Tokens', 'Cost (USD)', 'Failures', 'Status', 'Failure / end reason', 'Trace'];
+const NUMERIC = new Set(['Duration', 'Tokens', 'Cost (USD)', 'Failures']);
+
+function row(run: LiveRun, now: number): string {
   const started = Date.parse(run.started_at);
   const ended = run.ended_at ? Date.parse(run.ended_at) : now;
   return `<tr data-run-id="${esc(run.run_id)}" data-status="${esc(run.status)}">
-<th scope="row"><code title="${esc(run.run_id)}">${esc(run.run_id.slice(0, 8))}</code></th>
+<th scope="row"><a class="run" href="/runs/${esc(run.run_id)}" title="run ${esc(run.run_id)}">${esc(run.agent_label)}</a></th>
 <td>${esc(run.project_key)}</td>
-<td>${run.agent_id ? `<code title="${esc(run.agent_id)}">${esc(run.agent_id.slice(0, 8))}</code>` : '–'}</td>
+<td class="text">${esc(run.summary ?? '–')}</td>
+<td>${esc(run.model ?? '–')}</td>
 <td><time datetime="${esc(run.started_at)}" title="${esc(run.started_at)}">${esc(duration(now - started))} ago</time></td>
 <td class="num">${esc(duration(ended - started))}</td>
 <td class="num">${esc(run.totals.total_tokens.toLocaleString('en-US'))}</td>
 <td class="num">$${esc(run.totals.cost_usd.toFixed(4))}</td>
 <td class="num${run.failures > 0 ? ' fail' : ''}">${esc(run.failures)}</td>
 <td><span class="status s-${esc(run.status)}">${esc(run.status)}</span></td>
-<td>${traceLink(run)}</td></tr>`;
+<td class="text reason">${esc(run.reason ?? '–')}</td>
+<td class="trace">${traceCell(run)}</td></tr>`;
 }
 
 function table(t: RunTable, now: number): string {
-  const head = ['Run', 'Project', 'Agent', 'Started', 'Duration', 'Tokens', 'Cost (USD)', 'Failures', 'Status', 'Trace'];
-  const num = new Set(['Duration', 'Tokens', 'Cost (USD)', 'Failures']);
-  const ths = head.map((h) => `<th scope="col"${num.has(h) ? ' class="num"' : ''}>${h}</th>`).join('');
+  const ths = COLUMNS.map((h) => `<th scope="col"${NUMERIC.has(h) ? ' class="num"' : ''}>${h}</th>`).join('');
   const body = t.runs.length
     ? t.runs.map((r) => row(r, now)).join('\n')
-    : `<tr><td colspan="${head.length}" class="empty">No runs.</td></tr>`;
+    : `<tr><td colspan="${COLUMNS.length}" class="empty">No runs.</td></tr>`;
   const caption = `${esc(t.caption)} (${t.runs.length}${t.more ? '+' : ''})`;
   return `<table id="${esc(t.id)}"><caption>${caption}</caption><thead><tr>${ths}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
+/** Copy buttons (delegated, so rows a refresh brings in work too). */
+export const COPY_SCRIPT = `
+document.addEventListener('click',function(e){
+  var b=e.target&&e.target.closest&&e.target.closest('button.copy');if(!b)return;
+  navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function(){b.textContent='Copied';},function(){b.textContent='Select and copy';});
+});`;
+
+// The refresh asks for the runs region only (x-oprelay-fragment): a whole page parsed here would
+// carry a <style> whose nonce is not this page's, which the browser reports as a CSP violation.
 const REFRESH_SCRIPT = `
 (function(){
   var box=document.getElementById('auto');var region=document.getElementById('runs');var stamp=document.getElementById('updated');
@@ -113,7 +137,7 @@ const REFRESH_SCRIPT = `
   async function tick(){
     if(!box.checked||document.hidden)return;
     try{
-      var r=await fetch(location.href,{credentials:'same-origin',headers:{accept:'text/html'}});
+      var r=await fetch(location.href,{credentials:'same-origin',headers:{accept:'text/html','x-oprelay-fragment':'runs'}});
       if(r.status===401){location.reload();return;}
       if(!r.ok)return;
       var doc=new DOMParser().parseFromString(await r.text(),'text/html');
@@ -125,6 +149,15 @@ const REFRESH_SCRIPT = `
   setInterval(tick,every);
 })();`;
 
+function stampOf(now: number): string {
+  return `${new Date(now).toISOString().slice(11, 19)} UTC`;
+}
+
+/** What a refresh fetches: the runs region and the time stamp, no style or script. */
+export function renderRunsFragment(m: PageModel): string {
+  return `<span id="updated">${esc(stampOf(m.now))}</span><div id="runs" data-refresh="${m.refreshSeconds}">${m.tables.map((t) => table(t, m.now)).join('\n')}</div>`;
+}
+
 export function renderRunsPage(m: PageModel): string {
   const opts = ['', ...STATUSES]
     .map((s) => `<option value="${s}"${s === m.status ? ' selected' : ''}>${s || 'any status'}</option>`)
@@ -133,7 +166,7 @@ export function renderRunsPage(m: PageModel): string {
     ? `<form method="post" action="/session/end"><button class="secondary" type="submit">Forget key</button></form>`
     : '';
   const body = `<header><h1>oprelay · live runs</h1>
-<p class="meta">Updated <span id="updated">${esc(new Date(m.now).toISOString().slice(11, 19))} UTC</span>. Read-only view; tool calls need an API key header.</p>${signOut}</header>
+<p class="meta">Updated <span id="updated">${esc(stampOf(m.now))}</span>. Read-only view; tool calls need an API key header.</p>${signOut}</header>
 <main>
 <form class="filters" method="get" action="/" role="search" aria-label="Filter runs">
 <label for="f-project">Project<input id="f-project" name="project" list="projects" maxlength="128" value="${esc(m.project)}" placeholder="all projects"></label>
@@ -146,7 +179,7 @@ export function renderRunsPage(m: PageModel): string {
 ${m.error ? `<p class="error" role="alert">${esc(m.error)}</p>` : ''}
 <div id="runs" data-refresh="${m.refreshSeconds}">${m.tables.map((t) => table(t, m.now)).join('\n')}</div>
 </main>`;
-  return layout('Live runs · oprelay-bridge', m.nonce, body, REFRESH_SCRIPT);
+  return layout('Live runs · oprelay-bridge', m.nonce, body, REFRESH_SCRIPT + COPY_SCRIPT);
 }
 
 export function renderKeyForm(nonce: string, message?: string): string {

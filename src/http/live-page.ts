@@ -2,10 +2,14 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { KeyRing, Principal } from '../auth/api-keys.js';
 import type { Extension } from './extension.js';
+import type { RunRecord } from '../runs/model.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { bearerOf } from './auth.js';
-import { STATUSES, renderKeyForm, renderRunsPage, type RunTable } from './live-page-html.js';
+import { STATUSES, renderKeyForm, renderRunsFragment, renderRunsPage, type RunTable } from './live-page-html.js';
+import { renderRunDetail, renderRunMissing } from './live-run-html.js';
+import { toLiveRun } from './live-run.js';
+import { uuid } from '../tools/schemas.js';
 
 const COOKIE = 'oprelay_key';
 const COOKIE_MAX_AGE_S = 12 * 3600;
@@ -77,23 +81,39 @@ function one(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+function scopeOf(principal: Principal | undefined): string[] | undefined {
+  return principal && !principal.projects.includes('*') ? [...principal.projects] : undefined;
+}
+
 async function tables(d: LivePageDeps, principal: Principal | undefined, project: string, status: Status | '') {
-  const projects = principal && !principal.projects.includes('*') ? [...principal.projects] : undefined;
-  const base = { projects, project_key: project || undefined, sort: 'started_at' as const };
-  const list = async (id: string, caption: string, s: Status | undefined, limit: number): Promise<RunTable> => {
-    const page = await d.store.listRuns({ ...base, status: s, limit });
-    return { id, caption, runs: page.runs.map((r) => d.service.view(r)), more: page.next_cursor !== null };
-  };
-  if (status) return [await list('runs-filtered', `Runs with status ${status}, newest first`, status, RUNNING_LIMIT)];
-  return [
-    await list('runs-running', 'Running now, newest first', 'running', RUNNING_LIMIT),
-    await list('runs-recent', 'Recent runs (any status), newest first', undefined, RECENT_LIMIT),
+  const base = { projects: scopeOf(principal), project_key: project || undefined, sort: 'started_at' as const };
+  const page = (s: Status, limit: number) => d.store.listRuns({ ...base, status: s, limit });
+  const live = (runs: RunRecord[]) => runs.map((r) => toLiveRun(r, d.service.view(r)));
+  if (status) {
+    const p = await page(status, RUNNING_LIMIT);
+    return [{ id: 'runs-filtered', caption: `Runs with status ${status}, newest first`, runs: live(p.runs), more: p.next_cursor !== null }];
+  }
+  const running = await page('running', RUNNING_LIMIT);
+  // each run in one table: running ones above, the newest of every ended status below
+  const ended = await Promise.all((['completed', 'failed', 'interrupted'] as const).map((s) => page(s, RECENT_LIMIT)));
+  const recent = ended
+    .flatMap((p) => p.runs)
+    .sort((a, b) => b.started_at - a.started_at || (a.run_id < b.run_id ? 1 : -1));
+  const tables: RunTable[] = [
+    { id: 'runs-running', caption: 'Running now, newest first', runs: live(running.runs), more: running.next_cursor !== null },
+    {
+      id: 'runs-recent',
+      caption: 'Recently ended, newest first',
+      runs: live(recent.slice(0, RECENT_LIMIT)),
+      more: recent.length > RECENT_LIMIT || ended.some((p) => p.next_cursor !== null),
+    },
   ];
+  return tables;
 }
 
 async function knownProjects(d: LivePageDeps, principal: Principal | undefined): Promise<string[]> {
-  const active = [...(await d.store.countActive()).keys()];
-  const scoped = principal && !principal.projects.includes('*') ? [...principal.projects] : active;
+  const active = [...(await d.store.activeRuns()).keys()];
+  const scoped = scopeOf(principal) ?? active;
   return [...new Set(scoped)].sort();
 }
 
@@ -129,7 +149,20 @@ export function livePageRouter(d: LivePageDeps, refreshSeconds = 5): Router {
       tables: errors.length ? [] : await tables(d, who.principal, project, status),
       error: errors.join('; ') || undefined,
     };
-    send(res, errors.length ? 400 : 200, renderRunsPage(model), nonce);
+    const fragment = req.get('x-oprelay-fragment') === 'runs';
+    send(res, errors.length ? 400 : 200, fragment ? renderRunsFragment(model) : renderRunsPage(model), nonce);
+  });
+
+  r.get('/runs/:run_id', async (req, res) => {
+    const nonce = randomBytes(16).toString('base64');
+    const who = await access(d.keys, req);
+    if ('denied' in who) return send(res, 401, renderKeyForm(nonce, who.denied), nonce);
+    const id = uuid.safeParse(req.params.run_id);
+    const run = id.success ? await d.store.getRun(id.data) : null;
+    const scope = scopeOf(who.principal);
+    if (!run || (scope && !scope.includes(run.project_key)))
+      return send(res, 404, renderRunMissing(nonce, String(req.params.run_id).slice(0, 64)), nonce);
+    send(res, 200, renderRunDetail(nonce, toLiveRun(run, d.service.view(run)), Date.now()), nonce);
   });
 
   r.post('/session', form, async (req, res) => {

@@ -50,6 +50,7 @@ async function serve(d: ToolRouteDeps, req: IncomingMessage, res: ServerResponse
     ]);
   const result = await d.gateway.call(decodeParam(rawTool), body, {
     projects: principal?.projects,
+    readOnly: principal?.readOnly,
     traceparent: h.traceparent as string | undefined,
     idempotencyKey: idem,
   });

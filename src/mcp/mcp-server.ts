@@ -18,14 +18,14 @@ const INSTRUCTIONS =
  * The low-level `Server` with explicit tools/list and tools/call handlers, so arguments are
  * validated once, by `gateway.call`, exactly as on the HTTP surface (same codes and messages).
  */
-export function createMcpServer(gateway: ToolGateway, log: Logger, projects: readonly string[] | undefined): Server {
+export function createMcpServer(gateway: ToolGateway, log: Logger, projects: readonly string[] | undefined, readOnly = false): Server {
   const server = new Server({ name: 'oprelay-bridge', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...TOOL_CATALOG] }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const { name, arguments: args, _meta } = request.params;
     const traceparent = typeof _meta?.traceparent === 'string' ? _meta.traceparent : undefined;
     try {
-      return successResult(await gateway.call(name, args ?? {}, { projects, traceparent }));
+      return successResult(await gateway.call(name, args ?? {}, { projects, readOnly, traceparent }));
     } catch (err) {
       return errorResult(err, log, name);
     }
@@ -37,7 +37,7 @@ export function createMcpServer(gateway: ToolGateway, log: Logger, projects: rea
 export function mcpRouter(gateway: ToolGateway, log: Logger): Router {
   const router = Router();
   router.post('/', async (req, res) => {
-    const server = createMcpServer(gateway, log, req.principal?.projects);
+    const server = createMcpServer(gateway, log, req.principal?.projects, req.principal?.readOnly);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -1,5 +1,6 @@
 import { BridgeError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
+import type { MetricEffect, MetricSink } from './effects.js';
 
 export interface BudgetOptions {
   store: RunStore;
@@ -7,7 +8,7 @@ export interface BudgetOptions {
   budgets: Record<string, number>;
   /** answer core_start_run with 429 budget_exceeded once a project has spent its budget */
   enforce: boolean;
-  /** how long a project's spent figure is reused; keeps core_start_run cheap */
+  /** how long a project's spent figure is reused before the store is read again; keeps core_start_run cheap */
   cacheMs?: number;
   now?: () => number;
 }
@@ -19,16 +20,27 @@ function utcMidnight(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
 }
 
+interface CachedSpent {
+  day: number;
+  at: number;
+  /** the store's figure when it was read */
+  scanned: Promise<number>;
+  /** cost this bridge committed since the read started */
+  added: number;
+}
+
 /**
- * Per-project daily budgets (docs/architecture.md#budgets). "Spent today" is the cost so far of the runs started
- * since UTC midnight, including runs still in flight; a run started yesterday counts against
- * yesterday's budget for all of its cost. The figure is cached for `cacheMs` (default 2 s), so
- * a burst of starts can overshoot a budget by what those runs spend in that window.
+ * Per-project daily budgets (docs/architecture.md#budgets). "Spent today" is the cost so far of the runs
+ * started since UTC midnight, including runs still in flight; a run started yesterday counts
+ * against yesterday's budget for all of its cost. The store's figure is re-read every `cacheMs`
+ * (default 2 s); in between, every cost this bridge commits is added to it as the call commits
+ * (apply(), fed the same effects as the metrics), so on one bridge a project is refused from its
+ * first start after the spending call. Other replicas' spending shows up at the next re-read.
  */
-export class Budgets {
+export class Budgets implements MetricSink {
   private readonly cacheMs: number;
   private readonly now: () => number;
-  private readonly cache = new Map<string, { day: number; at: number; spent: Promise<number> }>();
+  private readonly cache = new Map<string, CachedSpent>();
 
   constructor(private readonly o: BudgetOptions) {
     this.cacheMs = o.cacheMs ?? 2_000;
@@ -43,12 +55,25 @@ export class Budgets {
   spentToday(project: string): Promise<number> {
     const now = this.now();
     const day = utcMidnight(now);
-    const hit = this.cache.get(project);
-    if (hit && hit.day === day && now - hit.at < this.cacheMs) return hit.spent;
-    const spent = this.scan(project, day);
-    this.cache.set(project, { day, at: now, spent });
-    spent.catch(() => this.cache.delete(project));
-    return spent;
+    let entry = this.cache.get(project);
+    if (!entry || entry.day !== day || now - entry.at >= this.cacheMs) {
+      // a cost committed while the scan runs may be counted twice until the next read: never too little
+      const fresh: CachedSpent = { day, at: now, scanned: this.scan(project, day), added: 0 };
+      fresh.scanned.catch(() => this.cache.get(project) === fresh && this.cache.delete(project));
+      this.cache.set(project, fresh);
+      entry = fresh;
+    }
+    const read = entry;
+    return read.scanned.then((spent) => spent + read.added);
+  }
+
+  /** Adds each committed cost of a run started today to its project's cached figure. */
+  apply(effects: MetricEffect[]): void {
+    for (const e of effects) {
+      if (e.kind !== 'usage' || !e.delta.cost_usd) continue;
+      const entry = this.cache.get(e.project);
+      if (entry && e.runStartedAt >= entry.day) entry.added += e.delta.cost_usd;
+    }
   }
 
   private async scan(project: string, since: number): Promise<number> {

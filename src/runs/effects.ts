@@ -4,7 +4,7 @@ import type { Totals } from './model.js';
 export type MetricEffect =
   | { kind: 'run_started'; project: string }
   | { kind: 'run_ended'; project: string; status: string; reason: string; durationS: number }
-  | { kind: 'usage'; project: string; model: string; delta: Totals }
+  | { kind: 'usage'; project: string; runStartedAt: number; model: string; delta: Totals }
   | { kind: 'failure'; project: string; errorType: string };
 
 export interface MetricSink {
@@ -12,3 +12,8 @@ export interface MetricSink {
 }
 
 export const noMetrics: MetricSink = { apply: () => undefined };
+
+/** One sink feeding several (the metrics, and the budgets' cached spent figures). */
+export function allSinks(...sinks: MetricSink[]): MetricSink {
+  return { apply: (effects) => sinks.forEach((s) => s.apply(effects)) };
+}

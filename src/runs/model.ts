@@ -53,6 +53,8 @@ export interface RunRecord {
   cost_sources: CostSource[];
   failures: number;
   last_error_type: string | null;
+  /** the last failure's summary (redacted), for the live page; absent on runs stored before it existed */
+  last_failure_summary?: string | null;
   /** root-span events stored so far (they live in the store's event list until the root is exported) */
   events_kept: number;
   reports: number;

@@ -28,6 +28,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** Who is calling: the projects their key covers (undefined = all) and transport metadata. */
 export interface CallContext {
   projects?: readonly string[];
+  /** a read-only key: the gateway refuses every tool call */
+  readOnly?: boolean;
   traceparent?: string;
   idempotencyKey?: string;
 }
@@ -173,7 +175,7 @@ export class RunService {
     run.extra = addExtra(run.extra, batch.extra);
     this.noteBatch(run, batch);
     if (isZero(batch.totals)) return undefined;
-    return { kind: 'usage', project: run.project_key, model: batch.model ?? run.last_model ?? '', delta: batch.totals };
+    return { kind: 'usage', project: run.project_key, runStartedAt: run.started_at, model: batch.model ?? run.last_model ?? '', delta: batch.totals };
   }
 
   private noteBatch(run: RunRecord, batch: UsageBatch): void {
@@ -263,7 +265,7 @@ export class RunService {
         this.noteBatch(run, batch);
         const diff = positiveDiff(run.totals, before);
         if (!isZero(diff))
-          effects.push({ kind: 'usage', project: run.project_key, model: args.token_usage.model ?? run.last_model ?? '', delta: diff });
+          effects.push({ kind: 'usage', project: run.project_key, runStartedAt: run.started_at, model: args.token_usage.model ?? run.last_model ?? '', delta: diff });
       }
       if (reaped) {
         const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
@@ -335,6 +337,7 @@ export class RunService {
       else await this.keepEvent(tx, run, event);
       run.failures += 1;
       run.last_error_type = errorType;
+      run.last_failure_summary = redactText(args.summary);
       if (run.status === 'running') run.last_activity_at = now;
       effects.push({ kind: 'failure', project: run.project_key, errorType });
       return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };

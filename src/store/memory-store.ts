@@ -1,6 +1,7 @@
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
+  type ActiveRuns,
   Mutex,
   decodeCursor,
   encodeCursor,
@@ -149,12 +150,14 @@ export class MemoryStore implements RunStore {
     return { runs: clone(runs), next_cursor };
   }
 
-  async countActive(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
+  async activeRuns(): Promise<Map<string, ActiveRuns>> {
+    const out = new Map<string, ActiveRuns>();
     for (const r of this.runs.values()) {
-      if (r.status === 'running') counts.set(r.project_key, (counts.get(r.project_key) ?? 0) + 1);
+      if (r.status !== 'running') continue;
+      const seen = out.get(r.project_key);
+      out.set(r.project_key, { count: (seen?.count ?? 0) + 1, oldestStartedAt: Math.min(seen?.oldestStartedAt ?? Infinity, r.started_at) });
     }
-    return counts;
+    return out;
   }
 
   async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {

@@ -4,6 +4,7 @@ import { named } from './postgres-sql.js';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
+  type ActiveRuns,
   decodeCursor,
   encodeCursor,
   type ApiKeyRecord,
@@ -74,6 +75,8 @@ const MIGRATIONS: string[] = [
   // Room in each page for a row's new version when a relay claims it (lease columns, not indexed):
   // the claim is then a HOT update, with no new entries in the outbox's two indexes.
   `ALTER TABLE outbox SET (fillfactor = 50);`,
+  // read-only keys (Prometheus, dashboards): existing keys keep writing
+  `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
 ];
 
 
@@ -167,11 +170,11 @@ export class PostgresStore implements RunStore {
     return { runs, next_cursor };
   }
 
-  async countActive(): Promise<Map<string, number>> {
-    const { rows } = await this.pool.query<{ project_key: string; n: string }>(
-      "SELECT project_key, COUNT(*) AS n FROM runs WHERE status = 'running' GROUP BY project_key",
+  async activeRuns(): Promise<Map<string, ActiveRuns>> {
+    const { rows } = await this.pool.query<{ project_key: string; n: string; oldest: number }>(
+      "SELECT project_key, COUNT(*) AS n, MIN(started_at) AS oldest FROM runs WHERE status = 'running' GROUP BY project_key",
     );
-    return new Map(rows.map((r) => [r.project_key, Number(r.n)]));
+    return new Map(rows.map((r) => [r.project_key, { count: Number(r.n), oldestStartedAt: Number(r.oldest) }]));
   }
 
   async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
@@ -267,8 +270,8 @@ export class PostgresStore implements RunStore {
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {
     await this.pool.query(
-      'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label) VALUES ($1, $2, $3::text[], $4, $5, $6)',
-      [key.id, key.hash, key.projects, key.created_at, key.revoked_at, key.label],
+      'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label, scope) VALUES ($1, $2, $3::text[], $4, $5, $6, $7)',
+      [key.id, key.hash, key.projects, key.created_at, key.revoked_at, key.label, key.scope],
     );
   }
 

@@ -39,6 +39,12 @@ export function deadLetterRow(row: OutboxRow, dead_at: number, reason: string): 
   return { id, run_id, created_at, attempts, span_json, span, dead_at, reason };
 }
 
+export interface ActiveRuns {
+  count: number;
+  /** epoch ms */
+  oldestStartedAt: number;
+}
+
 export interface ApiKeyRecord {
   id: string;
   hash: string;
@@ -46,7 +52,11 @@ export interface ApiKeyRecord {
   created_at: number;
   revoked_at: number | null;
   label: string | null;
+  /** `read`: reads runs and /metrics, makes no tool call */
+  scope: KeyScope;
 }
+
+export type KeyScope = 'write' | 'read';
 
 export type RunSort = 'started_at' | 'cost';
 
@@ -91,8 +101,8 @@ export interface RunStore {
   transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }>;
-  /** running runs per project */
-  countActive(): Promise<Map<string, number>>;
+  /** running runs per project: how many, and when the oldest of them started */
+  activeRuns(): Promise<Map<string, ActiveRuns>>;
   /** ids of running runs idle since before idleBefore or started before startedBefore */
   findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]>;
 

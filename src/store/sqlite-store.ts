@@ -7,6 +7,7 @@ import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { listRunsSql } from './sqlite-list-sql.js';
 import {
+  type ActiveRuns,
   Mutex,
   encodeCursor,
   type ApiKeyRecord,
@@ -108,8 +109,8 @@ export class SqliteStore implements RunStore {
         'SELECT response FROM idempotency WHERE scope = ? AND created_at >= ?',
       ),
       putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (scope, created_at, response) VALUES (?, ?, ?)'),
-      countActive: db.prepare<[], { project_key: string; n: number }>(
-        "SELECT project_key, COUNT(*) AS n FROM runs WHERE status = 'running' GROUP BY project_key",
+      activeRuns: db.prepare<[], { project_key: string; n: number; oldest: number }>(
+        "SELECT project_key, COUNT(*) AS n, MIN(started_at) AS oldest FROM runs WHERE status = 'running' GROUP BY project_key",
       ),
       stale: db.prepare<[number, number, number], { run_id: string }>(
         `SELECT run_id FROM runs WHERE status = 'running' AND last_activity_at < ?
@@ -142,7 +143,7 @@ export class SqliteStore implements RunStore {
       countDead: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters'),
       purgeIdem: db.prepare('DELETE FROM idempotency WHERE created_at < ?'),
       putKey: db.prepare(
-        'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label) VALUES (@id, @hash, @projects, @created_at, @revoked_at, @label)',
+        'INSERT INTO api_keys (id, hash, projects, created_at, revoked_at, label, scope) VALUES (@id, @hash, @projects, @created_at, @revoked_at, @label, @scope)',
       ),
       listKeys: db.prepare<[], KeyDbRow>('SELECT * FROM api_keys ORDER BY created_at'),
       revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
@@ -273,8 +274,8 @@ export class SqliteStore implements RunStore {
     return { runs, next_cursor };
   }
 
-  countActive(): Promise<Map<string, number>> {
-    return this.read(() => new Map(this.stmts.countActive.all().map((r) => [r.project_key, r.n])));
+  activeRuns(): Promise<Map<string, ActiveRuns>> {
+    return this.read(() => new Map(this.stmts.activeRuns.all().map((r) => [r.project_key, { count: r.n, oldestStartedAt: r.oldest }])));
   }
 
   findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {

@@ -78,6 +78,7 @@ export const METRIC = {
   runsStarted: 'oprelay.runs.started',
   runsEnded: 'oprelay.runs.ended',
   runsActive: 'oprelay.runs.active',
+  runsOldestActiveAge: 'oprelay.runs.oldest_active_age',
   runDuration: 'oprelay.run.duration',
   usageTokens: 'oprelay.usage.tokens',
   usageCost: 'oprelay.usage.cost',

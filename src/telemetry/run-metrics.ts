@@ -3,12 +3,14 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EXPORT_RESULTS } from '../export/outbox-relay.js';
 import type { MetricEffect, MetricSink } from '../runs/effects.js';
+import type { ActiveRuns } from '../store/run-store.js';
 import { ATTR, BRIDGE_SERVICE_NAME, METRIC } from './attributes.js';
 import { LabelCap } from './label-cap.js';
 
 export interface GaugeSource {
-  countActive(): Promise<Map<string, number>>;
+  activeRuns(): Promise<Map<string, ActiveRuns>>;
   outbox(): { depth: number; oldestAgeMs: number | null };
   budgets?(): Promise<Map<string, number>>;
 }
@@ -16,7 +18,7 @@ export interface GaugeSource {
 export interface RunMetricsOptions {
   maxSeries: number;
   prometheus: boolean;
-  otlp?: { url: string; intervalMs: number };
+  otlp?: { url: string; intervalMs: number; timeoutMs: number; headers: Record<string, string> };
   resourceAttributes: Record<string, string>;
   instanceId: string;
   version: string;
@@ -24,6 +26,20 @@ export interface RunMetricsOptions {
 }
 
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
+
+/**
+ * Counter series with a known label set (these run endings per project, and the relay's
+ * EXPORT_RESULTS) are created at 0 before their first event: Prometheus'
+ * increase() needs a sample before the first increment, or the first dead letter after a
+ * deploy (or a new project's first failed run) reads as 0 and alerts nothing.
+ */
+const RUN_ENDINGS = [
+  ['completed', 'agent'],
+  ['failed', 'agent'],
+  ['interrupted', 'agent'],
+  ['interrupted', 'idle_timeout'],
+  ['interrupted', 'max_duration'],
+] as const;
 
 /** The bridge's metric instruments (docs/architecture.md#metrics), fed by committed tool calls and the relay. */
 export class RunMetrics implements MetricSink {
@@ -52,7 +68,7 @@ export class RunMetrics implements MetricSink {
     if (o.otlp) {
       readers.push(
         new sdkMetrics.PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({ url: o.otlp.url }),
+          exporter: new OTLPMetricExporter({ url: o.otlp.url, headers: o.otlp.headers, timeoutMillis: o.otlp.timeoutMs }),
           exportIntervalMillis: o.otlp.intervalMs,
         }),
       );
@@ -66,6 +82,7 @@ export class RunMetrics implements MetricSink {
       readers,
     });
     this.createInstruments(this.provider.getMeter(BRIDGE_SERVICE_NAME, o.version));
+    for (const result of EXPORT_RESULTS) this.c.exported.add(0, { [ATTR.exportResult]: result });
   }
 
   private createInstruments(meter: Meter): void {
@@ -86,17 +103,28 @@ export class RunMetrics implements MetricSink {
     const active = meter.createObservableGauge(METRIC.runsActive, { description: 'Runs in flight (from the store)', unit: '{run}' });
     const depth = meter.createObservableGauge(METRIC.outboxDepth, { description: 'Spans waiting in the outbox', unit: '{span}' });
     const oldest = meter.createObservableGauge(METRIC.outboxOldestAge, { description: 'Age of the oldest outbox span', unit: 's' });
+    const oldestRun = meter.createObservableGauge(METRIC.runsOldestActiveAge, {
+      description: 'Age of the oldest running run (from the store), 0 when none runs',
+      unit: 's',
+    });
     const budget = meter.createObservableGauge(METRIC.budgetRemaining, { description: 'Daily budget left (UTC day)', unit: 'USD' });
     meter.addBatchObservableCallback(
       async (obs) => {
-        const counts = await this.o.gauges.countActive();
-        for (const p of counts.keys()) this.projectsSeen.add(p);
-        const perProject = new Map<string, number>();
+        const runs = await this.o.gauges.activeRuns();
+        for (const p of runs.keys()) this.project(p);
+        const now = Date.now();
+        const perProject = new Map<string, { count: number; ageS: number }>();
         for (const p of this.projectsSeen) {
           const label = this.cap.value(ATTR.projectKey, p);
-          perProject.set(label, (perProject.get(label) ?? 0) + (counts.get(p) ?? 0));
+          const seen = perProject.get(label) ?? { count: 0, ageS: 0 };
+          const r = runs.get(p);
+          const ageS = r ? Math.max(0, now - r.oldestStartedAt) / 1000 : 0;
+          perProject.set(label, { count: seen.count + (r?.count ?? 0), ageS: Math.max(seen.ageS, ageS) });
         }
-        for (const [p, n] of perProject) obs.observe(active, n, { [ATTR.projectKey]: p });
+        for (const [p, v] of perProject) {
+          obs.observe(active, v.count, { [ATTR.projectKey]: p });
+          obs.observe(oldestRun, v.ageS, { [ATTR.projectKey]: p });
+        }
         const ob = this.o.gauges.outbox();
         obs.observe(depth, ob.depth);
         obs.observe(oldest, (ob.oldestAgeMs ?? 0) / 1000);
@@ -104,13 +132,18 @@ export class RunMetrics implements MetricSink {
           for (const [p, left] of await this.o.gauges.budgets()) obs.observe(budget, left, { [ATTR.projectKey]: p });
         }
       },
-      [active, depth, oldest, budget],
+      [active, oldestRun, depth, oldest, budget],
     );
   }
 
   private project(p: string): string {
-    this.projectsSeen.add(p);
-    return this.cap.value(ATTR.projectKey, p);
+    const label = this.cap.value(ATTR.projectKey, p);
+    if (!this.projectsSeen.has(p)) {
+      this.projectsSeen.add(p);
+      for (const [status, reason] of RUN_ENDINGS)
+        this.c.ended.add(0, { [ATTR.projectKey]: label, [ATTR.runEndedStatus]: status, [ATTR.runEndedReason]: reason });
+    }
+    return label;
   }
 
   apply(effects: MetricEffect[]): void {

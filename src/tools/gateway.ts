@@ -18,6 +18,8 @@ export class ToolGateway {
   constructor(private readonly o: GatewayOptions) {}
 
   async call(name: string, args: unknown, ctx: CallContext): Promise<object> {
+    if (ctx.readOnly)
+      throw new BridgeError('forbidden', 'this is a read-only API key: it can read runs and /metrics but make no tool call');
     if (this.draining) throw new BridgeError('backpressure', 'the bridge is shutting down; retry on another replica', undefined, 1);
     if (this.o.outboxDepth() >= this.o.maxOutboxRows)
       throw new BridgeError(

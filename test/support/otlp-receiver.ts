@@ -116,6 +116,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** every request seen, with the answer given */
   readonly requests: { contentType: string; spans: number; answered: number }[] = [];
+  /** the headers of every request to /v1/traces */
+  readonly headers: IncomingMessage['headers'][] = [];
   private server: Server;
   private sockets = new Set<Socket>();
   private mode: Mode = { kind: 'ok' };
@@ -161,6 +163,7 @@ export class OtlpReceiver {
       res.writeHead(req.url === '/v1/metrics' ? 200 : 404).end('{}');
       return;
     }
+    this.headers.push(req.headers);
     const mode = this.mode;
     if (mode.kind === 'hang') return; // never answer
     let decoded: Omit<ReceivedSpan, 'receivedAtMs'>[];
