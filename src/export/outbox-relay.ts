@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { OutboxRow, RunStore } from '../store/run-store.js';
+import type { ExportResult } from '../telemetry/attributes.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 import { classify } from './span-exporter.js';
+
+export type { ExportResult } from '../telemetry/attributes.js';
 
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
-export const EXPORT_RESULTS = ['success', 'retry', 'dead_letter', 'expired', 'partial_rejected'] as const;
-export type ExportResult = (typeof EXPORT_RESULTS)[number];
 
 export interface RelayOptions {
   store: RunStore;

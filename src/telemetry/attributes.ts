@@ -93,3 +93,7 @@ export const METRIC = {
 export const SCOPE_NAME = 'oprelay-bridge';
 export const BRIDGE_SERVICE_NAME = 'oprelay-bridge';
 export const SERVICE_NAMESPACE = 'oprelay';
+
+/** What the outbox relay can do with a span: the values of the export metric's `result` label. */
+export const EXPORT_RESULTS = ['success', 'retry', 'dead_letter', 'expired', 'partial_rejected'] as const;
+export type ExportResult = (typeof EXPORT_RESULTS)[number];

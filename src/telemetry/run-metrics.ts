@@ -3,10 +3,9 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EXPORT_RESULTS } from '../export/outbox-relay.js';
 import type { MetricEffect, MetricSink } from '../runs/effects.js';
 import type { ActiveRuns } from '../store/run-store.js';
-import { ATTR, BRIDGE_SERVICE_NAME, METRIC } from './attributes.js';
+import { ATTR, BRIDGE_SERVICE_NAME, EXPORT_RESULTS, METRIC } from './attributes.js';
 import { LabelCap } from './label-cap.js';
 
 export interface GaugeSource {

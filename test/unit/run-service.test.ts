@@ -84,6 +84,7 @@ describe('RunService', () => {
       {
         kind: 'usage',
         project: 'shop',
+        runStartedAt: t0,
         model: 'gpt-4o',
         delta: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, cost_usd: 0.0125, llm_calls: 1 },
       },
@@ -172,6 +173,7 @@ describe('RunService', () => {
     assert.deepEqual(metrics.effects.at(-1), {
       kind: 'usage',
       project: 'shop',
+      runStartedAt: (await store.getRun(RUN))!.started_at,
       model: '',
       delta: { input_tokens: 30, output_tokens: 0, total_tokens: 30, cost_usd: 0, llm_calls: 0 },
     });
