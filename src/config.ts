@@ -190,6 +190,25 @@ const EnvSchema = z.object({
 export type Config = ReturnType<typeof toConfig>;
 
 const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+/**
+ * An export attempt must end before the relay's claim on its rows does (90 % of the lease):
+ * an attempt still in flight past that point can be accepted by the collector after the relay
+ * has put the rows back for a retry, and the collector then gets them twice.
+ */
+const EXPORT_SHARE_OF_LEASE = 0.8;
+
+function tracesTimeout(e: z.output<typeof EnvSchema>): number {
+  const explicit = e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT;
+  const bound = Math.floor(e.BRIDGE_OUTBOX_LEASE * EXPORT_SHARE_OF_LEASE);
+  if (explicit === undefined) return Math.min(DEFAULT_OTLP_TIMEOUT_MS, bound);
+  if (explicit > bound) {
+    const name = e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+    throw new ConfigError(
+      `invalid configuration:\n  ${name}: ${explicit} ms is longer than ${bound} ms, 80% of BRIDGE_OUTBOX_LEASE (${e.BRIDGE_OUTBOX_LEASE} ms): an export must end before its outbox lease, or a slow collector gets the spans twice`,
+    );
+  }
+  return explicit;
+}
 
 function toConfig(e: z.output<typeof EnvSchema>) {
   const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json';
@@ -227,7 +246,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
         e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
       // signal-specific settings win; headers merge by name
-      tracesTimeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? DEFAULT_OTLP_TIMEOUT_MS,
+      tracesTimeoutMs: tracesTimeout(e),
       tracesHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
       metricsTimeoutMs: e.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? DEFAULT_OTLP_TIMEOUT_MS,
       metricsHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_METRICS_HEADERS },

@@ -22,6 +22,16 @@ describe('loadConfig(env)', () => {
     assert.equal(c.traceUrl, undefined);
   });
 
+  it('bounds an export attempt by the outbox lease, so a slow collector is never sent a batch twice', () => {
+    assert.equal(loadConfig({}).otlp.tracesTimeoutMs, 10_000, 'the OTLP default under the default 30 s lease');
+    assert.equal(loadConfig({ BRIDGE_OUTBOX_LEASE: '2s' }).otlp.tracesTimeoutMs, 1_600, 'the default shrinks to 80% of a short lease');
+    assert.equal(loadConfig({ BRIDGE_OUTBOX_LEASE: '2s', OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }).otlp.tracesTimeoutMs, 1_500);
+    assert.throws(
+      () => loadConfig({ BRIDGE_OUTBOX_LEASE: '2s', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '5000' }),
+      (e: unknown) => e instanceof ConfigError && /OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 5000 ms is longer than 1600 ms, 80% of BRIDGE_OUTBOX_LEASE/.test(e.message),
+    );
+  });
+
   it('parses keys, budgets, durations, OTLP settings and resource attributes', () => {
     const c = loadConfig({
       BRIDGE_API_KEYS: 'key-one-123=proj-a,proj-b; key-two-456=*',
