@@ -13,8 +13,10 @@ import { waitFor, type PeerProcess } from './support/peer-process.js';
 import { adaptPrometheusConfig, dashboardQueries, instantQuery, prometheusPeer } from './support/prometheus.js';
 import { Stack } from './support/stack.js';
 
-const KEY = 'e2e-metrics-key';
-const AUTH = { authorization: `Bearer ${KEY}` };
+// As in compose: agents hold a key for every project; Prometheus a read-only one (read:*).
+const AGENT_KEY = 'e2e-agent-key';
+const METRICS_KEY = 'e2e-metrics-key';
+const AUTH = { authorization: `Bearer ${AGENT_KEY}` };
 const PROJECTS = ['checkout', 'search', 'billing'];
 const MODELS = ['gpt-4o', 'claude-sonnet-4'];
 
@@ -25,9 +27,9 @@ let startedRuns = 0;
 const dir = tempDir('oprelay-e2e-prom-');
 
 before(async () => {
-  stack = await Stack.start({ BRIDGE_API_KEYS: `${KEY}=*`, BRIDGE_BUDGETS: PROJECTS.map((p) => `${p}=50`).join(';') });
+  stack = await Stack.start({ BRIDGE_API_KEYS: `${AGENT_KEY}=*;${METRICS_KEY}=read:*`, BRIDGE_BUDGETS: PROJECTS.map((p) => `${p}=50`).join(';') });
   const collectorExporter = stack.collector.env.OTELCOL_PROMETHEUS_ENDPOINT!;
-  const config = adaptPrometheusConfig(dir, { bridge: new URL(stack.bridge.url).host, collector: collectorExporter, key: KEY });
+  const config = adaptPrometheusConfig(dir, { bridge: new URL(stack.bridge.url).host, collector: collectorExporter, key: METRICS_KEY });
   mkdirSync(join(dir, 'tsdb'));
   const peer = await prometheusPeer(config, join(dir, 'tsdb'));
   prometheus = peer.process;
