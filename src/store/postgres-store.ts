@@ -74,6 +74,8 @@ const MIGRATIONS: string[] = [
   // Room in each page for a row's new version when a relay claims it (lease columns, not indexed):
   // the claim is then a HOT update, with no new entries in the outbox's two indexes.
   `ALTER TABLE outbox SET (fillfactor = 50);`,
+  // a key reused with another request body is refused, so the request it answered is kept as a hash
+  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
 ];
 
 

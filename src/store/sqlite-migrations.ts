@@ -52,4 +52,6 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
   // root-span events live apart from the run document, so a report appends a row instead of rewriting them all
   `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
+  // a key reused with another request body is refused, so the request it answered is kept as a hash
+  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
 ];
