@@ -182,8 +182,10 @@ export class Bridge {
   private async stopNow(): Promise<void> {
     const p = this.parts;
     if (!p) return;
+    const stopAt = Date.now();
     const timeout = this.config.shutdownTimeoutMs;
-    const deadline = Date.now() + timeout;
+    // a tenth of the setting (at most 0.5 s) is left for the process to exit after stop()
+    const deadline = Date.now() + timeout - Math.min(500, timeout / 10);
     const left = () => deadline - Date.now();
     const bounded = (what: string, step: Promise<unknown>, ms = left()) =>
       within(
@@ -209,6 +211,6 @@ export class Bridge {
     await Promise.all(closing);
     await bounded('store close', p.store.close(), left());
     this.lock?.release();
-    p.log.info('bridge stopped', { outbox_left: outboxLeft, took_ms: timeout - left() });
+    p.log.info('bridge stopped', { outbox_left: outboxLeft, took_ms: Math.round(Date.now() - stopAt) });
   }
 }

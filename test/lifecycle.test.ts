@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { statSync } from 'node:fs';
+import { cpSync, mkdirSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AGENT_ID, BridgeProcess, CLI, ROOT, freePort, tempDir } from './support/bridge-process.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';
@@ -76,6 +77,41 @@ describe('npm start', () => {
     console.log(`npm start: SIGTERM to npm → every process gone in ${Math.round(took)} ms (exit ${code})`);
     assert.ok(took < SHUTDOWN_TIMEOUT_S * 1000 + MARGIN_MS, `took ${Math.round(took)} ms`);
     assert.match(logs.join(''), /"msg":"bridge stopped"/, 'the bridge shut down gracefully');
+  });
+});
+
+describe('the build before npm start', () => {
+  it('compiles only when dist/ is missing or older than a source, and does nothing without sources', () => {
+    const copy = tempDir('oprelay-build-');
+    for (const f of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const build = () => spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: copy, encoding: 'utf8' });
+    const cli = join(copy, 'dist', 'cli.js');
+
+    const first = build();
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /building dist\/ from src\//);
+    const builtAt = statSync(cli).mtimeMs;
+    const fresh = build();
+    assert.equal(fresh.status, 0);
+    assert.equal(fresh.stderr, '', 'nothing to do when dist/ is current');
+    assert.equal(statSync(cli).mtimeMs, builtAt);
+
+    // a source edited after the build
+    const later = new Date(builtAt + 5_000);
+    utimesSync(join(copy, 'src', 'version.ts'), later, later);
+    const stale = build();
+    assert.equal(stale.status, 0, stale.stderr);
+    assert.match(stale.stderr, /building dist\//);
+    assert.ok(statSync(cli).mtimeMs > builtAt, 'rebuilt');
+
+    // the Docker dependency layer: package.json only
+    const bare = tempDir('oprelay-bare-');
+    mkdirSync(join(bare, 'scripts'));
+    cpSync(join(ROOT, 'scripts', 'build-if-stale.mjs'), join(bare, 'scripts', 'build-if-stale.mjs'));
+    const none = spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: bare, encoding: 'utf8' });
+    assert.equal(none.status, 0, none.stderr);
+    assert.equal(none.stderr, '');
   });
 });
 
