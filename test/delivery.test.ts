@@ -53,12 +53,16 @@ describe('delivery: nothing is lost', () => {
   it('collector outage (503, then refused connections): after recovery every span arrives', async () => {
     const port = await freePort();
     let receiver = await new OtlpReceiver().start(port);
+    const outage = receiver;
+    cleanups.push(() => outage.stop());
     receiver.answer({ kind: 'status', code: 503 });
     const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     cleanups.push(() => b.dispose());
     const id = 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e';
     const expected = (await activeRun(b, id)) + 1;
-    await sleep(300);
+    // wait for the relay's first attempt (the export worker may take a while to start on a busy machine)
+    const deadline = Date.now() + 10_000;
+    while (!receiver.requests.some((r) => r.answered === 503) && Date.now() < deadline) await sleep(50);
     assert.ok(receiver.requests.some((r) => r.answered === 503), 'the relay tried during the 503 phase');
     await receiver.stop(); // now connections are refused
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
