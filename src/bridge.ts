@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KeyRing } from './auth/api-keys.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import type { Config } from './config.js';
 import { ExporterDiagnostics } from './export/diag.js';
 import { OutboxRelay } from './export/outbox-relay.js';
@@ -16,6 +17,7 @@ import { allSinks } from './runs/effects.js';
 import { Reaper } from './runs/reaper.js';
 import { GenAiPricesCalculator } from './runs/pricing.js';
 import { RunService } from './runs/run-service.js';
+import { DataDirLock } from './store/data-dir-lock.js';
 import { openStore } from './store/open-store.js';
 import type { RunStore } from './store/run-store.js';
 import { RunMetrics } from './telemetry/run-metrics.js';
@@ -50,6 +52,7 @@ export class Bridge {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   private exporter: RowExporter | undefined;
+  private lock: DataDirLock | undefined;
   parts!: BridgeParts;
 
   constructor(
@@ -66,13 +69,16 @@ export class Bridge {
   async start(): Promise<void> {
     const c = this.config;
     const log = this.opts.log ?? createLogger(c.logLevel);
+    // one serving bridge per SQLite file: a second one would interleave its relay and reaper with ours
+    if (!this.opts.store && c.store === 'sqlite') this.lock = DataDirLock.acquire(c.dataDir);
     const store = this.opts.store ?? (await openStore(c));
     await store.init();
-    const keys = new KeyRing(store, c.apiKeys);
+    const keys = new KeyRing(store, c.apiKeys, new LoginThrottle(c.authFailureLimit));
     await keys.load();
     if (!(await keys.enabled())) {
       if (!isLoopback(c.host) && !c.authOff) {
         await store.close();
+        this.lock?.release();
         throw new Error(
           `refusing to serve without API keys on non-loopback address ${c.host}: set BRIDGE_API_KEYS or create keys with "keys create", or set BRIDGE_AUTH=off explicitly`,
         );
@@ -178,22 +184,44 @@ export class Bridge {
     return this.stopping;
   }
 
+  /**
+   * Every step is bounded by BRIDGE_SHUTDOWN_TIMEOUT, so an orchestrator's grace period is never
+   * overrun (its SIGKILL would lose the store's close). The outbox flush stops a moment before the
+   * deadline to leave the rest (metrics flush, store close) their share; spans left unsent stay in
+   * the outbox for the next start.
+   */
   private async stopNow(): Promise<void> {
     const p = this.parts;
     if (!p) return;
-    const deadline = Date.now() + this.config.shutdownTimeoutMs;
-    await p.gateway.drain();
+    const stopAt = Date.now();
+    const timeout = this.config.shutdownTimeoutMs;
+    // a tenth of the setting (at most 0.5 s) is left for the process to exit after stop()
+    const deadline = Date.now() + timeout - Math.min(500, timeout / 10);
+    const left = () => deadline - Date.now();
+    const bounded = (what: string, step: Promise<unknown>, ms = left()) =>
+      within(
+        step.catch((e: unknown) => p.log.error(`${what} failed`, { error: String(e) })),
+        ms,
+      );
+    // the closing steps' share: at most a fifth of the setting, at most 2 s
+    const reserve = Math.min(2_000, timeout / 5);
+    await bounded('drain', p.gateway.drain(), left() - reserve);
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeIdleConnections();
-    await within(closed, deadline - Date.now());
+    await within(closed, left() - reserve);
     this.server?.closeAllConnections();
-    await p.reaper.stop();
-    await p.relay.stop();
-    await p.relay.flush(deadline).catch((e: unknown) => p.log.error('final flush failed', { error: String(e) }));
-    await this.exporter?.shutdown();
-    const left = (await p.store.outboxStats(Date.now()).catch(() => ({ depth: -1 }))).depth;
-    await p.metrics.shutdown();
-    await p.store.close();
-    p.log.info('bridge stopped', { outbox_left: left });
+    await bounded('reaper stop', p.reaper.stop(), left() - reserve);
+    await bounded('relay stop', p.relay.stop(), left() - reserve);
+    await bounded('final flush', p.relay.flush(deadline - reserve), left() - reserve);
+    let outboxLeft = -1;
+    await bounded('outbox count', p.store.outboxStats(Date.now()).then((stats) => (outboxLeft = stats.depth)), left() - reserve / 2);
+    // the metrics flush and the export worker's stop run side by side in what is left; a metrics
+    // flush takes milliseconds when a collector answers, so one that does not gets 2 s at most
+    const closing = [bounded('metrics flush', p.metrics.shutdown(), Math.min(left() - reserve / 4, 2_000))];
+    if (this.exporter) closing.push(bounded('export worker stop', this.exporter.shutdown(Math.max(0, left() - reserve / 2)), left() - reserve / 4));
+    await Promise.all(closing);
+    await bounded('store close', p.store.close(), left());
+    this.lock?.release();
+    p.log.info('bridge stopped', { outbox_left: outboxLeft, took_ms: Math.round(Date.now() - stopAt) });
   }
 }

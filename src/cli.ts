@@ -20,7 +20,12 @@ async function serve(config: Config): Promise<void> {
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1);
-    bridge.parts.log.info('shutting down', { signal });
+    bridge.parts.log.info('shutting down', { signal, timeout_ms: config.shutdownTimeoutMs });
+    // every step of stop() is bounded; this is the backstop should one of them not be
+    setTimeout(() => {
+      bridge.parts.log.error('shutdown overran BRIDGE_SHUTDOWN_TIMEOUT; exiting', { timeout_ms: config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 1_000).unref();
     bridge.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -103,12 +108,16 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'serve') return serve(config);
   if (cmd === 'keys') return keys(config, rest);
   if (cmd === 'outbox') return outbox(config, rest);
-  throw new UsageError(`unknown command "${cmd}"`);
+  throw new UsageError(`unknown command "${cmd}" (oprelay-bridge --help lists the commands)`);
 }
 
+/** node:util parseArgs' errors (unknown option, missing value) are usage mistakes too. */
+const isArgumentError = (err: unknown) => err instanceof TypeError && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
+
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    process.stderr.write(`${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`);
+  // one line that says what is wrong; the full usage text is one `--help` away
+  if (err instanceof ConfigError || err instanceof UsageError || isArgumentError(err)) {
+    process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal', error: err instanceof Error ? err.message : String(err) })}\n`);

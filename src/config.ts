@@ -47,6 +47,8 @@ const apiKeys = z
   .default('')
   .transform((text, ctx) => {
     const keys: { key: string; projects: string[]; readOnly: boolean }[] = [];
+    /** entry number (1-based) of each key seen; a key twice is a mistake (which projects would it get?) */
+    const seen = new Map<string, number>();
     for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
       const eq = entry.lastIndexOf('=');
       const key = entry.slice(0, eq).trim();
@@ -61,6 +63,12 @@ const apiKeys = z
         });
         return z.NEVER;
       }
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `the same key appears twice (entries ${first} and ${keys.length + 1}); give each key one entry listing all its projects` });
+        return z.NEVER;
+      }
+      seen.set(key, keys.length + 1);
       keys.push({ key, projects, readOnly });
     }
     return keys;
@@ -160,6 +168,7 @@ const EnvSchema = z.object({
   BRIDGE_AUTH: z.enum(['on', 'off']).default('on'),
   BRIDGE_CAPTURE_CONTENT: bool(true),
   BRIDGE_RATE_LIMIT: int(0, 0, 1_000_000),
+  BRIDGE_AUTH_FAILURE_LIMIT: int(20, 0, 1_000_000),
   BRIDGE_BUDGETS: budgets,
   BRIDGE_BUDGET_ENFORCE: bool(false),
   BRIDGE_COST_INFERENCE: z.enum(['on', 'off']).default('on'),
@@ -233,6 +242,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
     authOff: e.BRIDGE_AUTH === 'off',
     captureContent: e.BRIDGE_CAPTURE_CONTENT,
     rateLimit: e.BRIDGE_RATE_LIMIT,
+    authFailureLimit: e.BRIDGE_AUTH_FAILURE_LIMIT,
     budgets: e.BRIDGE_BUDGETS,
     budgetEnforce: e.BRIDGE_BUDGET_ENFORCE,
     costInference: e.BRIDGE_COST_INFERENCE === 'on',

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'run_ended'
   | 'run_already_ended'
+  | 'idempotency_key_reused'
   | 'rate_limited'
   | 'budget_exceeded'
   | 'backpressure'
@@ -27,6 +28,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   run_ended: 409,
   run_already_ended: 409,
+  idempotency_key_reused: 422,
   rate_limited: 429,
   budget_exceeded: 429,
   backpressure: 503,

@@ -125,7 +125,7 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
     assert.match(((await empty.json()) as { error: { message: string } }).error.message, /project_key: is required/);
     const scalar = await send({}, '"just a string"');
     assert.equal(scalar.status, 400);
-    assert.match(((await scalar.json()) as { error: { message: string } }).error.message, /malformed JSON/);
+    assert.match(((await scalar.json()) as { error: { message: string } }).error.message, /body: must be a JSON object with the tool arguments \(got string\)/);
 
     const bomb = await send({ 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20)));
     assert.equal(bomb.status, 413, 'the limit applies to the inflated body');

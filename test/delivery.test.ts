@@ -67,6 +67,8 @@ describe('delivery: nothing is lost', () => {
   it('collector outage (503, then refused connections): both are retried, and after recovery every span arrives exactly once', async () => {
     const port = await freePort();
     let receiver = await new OtlpReceiver().start(port);
+    const outage = receiver;
+    cleanups.push(() => outage.stop());
     receiver.answer({ kind: 'status', code: 503 });
     // a lease far above any answer time: a slow answer is never given up on, so no retry can send a span twice
     const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, BRIDGE_OUTBOX_LEASE: '30s' });

@@ -94,7 +94,7 @@ describe('fast path for core_report_usage', () => {
       run_id: '7C1D2E3F-4A5B-4C6D-8E7F-0A1B2C3D4E5F',
       token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
       traces: [
-        { type: 'llm', model: 'claude-opus-4', input_tokens: 2800, output_tokens: 400, started_at: '2026-11-25T10:00:00Z', ended_at: 1764064800800, status: 'ok' },
+        { type: 'llm', model: 'claude-opus-4', input_tokens: 2800, output_tokens: 400, started_at: '2025-11-25T10:00:00Z', ended_at: 1764064800800, status: 'ok' },
         { type: 'tool', tool: 'read_file', started_at: 1764064800850, duration_ms: 120, status: 'error', error: 'ENOENT' },
       ],
       idempotency_key: 'report-1',

@@ -4,6 +4,17 @@ import fc from 'fast-check';
 import { HTTP_STATUS, type ErrorCode } from '../src/errors.js';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 
+/** JSON with object keys sorted at every level: two bodies with the same arguments in any order compare equal. */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
+    .join(',')}}`;
+}
+
 const TOOLS = ['core_start_run', 'core_report_usage', 'core_end_run', 'core_record_failure', 'record_run'] as const;
 const RUN_IDS = ['1a1a1a1a-2b2b-4c3c-8d4d-5e5e5e5e5e01', '1a1a1a1a-2b2b-4c3c-8d4d-5e5e5e5e5e02', '1A1A1A1A-2B2B-4C3C-8D4D-5E5E5E5E5E03'];
 
@@ -213,21 +224,34 @@ describe('fuzz: totals equal the sum of accepted reports exactly', () => {
         const runId = `2b2b2b2b-3c3c-4d4d-8e8e-${String(++runNo).padStart(12, '0')}`;
         assert.equal((await b.tool('core_start_run', { project_key: 'fuzz', agent_id: AGENT_ID, run_id: runId })).status, 200);
         const expected = { ...ZERO };
-        const seenKeys = new Set<string>();
+        /** the body each idempotency key was first accepted with (keys sorted: the same arguments in any order) */
+        const seenKeys = new Map<string, string>();
         for (const [report, key] of list) {
           const body = { run_id: runId, ...report.body, ...(key ? { idempotency_key: key } : {}) };
           const a = await send(b.url, 'core_report_usage', JSON.stringify(body));
-          const repeat = report.valid && key !== undefined && seenKeys.has(key);
-          assert.equal(a.status, report.valid ? 200 : 400, JSON.stringify({ body, answer: a.body }));
+          const first = key === undefined ? undefined : seenKeys.get(key);
+          const repeat = report.valid && first !== undefined;
+          const reused = repeat && first !== canonical(body);
+          assert.equal(a.status, !report.valid ? 400 : reused ? 422 : 200, JSON.stringify({ body, answer: a.body }));
           if (!report.valid) {
             assert.equal(a.body.error?.code, 'invalid_argument');
             continue;
           }
+          if (reused) {
+            assert.equal(a.body.error?.code, 'idempotency_key_reused', 'a key reused with other arguments is refused');
+            continue;
+          }
           assert.equal(a.body.result?.duplicate, repeat ? true : undefined, 'a repeated idempotency_key is answered as a duplicate');
           if (repeat) continue;
-          if (key) seenKeys.add(key);
+          if (key) seenKeys.set(key, canonical(body));
           for (const f of Object.keys(expected) as (keyof typeof expected)[]) expected[f] += report.adds[f];
           assert.deepEqual(a.body.result?.totals, expected);
+          if (key) {
+            // the retry a client makes after a lost answer: the same body, answered as a duplicate, counted once
+            const retry = await send(b.url, 'core_report_usage', JSON.stringify(body));
+            assert.equal(retry.body.result?.duplicate, true, JSON.stringify(retry.body));
+            assert.deepEqual(retry.body.result?.totals, expected);
+          }
         }
         const view = await b.get(`/v1/runs/${runId}`);
         assert.deepEqual(view.body.totals, expected);

@@ -137,10 +137,10 @@ export function runStoreContract(
       it('returns what fn returns and sees its own writes inside', async () => {
         const result = await store().transact('run-t', async (tx) => {
           await tx.saveRun(makeRun('run-t', { reports: 7 }));
-          await tx.putIdempotent('alpha:k0', { ok: true }, T0);
+          await tx.putIdempotent('alpha:k0', { response: { ok: true }, request_hash: 'h0' }, T0);
           return { seen: (await tx.getRun('run-t'))!.reports, idem: await tx.getIdempotent('alpha:k0', T0) };
         });
-        assert.deepEqual(result, { seen: 7, idem: { ok: true } });
+        assert.deepEqual(result, { seen: 7, idem: { response: { ok: true }, request_hash: 'h0' } });
       });
 
       it('rolls back the run, the outbox and idempotency when fn throws', async () => {
@@ -154,7 +154,7 @@ export function runStoreContract(
             await tx.saveRun(makeRun('run-r', { reports: 5, status: 'completed' }));
             await tx.saveRun(makeRun('run-new'));
             await tx.enqueue([makeSpan('run-r', 'x'), makeSpan('run-r', 'y')], T0);
-            await tx.putIdempotent('alpha:k1', { run_id: 'run-r' }, T0);
+            await tx.putIdempotent('alpha:k1', { response: { run_id: 'run-r' }, request_hash: 'h1' }, T0);
             assert.equal((await tx.getRun('run-r'))!.reports, 5);
             throw new Error('boom');
           }),
@@ -238,8 +238,8 @@ export function runStoreContract(
     });
 
     withStore('idempotency', (store) => {
-      it('reads a response back by scope, honouring notBefore', async () => {
-        const response = { run_id: 'run-i', status: 'running', totals: { cost_usd: 0.5 } };
+      it('reads a response and its request hash back by scope, honouring notBefore', async () => {
+        const response = { response: { run_id: 'run-i', status: 'running', totals: { cost_usd: 0.5 } }, request_hash: 'q8W1-hash' };
         await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-1', response, T0));
         const get = (scope: string, notBefore: number) => store().transact('run-i', (tx) => tx.getIdempotent(scope, notBefore));
         assert.deepEqual(await get('alpha:key-1', T0 - 1000), response);
@@ -249,13 +249,13 @@ export function runStoreContract(
       });
 
       it('replaces a response for the same scope and purges old ones', async () => {
-        await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { n: 1 }, T0));
-        await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { n: 2 }, T0 + 10));
-        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', T0 + 5)), { n: 2 });
+        await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { response: { n: 1 }, request_hash: 'a' }, T0));
+        await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { response: { n: 2 }, request_hash: null }, T0 + 10));
+        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', T0 + 5)), { response: { n: 2 }, request_hash: null });
         // key-1 (T0) is older than T0 + 1; key-2 (T0 + 10) is not.
         assert.equal(await store().purgeIdempotency(T0 + 1), 1);
         assert.equal(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-1', 0)), undefined);
-        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', 0)), { n: 2 });
+        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', 0)), { response: { n: 2 }, request_hash: null });
       });
     });
 

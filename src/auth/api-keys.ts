@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BridgeError } from '../errors.js';
 import type { ApiKeyRecord, KeyScope, RunStore } from '../store/run-store.js';
+import { LoginThrottle } from './login-throttle.js';
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -30,17 +32,20 @@ export class KeyRing {
   constructor(
     private readonly store: RunStore,
     envKeys: { key: string; projects: string[]; readOnly: boolean }[],
+    private readonly throttle = new LoginThrottle(0),
   ) {
     this.envKeys = new Map(envKeys.map((k, i) => [hashKey(k.key), { keyId: `env:${i}`, projects: k.projects, readOnly: k.readOnly }]));
   }
 
   async load(): Promise<void> {
+    // the time before the read: a key revoked before it is refused from now on, whatever the read takes
+    const readAt = Date.now();
     const keys = await this.store.listApiKeys();
     this.anyStored = keys.length > 0;
     this.storeKeys = new Map(
       keys.filter((k) => k.revoked_at === null).map((k) => [k.hash, { keyId: k.id, projects: k.projects, readOnly: k.scope === 'read' }]),
     );
-    this.loadedAt = Date.now();
+    this.loadedAt = readAt;
   }
 
   private async fresh(): Promise<void> {
@@ -55,7 +60,13 @@ export class KeyRing {
     return this.envKeys.size > 0 || this.anyStored;
   }
 
-  async authenticate(presented: string): Promise<Principal | undefined> {
+  /**
+   * The key's principal, or undefined for an unknown or revoked key. With the caller's address, too
+   * many failures from it throw 429 rate_limited before the key is even compared.
+   */
+  async authenticate(presented: string, address?: string): Promise<Principal | undefined> {
+    const wait = address === undefined ? 0 : this.throttle.waitSeconds(address);
+    if (wait > 0) throw new BridgeError('rate_limited', `too many failed API-key attempts from this address; retry in ${wait} s`, undefined, wait);
     await this.fresh();
     const digest = Buffer.from(hashKey(presented), 'hex');
     let found: Principal | undefined;
@@ -65,6 +76,7 @@ export class KeyRing {
         if (timingSafeEqual(digest, Buffer.from(hash, 'hex'))) found = principal;
       }
     }
+    if (!found && address !== undefined) this.throttle.failed(address);
     return found;
   }
 }

@@ -14,7 +14,8 @@ export type RowExportOutcome = ExportOutcome & { partial?: PartialSuccess };
 /** Exports outbox rows: the relay's one dependency on OpenTelemetry, in this thread or a worker's. */
 export interface RowExporter {
   export(rows: readonly OutboxRow[]): Promise<RowExportOutcome>;
-  shutdown(): Promise<void>;
+  /** Stops, taking at most timeoutMs where the exporter can bound it (the bridge's shutdown timeout). */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 /** Materializes and exports on the calling thread: what the export worker runs. */

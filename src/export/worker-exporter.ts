@@ -61,15 +61,15 @@ export class WorkerRowExporter implements RowExporter {
     });
   }
 
-  shutdown(): Promise<void> {
-    this.closing ??= this.close();
+  shutdown(timeoutMs = 5_000): Promise<void> {
+    this.closing ??= this.close(timeoutMs);
     return this.closing;
   }
 
-  private async close(): Promise<void> {
+  private async close(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     const done = new Promise<void>((resolve) => worker.on('message', (msg: ExportReply) => msg.kind === 'shutdown' && resolve()));
-    await stopWorker(worker, { kind: 'shutdown' } satisfies ExportRequest, 5_000, done);
+    await stopWorker(worker, { kind: 'shutdown' } satisfies ExportRequest, timeoutMs, done);
   }
 }

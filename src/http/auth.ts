@@ -19,14 +19,14 @@ export function bearerOf(header: string | undefined): string | undefined {
  * scope what the call may see. Without keys the bridge is open (and bound to loopback only):
  * the answer is then undefined. Throws 401 or 429 BridgeErrors.
  */
-export async function authorize(keys: KeyRing, limiter: RateLimiter, presented: string | undefined): Promise<Principal | undefined> {
+export async function authorize(keys: KeyRing, limiter: RateLimiter, presented: string | undefined, address: string | undefined): Promise<Principal | undefined> {
   if (!(await keys.enabled())) {
     const wait = limiter.take('anonymous');
     if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);
     return undefined;
   }
   if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
-  const principal = await keys.authenticate(presented);
+  const principal = await keys.authenticate(presented, address ?? 'unknown');
   if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');
   const wait = limiter.take(principal.keyId);
   if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded for this API key (BRIDGE_RATE_LIMIT)', undefined, wait);
@@ -37,7 +37,7 @@ export async function authorize(keys: KeyRing, limiter: RateLimiter, presented: 
 export function authenticate(keys: KeyRing, limiter: RateLimiter) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     try {
-      req.principal = await authorize(keys, limiter, bearerOf(req.get('authorization')) ?? cookieKey(req));
+      req.principal = await authorize(keys, limiter, bearerOf(req.get('authorization')) ?? cookieKey(req), req.socket.remoteAddress);
       next();
     } catch (err) {
       next(err);

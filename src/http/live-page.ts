@@ -42,7 +42,7 @@ async function access(keys: KeyRing, req: Request): Promise<Access> {
   const bearer = bearerOf(req.get('authorization'));
   const presented = bearer ?? cookieOf(req);
   if (!presented) return { denied: undefined };
-  const principal = await keys.authenticate(presented);
+  const principal = await keys.authenticate(presented, req.socket.remoteAddress ?? 'unknown');
   if (!principal) return { denied: 'The saved API key is unknown or was revoked. Enter a valid key.' };
   return { principal, signedIn: bearer === undefined };
 }
@@ -169,7 +169,7 @@ export function livePageRouter(d: LivePageDeps, refreshSeconds = 5): Router {
     const nonce = randomBytes(16).toString('base64');
     if (!sameOrigin(req)) return send(res, 403, renderKeyForm(nonce, 'This form must be sent from this page.'), nonce);
     const key = one((req.body as Record<string, unknown> | undefined)?.key).trim();
-    const principal = key ? await d.keys.authenticate(key) : undefined;
+    const principal = key ? await d.keys.authenticate(key, req.socket.remoteAddress ?? 'unknown') : undefined;
     if (!principal) return send(res, 401, renderKeyForm(nonce, 'Unknown or revoked API key.'), nonce);
     res.set('set-cookie', cookie(req, key, COOKIE_MAX_AGE_S)).redirect(303, '/');
   });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CallContext, RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { decodeCursor } from '../store/run-store.js';
-import { uuid } from '../tools/schemas.js';
+import { text, uuid } from '../tools/schemas.js';
 import { invalidArgument, toDetails } from '../tools/validate.js';
 
 export function callContext(req: Request): CallContext {
@@ -11,7 +11,7 @@ export function callContext(req: Request): CallContext {
 }
 
 const listQuery = z.strictObject({
-  project_key: z.string().min(1).max(128).optional(),
+  project_key: text(128).min(1, { message: 'must not be empty' }).optional(),
   status: z.enum(['running', 'completed', 'failed', 'interrupted']).optional(),
   agent_id: uuid.optional(),
   since: z

@@ -41,7 +41,7 @@ export function toolCallRoute(d: ToolRouteDeps): (req: IncomingMessage, res: Ser
 
 async function serve(d: ToolRouteDeps, req: IncomingMessage, res: ServerResponse, rawTool: string): Promise<void> {
   const h = req.headers;
-  const principal = await authorize(d.keys, d.limiter, bearerOf(h.authorization));
+  const principal = await authorize(d.keys, d.limiter, bearerOf(h.authorization), req.socket.remoteAddress);
   const body = await readJsonBody(req);
   const idem = h['idempotency-key'] as string | undefined;
   if (idem !== undefined && (idem.length === 0 || idem.length > LIMITS.idempotencyKey))
@@ -87,12 +87,8 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
   const text = await readText(req);
   if (text.length === 0) return {};
-  const first = /\S/.exec(text)?.[0];
-  if (first !== '{' && first !== '[')
-    throw new BridgeError('invalid_argument', `body: malformed JSON (expected an object, got ${JSON.stringify(first ?? '')} first)`, [
-      { path: 'body', message: 'malformed JSON' },
-    ]);
   try {
+    // any JSON value parses; one that is not an object is then refused by validation, naming what it got
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new BridgeError('invalid_argument', `body: malformed JSON (${(err as Error).message})`, [{ path: 'body', message: 'malformed JSON' }]);

@@ -62,6 +62,8 @@ export interface RunRecord {
   events_dropped: number;
   links: SpanLinkRecord[];
   final_mismatch: boolean;
+  /** a token_usage whose total_tokens was below its input + output (kept as reported, flagged) */
+  total_mismatch?: boolean;
   root_exported: boolean;
   /** created by a failure before any start */
   implicit: boolean;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hashRequest } from './request-hash.js';
 import { BridgeError, runNotFound } from '../errors.js';
 import type { RunStore, StoreTx } from '../store/run-store.js';
 import { ATTR, EVENT } from '../telemetry/attributes.js';
@@ -11,6 +12,7 @@ import {
   lateEndSpan,
   recordFailureSpan,
   startRunSpan,
+  totalBelowParts,
 } from '../telemetry/run-spans.js';
 import type { Attributes, SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 import type { ToolArgs, TokenUsage, TraceEntry } from '../tools/schemas.js';
@@ -25,6 +27,13 @@ export const MAX_ROOT_EVENTS = 128;
 /** How long an Idempotency-Key's first answer is kept. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
+/** A key seen before with other arguments: answering the first call's result would lose the new data. */
+function keyReused(tool: string, ctx: CallContext): BridgeError {
+  const name = ctx.idempotencyKeyName ?? 'Idempotency-Key';
+  const message = `${name} "${ctx.idempotencyKey}" was already used for another ${tool} request in the last 24 h; send new data under a new key`;
+  return new BridgeError('idempotency_key_reused', message, [{ path: name, message }]);
+}
+
 /** Who is calling: the projects their key covers (undefined = all) and transport metadata. */
 export interface CallContext {
   projects?: readonly string[];
@@ -32,6 +41,8 @@ export interface CallContext {
   readOnly?: boolean;
   traceparent?: string;
   idempotencyKey?: string;
+  /** where the key came from, for errors: the header (default) or core_report_usage's idempotency_key */
+  idempotencyKeyName?: 'Idempotency-Key' | 'idempotency_key';
 }
 
 export interface RunServiceOptions {
@@ -74,22 +85,28 @@ export class RunService {
     lockKey: string,
     scope: string | undefined,
     ctx: CallContext,
+    /** the validated arguments: a repeated key must come with the same ones */
+    request: object,
     fn: (tx: StoreTx, now: number) => Promise<Outcome<R>>,
     /** visibility check run before the idempotency look-up, so a repeat never answers another project's caller */
     guard?: (tx: StoreTx) => Promise<void>,
   ): Promise<R & { duplicate?: true }> {
     const idemScope = ctx.idempotencyKey ? `${tool}:${scope}:${ctx.idempotencyKey}` : undefined;
+    const requestHash = idemScope ? hashRequest(request) : null;
     const out = await this.o.store.transact(lockKey, async (tx) => {
       const now = this.now();
       if (guard) await guard(tx);
       if (idemScope) {
         const seen = await tx.getIdempotent(idemScope, now - IDEMPOTENCY_TTL_MS);
-        if (seen !== undefined) return { result: { ...(seen as R), duplicate: true as const }, spans: [], effects: [] };
+        if (seen !== undefined) {
+          if (seen.request_hash !== null && seen.request_hash !== requestHash) throw keyReused(tool, ctx);
+          return { result: { ...(seen.response as R), duplicate: true as const }, spans: [], effects: [] };
+        }
       }
       const outcome = await fn(tx, now);
       if (outcome.run) await tx.saveRun(outcome.run);
       if (outcome.spans.length) await tx.enqueue(outcome.spans, now);
-      if (idemScope) await tx.putIdempotent(idemScope, outcome.result, now);
+      if (idemScope) await tx.putIdempotent(idemScope, { response: outcome.result, request_hash: requestHash }, now);
       return outcome;
     });
     if (out.effects.length) this.o.metrics.apply(out.effects);
@@ -112,7 +129,7 @@ export class RunService {
     const scope = args.run_id ?? `project:${args.project_key}`;
     const lockKey = args.run_id ?? (ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId);
     if (this.o.beforeStart) await this.o.beforeStart(args.project_key);
-    return this.call('core_start_run', lockKey, scope, ctx, async (tx, now) => {
+    return this.call('core_start_run', lockKey, scope, ctx, args, async (tx, now) => {
       const existing = await tx.getRun(runId);
       if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
       if (existing && !existing.implicit) return { result: this.startResult(existing), spans: [], effects: [] };
@@ -226,11 +243,12 @@ export class RunService {
   }
 
   async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
-    const key = args.idempotency_key ?? ctx.idempotencyKey;
-    return this.call('core_report_usage', args.run_id, args.run_id, { ...ctx, idempotencyKey: key }, async (tx, now) => {
+    const keyed = args.idempotency_key !== undefined ? { idempotencyKey: args.idempotency_key, idempotencyKeyName: 'idempotency_key' as const } : {};
+    return this.call('core_report_usage', args.run_id, args.run_id, { ...ctx, ...keyed }, args, async (tx, now) => {
       const run = await this.getVisible(tx, args.run_id, ctx);
       if (run.status !== 'running') throw new BridgeError('run_ended', `run ${run.run_id} has ended (${run.status}); usage can no longer be reported`);
       const batch = toBatch(args.token_usage, this.o.pricing);
+      if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
       const effects: MetricEffect[] = [];
       const effect = this.addUsage(run, batch);
       if (effect) effects.push(effect);
@@ -242,7 +260,7 @@ export class RunService {
   }
 
   async endRun(args: ToolArgs<'core_end_run'>, ctx: CallContext) {
-    return this.call('core_end_run', args.run_id, args.run_id, ctx, async (tx, now) => {
+    return this.call('core_end_run', args.run_id, args.run_id, ctx, args, async (tx, now) => {
       const run = await this.getVisible(tx, args.run_id, ctx);
       const reaped = run.status === 'interrupted' && (run.end_reason === 'idle_timeout' || run.end_reason === 'max_duration');
       if (run.status !== 'running' && !reaped) {
@@ -255,6 +273,7 @@ export class RunService {
       const spans = this.entrySpans(run, args.traces, now);
       if (args.token_usage) {
         const batch = toBatch(args.token_usage, this.o.pricing);
+        if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
         if (this.o.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
         else {
           const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
@@ -306,7 +325,7 @@ export class RunService {
 
   async recordFailure(args: ToolArgs<'core_record_failure'>, ctx: CallContext) {
     this.requireProject(ctx, args.project_key);
-    return this.call('core_record_failure', args.run_id, args.run_id, ctx, async (tx, now) => {
+    return this.call('core_record_failure', args.run_id, args.run_id, ctx, args, async (tx, now) => {
       let run = await tx.getRun(args.run_id);
       const effects: MetricEffect[] = [];
       if (run && (run.project_key !== args.project_key || !this.canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
@@ -351,7 +370,7 @@ export class RunService {
     this.requireProject(ctx, args.project_key);
     const runId = randomUUID();
     const lockKey = ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId;
-    return this.call('record_run', lockKey, `project:${args.project_key}`, ctx, async (_tx, now) => {
+    return this.call('record_run', lockKey, `project:${args.project_key}`, ctx, args, async (_tx, now) => {
       const run = newRunRecord(runId, args.project_key, null, now);
       run.agent_name = args.agent;
       run.summary = redactText(args.summary);
@@ -368,7 +387,7 @@ export class RunService {
   /** Ends one stale run as interrupted (the reaper); false when it is no longer stale. */
   async reap(runId: string, idleBefore: number, startedBefore: number): Promise<boolean> {
     let reaped = false;
-    await this.call('reaper', runId, undefined, {}, async (tx, now) => {
+    await this.call('reaper', runId, undefined, {}, {}, async (tx, now) => {
       const run = await tx.getRun(runId);
       if (!run || run.status !== 'running') return { result: {}, spans: [], effects: [] };
       const idle = run.last_activity_at < idleBefore;

@@ -7,6 +7,7 @@ import {
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
+  type IdempotentAnswer,
   StoredOutboxRow,
   deadLetterRow,
   type OutboxRow,
@@ -30,7 +31,7 @@ interface OutboxEntry {
 
 interface IdempotencyEntry {
   created_at: number;
-  response: unknown;
+  answer: IdempotentAnswer;
 }
 
 /** Writes a transaction makes, applied to the maps only when its fn resolves. */
@@ -97,10 +98,9 @@ export class MemoryStore implements RunStore {
         },
         getIdempotent: async (scope, notBefore) => {
           const entry = staged.idempotency.get(scope) ?? this.idempotency.get(scope);
-          return entry && entry.created_at >= notBefore ? clone(entry.response) : undefined;
+          return entry && entry.created_at >= notBefore ? clone(entry.answer) : undefined;
         },
-        putIdempotent: async (scope, response, now) =>
-          void staged.idempotency.set(scope, { created_at: now, response: clone(response) }),
+        putIdempotent: async (scope, answer, now) => void staged.idempotency.set(scope, { created_at: now, answer: clone(answer) }),
       };
       const result = await fn(tx);
       this.commit(staged);

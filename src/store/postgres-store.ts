@@ -77,6 +77,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE outbox SET (fillfactor = 50);`,
   // read-only keys (Prometheus, dashboards): existing keys keep writing
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
+  // a key reused with another request body is refused, so the request it answered is kept as a hash
+  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
 ];
 
 

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import { named, pgArray, type ElementType } from './postgres-sql.js';
-import { runColumns, type StoreTx } from './run-store.js';
+import { runColumns, type IdempotentAnswer, type StoreTx } from './run-store.js';
 
 const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
 
@@ -21,7 +21,7 @@ export class PostgresTx implements StoreTx {
   events: { run_id: string; seq: number; event: string }[] = [];
   /** runs whose stored events this call took (deleted on commit) */
   readonly taken = new Set<string>();
-  readonly idempotency = new Map<string, { at: number; response: string }>();
+  readonly idempotency = new Map<string, { at: number; response: string; hash: string | null }>();
 
   /** lockedRun: the run the call locked, as read after taking the lock (null: no such run yet). */
   constructor(
@@ -71,16 +71,16 @@ export class PostgresTx implements StoreTx {
     return [...stored, ...mine].sort((a, b) => a.seq - b.seq).map((r) => JSON.parse(r.event) as StoredEvent);
   }
 
-  async getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined> {
+  async getIdempotent(scope: string, notBefore: number): Promise<IdempotentAnswer | undefined> {
     const mine = this.idempotency.get(scope);
-    if (mine) return mine.at >= notBefore ? (JSON.parse(mine.response) as unknown) : undefined;
-    const sql = 'SELECT response FROM idempotency WHERE scope = $1 AND created_at >= $2';
-    const { rows } = await this.client.query<{ response: string }>(named(sql, [scope, notBefore]));
-    return rows[0] ? (JSON.parse(rows[0].response) as unknown) : undefined;
+    if (mine) return mine.at >= notBefore ? { response: JSON.parse(mine.response) as unknown, request_hash: mine.hash } : undefined;
+    const sql = 'SELECT response, request_hash FROM idempotency WHERE scope = $1 AND created_at >= $2';
+    const { rows } = await this.client.query<{ response: string; request_hash: string | null }>(named(sql, [scope, notBefore]));
+    return rows[0] ? { response: JSON.parse(rows[0].response) as unknown, request_hash: rows[0].request_hash } : undefined;
   }
 
-  putIdempotent(scope: string, response: unknown, now: number): Promise<void> {
-    this.idempotency.set(scope, { at: now, response: JSON.stringify(response) });
+  putIdempotent(scope: string, answer: IdempotentAnswer, now: number): Promise<void> {
+    this.idempotency.set(scope, { at: now, response: JSON.stringify(answer.response), hash: answer.request_hash });
     return Promise.resolve();
   }
 }
@@ -94,7 +94,7 @@ export class PostgresTx implements StoreTx {
  */
 export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   const runs = new Map<string, ReturnType<typeof runColumns>>();
-  const idem = new Map<string, { at: number; response: string }>();
+  const idem = new Map<string, { at: number; response: string; hash: string | null }>();
   const outbox: PostgresTx['outbox'] = [];
   const events: PostgresTx['events'] = [];
   const taken = new Set<string>();
@@ -140,9 +140,14 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   }
   if (idem.size) {
     const i = [...idem];
-    parts.push(`i AS (INSERT INTO idempotency (scope, created_at, response)
-      SELECT * FROM ${unnest(['text', i.map(([k]) => k)], ['float8', i.map(([, v]) => v.at)], ['text', i.map(([, v]) => v.response)])}
-      ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response)`);
+    parts.push(`i AS (INSERT INTO idempotency (scope, created_at, response, request_hash)
+      SELECT * FROM ${unnest(
+        ['text', i.map(([k]) => k)],
+        ['float8', i.map(([, v]) => v.at)],
+        ['text', i.map(([, v]) => v.response)],
+        ['text', i.map(([, v]) => v.hash)],
+      )}
+      ON CONFLICT (scope) DO UPDATE SET created_at = excluded.created_at, response = excluded.response, request_hash = excluded.request_hash)`);
   }
   if (parts.length === 0) return undefined;
   // Data-modifying CTEs all run to completion whether or not the final SELECT reads them.

@@ -74,6 +74,13 @@ export interface RunQuery {
   cursor?: string;
 }
 
+/** A tool call's first answer under an idempotency key, and a hash of the request that got it. */
+export interface IdempotentAnswer {
+  response: unknown;
+  /** null for answers stored before request hashes were kept */
+  request_hash: string | null;
+}
+
 /** What one tool call may read and write, inside one transaction holding the run's lock. */
 export interface StoreTx {
   getRun(runId: string): Promise<RunRecord | null>;
@@ -83,8 +90,8 @@ export interface StoreTx {
   appendEvent(runId: string, seq: number, event: StoredEvent): Promise<void>;
   /** The run's stored root-span events in order, removed from the store (the root span takes them). */
   takeEvents(runId: string): Promise<StoredEvent[]>;
-  getIdempotent(scope: string, notBefore: number): Promise<unknown | undefined>;
-  putIdempotent(scope: string, response: unknown, now: number): Promise<void>;
+  getIdempotent(scope: string, notBefore: number): Promise<IdempotentAnswer | undefined>;
+  putIdempotent(scope: string, answer: IdempotentAnswer, now: number): Promise<void>;
 }
 
 /**

@@ -54,4 +54,6 @@ export const MIGRATIONS: string[] = [
   `CREATE TABLE run_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
   // read-only keys (Prometheus, dashboards): existing keys keep writing
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
+  // a key reused with another request body is refused, so the request it answered is kept as a hash
+  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
 ];

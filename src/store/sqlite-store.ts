@@ -105,10 +105,10 @@ export class SqliteStore implements RunStore {
       appendEvent: db.prepare('INSERT INTO run_events (run_id, seq, event) VALUES (?, ?, ?)'),
       events: db.prepare<[string], { event: string }>('SELECT event FROM run_events WHERE run_id = ? ORDER BY seq'),
       dropEvents: db.prepare('DELETE FROM run_events WHERE run_id = ?'),
-      getIdem: db.prepare<[string, number], { response: string }>(
-        'SELECT response FROM idempotency WHERE scope = ? AND created_at >= ?',
+      getIdem: db.prepare<[string, number], { response: string; request_hash: string | null }>(
+        'SELECT response, request_hash FROM idempotency WHERE scope = ? AND created_at >= ?',
       ),
-      putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (scope, created_at, response) VALUES (?, ?, ?)'),
+      putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (scope, created_at, response, request_hash) VALUES (?, ?, ?, ?)'),
       activeRuns: db.prepare<[], { project_key: string; n: number; oldest: number }>(
         "SELECT project_key, COUNT(*) AS n, MIN(started_at) AS oldest FROM runs WHERE status = 'running' GROUP BY project_key",
       ),
@@ -191,9 +191,9 @@ export class SqliteStore implements RunStore {
       },
       getIdempotent: async (scope, notBefore) => {
         const row = s.getIdem.get(scope, notBefore);
-        return row ? (JSON.parse(row.response) as unknown) : undefined;
+        return row ? { response: JSON.parse(row.response) as unknown, request_hash: row.request_hash } : undefined;
       },
-      putIdempotent: async (scope, response, now) => void s.putIdem.run(scope, now, JSON.stringify(response)),
+      putIdempotent: async (scope, answer, now) => void s.putIdem.run(scope, now, JSON.stringify(answer.response), answer.request_hash),
     };
     return new Promise<T>((resolve, reject) => {
       void this.mutex.run(async () => {

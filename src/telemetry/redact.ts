@@ -1,6 +1,6 @@
 /**
  * Secret redaction for every text that leaves the bridge (and is stored): summaries,
- * prompt previews, errors, context and meta values.
+ * prompt previews, errors, context and meta values and keys.
  */
 const hasDigit = (s: string) => /\d/.test(s);
 
@@ -37,8 +37,9 @@ export function redactText(text: string): string {
 }
 
 /**
- * Redacts every string inside a JSON value (keys are kept). Copy on write: a value with nothing to
- * redact comes back as it is, so the usual call builds no copies.
+ * Redacts every string inside a JSON value, object keys included (a secret used as a key is still
+ * a secret). Copy on write: a value with nothing to redact comes back as it is, so the usual call
+ * builds no copies.
  */
 export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
@@ -55,8 +56,9 @@ export function redactValue<T>(value: T): T {
     const keys = Object.keys(obj);
     let entries: [string, unknown][] | undefined;
     for (let i = 0; i < keys.length; i++) {
+      const k = redactText(keys[i]);
       const v = redactValue(obj[keys[i]]);
-      if (v !== obj[keys[i]]) (entries ??= Object.entries(obj))[i][1] = v;
+      if (v !== obj[keys[i]] || k !== keys[i]) (entries ??= Object.entries(obj))[i] = [k, v];
     }
     // fromEntries defines own properties: a "__proto__" key stays data and never becomes a prototype
     return (entries ? Object.fromEntries(entries) : value) as T;

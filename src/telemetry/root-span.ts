@@ -26,6 +26,7 @@ function usageAttributes(run: RunRecord, attrs: Attributes): void {
   const costSource = costSourceOf(run);
   if (costSource) attrs[ATTR.usageCostSource] = costSource;
   if (run.final_mismatch) attrs[ATTR.usageFinalMismatch] = true;
+  if (run.total_mismatch) attrs[ATTR.usageTotalMismatch] = true;
   if (run.reports_dropped) attrs[ATTR.usageReportsDropped] = run.reports_dropped;
 }
 

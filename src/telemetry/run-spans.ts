@@ -26,13 +26,39 @@ export function capSpan(span: SpanRecord): SpanRecord {
   return { ...span, attributes, events, dropped_attributes: droppedAttrs, dropped_events: droppedEvents };
 }
 
-/** `failure` error type: the leading `SomethingError`/`SomethingException` word, else meta.error_type, else `failure`. */
+/** A dotted identifier at the start of a line, followed by a colon or the end of the line. */
+const LEADING_NAME = /^\s*((?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*)\s*(?::|$)/;
+
+/**
+ * A failure's error type, one rule (docs/failures.md): the exception name that starts the error
+ * text — the first line, or a Python traceback's last line — when it ends in `Error` or
+ * `Exception` (`Error: connect ETIMEDOUT…` → `Error`, `TypeError: …` → `TypeError`,
+ * `requests.exceptions.ConnectionError: …` keeps its module path); else `meta.error_type`; else `failure`.
+ */
 export function errorTypeOf(error: string | undefined, meta?: Record<string, unknown>): string {
-  const m = error ? /^\s*([A-Za-z_$][\w$.]*(?:Error|Exception))\b/.exec(error) : null;
-  if (m) return m[1].slice(0, 128);
+  const name = error ? exceptionName(error) : undefined;
+  if (name) return name.slice(0, 128);
   const fromMeta = meta?.error_type;
   if (typeof fromMeta === 'string' && fromMeta) return fromMeta.slice(0, 128);
   return 'failure';
+}
+
+function exceptionName(error: string): string | undefined {
+  const lines = error.trim().split('\n');
+  let line = lines[0];
+  if (line.startsWith('Traceback (most recent call last)')) {
+    // the exception line is the last one not indented (frames and source lines are)
+    for (let i = lines.length - 1; i > 0; i--) {
+      if (lines[i].trim() && !/^\s/.test(lines[i])) {
+        line = lines[i];
+        break;
+      }
+    }
+  }
+  const m = LEADING_NAME.exec(line);
+  if (!m) return undefined;
+  const last = m[1].slice(m[1].lastIndexOf('.') + 1);
+  return /(?:Error|Exception)$/.test(last) ? m[1] : undefined;
 }
 
 function childOf(run: RunRecord, name: string, kind: number, start: number, end: number, attributes: Attributes): SpanRecord {
@@ -76,8 +102,21 @@ const KNOWN_ENTRY_FIELDS = new Set([
   'reasoning_output_tokens',
 ]);
 
+/** Where an entry without times of its own is placed (src/runs/trace-entries.ts lays them out). */
+export interface EntrySlot {
+  start: number;
+  end: number;
+  /** cut at the run's start: the entries of the call add up to more than the run so far */
+  clamped: boolean;
+}
+
+/** total_tokens below input + output: kept as reported, flagged (docs/trace-entries.md). */
+export function totalBelowParts(usage: { input_tokens?: number; output_tokens?: number; total_tokens?: number }): boolean {
+  return usage.total_tokens !== undefined && usage.total_tokens < (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);
+}
+
 /** A `traces` entry → `chat {model}` (CLIENT), `execute_tool {tool}` (INTERNAL) or a generic step span. */
-export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra: Attributes = {}): SpanRecord {
+export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra: Attributes = {}, slot?: EntrySlot): SpanRecord {
   const isTool = entry.tool !== undefined || entry.type === 'tool';
   const isLlm = !isTool && (entry.model !== undefined || entry.type === 'llm');
   const attrs: Attributes = {};
@@ -103,6 +142,7 @@ export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra:
     attrs[ATTR.genAiUsageCacheCreationInputTokens] = entry.cache_creation_input_tokens;
   if (entry.reasoning_output_tokens !== undefined) attrs[ATTR.genAiUsageReasoningOutputTokens] = entry.reasoning_output_tokens;
   if (entry.total_tokens !== undefined) attrs[ATTR.traceTotalTokens] = entry.total_tokens;
+  if (totalBelowParts(entry)) attrs[ATTR.traceTotalMismatch] = true;
   if (entry.cost_usd !== undefined) attrs[ATTR.traceCostUsd] = entry.cost_usd;
   if (entry.name !== undefined && (isTool || isLlm)) attrs[`${PREFIX.trace}name`] = entry.name;
   if (entry.type !== undefined) attrs[`${PREFIX.trace}type`] = entry.type;
@@ -115,7 +155,13 @@ export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra:
   const duration = entry.duration_ms;
   let start: number;
   let end: number;
-  if (startGiven !== undefined && endGiven !== undefined) [start, end] = [startGiven, Math.max(startGiven, endGiven)];
+  if (slot) {
+    [start, end] = [slot.start, slot.end];
+    if (slot.clamped) {
+      attrs[ATTR.traceDurationClamped] = true;
+      if (duration !== undefined) attrs[ATTR.traceDurationMs] = duration;
+    }
+  } else if (startGiven !== undefined && endGiven !== undefined) [start, end] = [startGiven, Math.max(startGiven, endGiven)];
   else if (startGiven !== undefined) [start, end] = [startGiven, startGiven + (duration ?? 0)];
   else if (endGiven !== undefined) [start, end] = [endGiven - (duration ?? 0), endGiven];
   else [start, end] = [now - (duration ?? 0), now];

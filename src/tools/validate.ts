@@ -16,6 +16,15 @@ function pathOf(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
+const TYPE_NAMES: Record<string, string> = { object: 'an object', array: 'an array', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+/** A schema's own message, or ours instead of zod's default ("Invalid input: expected array, received object"). */
+function ownWords(issue: z.core.$ZodIssueInvalidType): string {
+  if (!issue.message.startsWith('Invalid input')) return issue.message;
+  const expected = TYPE_NAMES[issue.expected];
+  return expected ? `must be ${expected}` : issue.message;
+}
+
 /** Turns zod issues into details that name the field and, where there is one, the limit. */
 export function toDetails(issues: readonly z.core.$ZodIssue[], input: unknown): ErrorDetail[] {
   const details: ErrorDetail[] = [];
@@ -37,7 +46,7 @@ export function toDetails(issues: readonly z.core.$ZodIssue[], input: unknown): 
       case 'invalid_type':
         details.push({
           path,
-          message: valueAt(input, issue.path) === undefined ? `${path}: is required` : `${path || 'body'}: ${issue.message}`,
+          message: valueAt(input, issue.path) === undefined ? `${path}: is required` : `${path || 'body'}: ${ownWords(issue)}`,
         });
         break;
       case 'custom': {
@@ -59,7 +68,8 @@ export function invalidArgument(details: ErrorDetail[]): BridgeError {
 /** Validates a tool's arguments with its schema, the one path every transport uses. */
 export function parseToolArgs<T extends ToolName>(tool: T, args: unknown): ToolArgs<T> {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw invalidArgument([{ path: '', message: 'body: must be a JSON object with the tool arguments' }]);
+    const got = args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args;
+    throw invalidArgument([{ path: 'body', message: `body: must be a JSON object with the tool arguments (got ${got})` }]);
   }
   if (tool === 'core_report_usage') {
     const fast = fastReportUsage(args);
