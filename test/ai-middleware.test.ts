@@ -198,4 +198,34 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     assert.equal(abortedSpan.status.code, 2);
     assert.match(String(abortedSpan.status.message), /^AbortError/);
   });
+  it('a reader that stops reading a stream early: the call is still reported once, as aborted', async () => {
+    const model = new MockLanguageModelV3({
+      modelId: 'mock-cancelled',
+      doStream: async () => ({
+        stream: new ReadableStream({
+          start(controller) {
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            controller.enqueue({ type: 'text-start', id: 't' });
+          },
+        }),
+      }),
+    });
+    const runId = client.startRun({ project_key: PROJECT, agent_id: AGENT_ID });
+    const middleware = oprelayMiddleware({ client, runId });
+    const params: Parameters<typeof model.doStream>[0] = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] };
+    // what wrapLanguageModel does with a middleware, called directly so the reader is ours
+    const { stream } = await middleware.wrapStream!({ doStream: () => model.doStream(params), doGenerate: () => model.doGenerate(params), params, model });
+    const reader = stream.getReader();
+    assert.equal((await reader.read()).value?.type, 'stream-start');
+    await reader.cancel('enough');
+    client.send('core_end_run', { run_id: runId, status: 'completed' });
+    await client.flush();
+    const run = await client.awaited.getRun(runId);
+    assert.equal(run.failures, 1);
+    assert.equal(run.totals.llm_calls, 1);
+    const [span] = await chatSpans(runId, 1);
+    assert.equal(span.name, 'chat mock-cancelled');
+    assert.equal(span.status.code, 2);
+    assert.equal(span.status.message, 'AbortError: enough');
+  });
 });

@@ -102,22 +102,39 @@ export function oprelayMiddleware(options: OprelayMiddlewareOptions): LanguageMo
       if (params.abortSignal?.aborted) onAbort();
       else params.abortSignal?.addEventListener('abort', onAbort, { once: true });
 
-      const watched = result.stream.pipeThrough(
-        new TransformStream<StreamPart, StreamPart>({
-          transform(part, controller) {
-            if (part.type === 'finish') {
-              usage = part.usage;
-              finishReason = part.finishReason;
-            } else if (part.type === 'error') {
-              streamError = part.error;
-            }
-            controller.enqueue(part);
-          },
-          flush() {
+      const observe = (part: StreamPart) => {
+        if (part.type === 'finish') {
+          usage = part.usage;
+          finishReason = part.finishReason;
+        } else if (part.type === 'error') {
+          streamError = part.error;
+        }
+      };
+      // pulled through by hand rather than piped, so a reader that stops early (cancel) is seen too
+      const reader = result.stream.getReader();
+      const watched = new ReadableStream<StreamPart>({
+        async pull(controller) {
+          let next: ReadableStreamReadResult<StreamPart>;
+          try {
+            next = await reader.read();
+          } catch (error) {
+            finish({ error, aborted: isAborted(params, error) });
+            controller.error(error);
+            return;
+          }
+          if (next.done) {
             finish();
-          },
-        }),
-      );
+            controller.close();
+            return;
+          }
+          observe(next.value);
+          controller.enqueue(next.value);
+        },
+        cancel(reason) {
+          finish({ error: reason ?? new Error('the stream was cancelled by its reader'), aborted: true });
+          return reader.cancel(reason);
+        },
+      });
       return { ...result, stream: watched };
     },
   };

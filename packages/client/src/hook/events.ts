@@ -17,6 +17,8 @@ const textOf = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? ''
 export interface HookOutcome {
   calls: SpooledCall[];
   state: SessionState;
+  /** false when the event left the state as it was: parallel tool hooks then do not write it over each other */
+  stateChanged: boolean;
 }
 
 function call(tool: SpooledCall['tool'], args: Record<string, unknown>, key: string = randomUUID()): SpooledCall {
@@ -182,5 +184,6 @@ export function callsForEvent(settings: HookSettings, payload: HookPayload, prev
       break;
     }
   }
-  return { calls, state };
+  const toolOnly = payload.hook_event_name === 'PostToolUse' || payload.hook_event_name === 'PostToolUseFailure';
+  return { calls, state, stateChanged: !(toolOnly && previous && !previous.ended) };
 }

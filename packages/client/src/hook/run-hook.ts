@@ -24,9 +24,8 @@ export async function runHook(settings: HookSettings, input: string, log: (line:
     if (typeof name !== 'string' || !(HANDLED_EVENTS as readonly string[]).includes(name)) return { skipped: `event ${String(name)} is not handled` };
     const parsed = hookPayload.safeParse(json);
     if (!parsed.success) return { event: name, skipped: `bad ${name} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-    const { calls, state } = callsForEvent(settings, parsed.data, loadState(settings.home, parsed.data.session_id));
-    // state first: the calls are then safe in the spool even if the bridge never answers
-    saveState(settings.home, state);
+    const { calls, state, stateChanged } = callsForEvent(settings, parsed.data, loadState(settings.home, parsed.data.session_id));
+    if (stateChanged) saveState(settings.home, state);
     return { event: name, delivery: await deliver(settings, calls, log) };
   } catch (err) {
     log(`oprelay hook: ${err instanceof Error ? err.message : String(err)}`);

@@ -69,7 +69,7 @@ const readText = (path: string) => {
 const serialise = (calls: SpooledCall[]) => calls.map((c) => JSON.stringify(c) + '\n').join('');
 
 /**
- * Sends the spooled calls and then `calls`, in order, until one cannot get through or the time
+ * Adds `calls` to the spool and sends the spool, in order, until one cannot get through or the time
  * budget is spent; what was not sent stays in the spool for the next hook call. Another hook holding
  * the spool (parallel tool hooks) gets `calls` appended and sends them itself.
  */
@@ -83,8 +83,10 @@ export async function deliver(settings: HookSettings, calls: SpooledCall[], log:
     return { sent: 0, refused: 0, kept: calls.length };
   }
   try {
+    // written ahead: a hook stopped mid-send leaves its calls in the spool (their keys make a re-send safe)
+    if (calls.length > 0) appendFileSync(spool, serialise(calls));
     const before = readText(spool);
-    const pending = [...parseLines(before), ...calls];
+    const pending = parseLines(before);
     let sent = 0;
     let refused = 0;
     while (sent + refused < pending.length) {
