@@ -186,6 +186,26 @@ describe('oprelay hook (Claude Code)', () => {
     }
   });
 
+  it('a key the bridge refuses keeps the calls in the spool until the key is right', async () => {
+    const ws = workspace();
+    dirs.push(join(ws.home, '..'));
+    const keyed = await BridgeProcess.start({ BRIDGE_API_KEYS: `hook-key-123456=${PROJECT}` });
+    try {
+      const wrong = await hook(payload('session-start', ws), { ...envFor(ws, keyed.url), OPRELAY_API_KEY: 'wrong-key-000000' });
+      assert.equal(wrong.code, 0);
+      assert.match(wrong.stderr, /refused the key \(unauthorized\)/);
+      assert.deepEqual(spoolLines(ws).map((l) => (JSON.parse(l) as { tool: string }).tool), ['core_start_run']);
+      const right = await hook(payload('post-tool-use', ws), { ...envFor(ws, keyed.url), OPRELAY_API_KEY: 'hook-key-123456' });
+      assert.equal(right.code, 0);
+      assert.deepEqual(spoolLines(ws), []);
+      const run = await createClient({ url: keyed.url, apiKey: 'hook-key-123456' }).getRun(SESSION);
+      assert.equal(run.status, 'running');
+      assert.equal(run.project_key, PROJECT);
+    } finally {
+      await keyed.dispose();
+    }
+  });
+
   it('bad input and a stdin that never closes still exit 0 without sending anything', async () => {
     const ws = workspace();
     dirs.push(join(ws.home, '..'));

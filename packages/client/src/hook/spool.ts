@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '../client.js';
-import { isRetryable } from '../errors.js';
+import { isRetryable, OprelayError } from '../errors.js';
 import type { ToolName } from '../schemas/schemas.js';
 import type { HookSettings } from './settings.js';
 
@@ -14,7 +14,7 @@ export interface SpooledCall {
 
 export interface DeliveryResult {
   sent: number;
-  /** refused for good by the bridge (a 4xx other than 429): sending them again would not help */
+  /** refused for good by the bridge (a 4xx other than 401, 403 and 429): sending them again would not help */
   refused: number;
   /** still in the spool for the next hook call */
   kept: number;
@@ -102,6 +102,11 @@ export async function deliver(settings: HookSettings, calls: SpooledCall[], log:
         sent++;
       } catch (err) {
         if (isRetryable(err)) break; // the bridge is down or busy: keep the rest, in order
+        if (err instanceof OprelayError && (err.status === 401 || err.status === 403)) {
+          // a missing or wrong key is fixed in the settings, not by dropping the session's data
+          log(`oprelay hook: the bridge refused the key (${err.code}); calls stay in the spool until OPRELAY_API_KEY is right`);
+          break;
+        }
         refused++;
         log(`oprelay hook: ${call.tool} refused: ${err instanceof Error ? err.message : String(err)}`);
       }
