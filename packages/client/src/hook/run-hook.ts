@@ -1,5 +1,5 @@
 import { callsForEvent } from './events.js';
-import { HANDLED_EVENTS, hookPayload } from './payload.js';
+import { parseHookPayload } from './payload.js';
 import { loadState, saveState } from './session-state.js';
 import type { HookSettings } from './settings.js';
 import { deliver, type DeliveryResult } from './spool.js';
@@ -20,11 +20,10 @@ export async function runHook(settings: HookSettings, input: string, log: (line:
     } catch {
       return { skipped: 'stdin is not JSON' };
     }
-    const name = (json as { hook_event_name?: unknown } | null)?.hook_event_name;
-    if (typeof name !== 'string' || !(HANDLED_EVENTS as readonly string[]).includes(name)) return { skipped: `event ${String(name)} is not handled` };
-    const parsed = hookPayload.safeParse(json);
-    if (!parsed.success) return { event: name, skipped: `bad ${name} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-    const { calls, state, stateChanged } = callsForEvent(settings, parsed.data, loadState(settings.home, parsed.data.session_id));
+    const parsed = parseHookPayload(json);
+    if ('problem' in parsed) return { skipped: parsed.problem };
+    const name = parsed.payload.hook_event_name;
+    const { calls, state, stateChanged } = callsForEvent(settings, parsed.payload, loadState(settings.home, parsed.payload.session_id));
     if (stateChanged) saveState(settings.home, state);
     return { event: name, delivery: await deliver(settings, calls, log) };
   } catch (err) {

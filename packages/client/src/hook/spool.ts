@@ -1,8 +1,8 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from '../client.js';
 import { isRetryable, OprelayError } from '../errors.js';
 import type { ToolName } from '../schemas/schemas.js';
+import { createTransport } from '../transport.js';
 import type { HookSettings } from './settings.js';
 
 /** A tool call waiting for the bridge, with the Idempotency-Key it keeps across re-sends. */
@@ -94,11 +94,13 @@ export async function deliver(settings: HookSettings, calls: SpooledCall[], log:
       if (remaining < 50) break;
       const call = pending[sent + refused];
       try {
-        await createClient({ url: settings.url, apiKey: settings.apiKey, maxRetries: 0, timeoutMs: Math.min(remaining, 2000) }).call(
-          call.tool,
-          call.args as never,
-          { idempotencyKey: call.key },
-        );
+        // the transport alone, not the typed client: its result schemas would load zod, and nothing here reads the answer
+        const { send, auth } = createTransport({ url: settings.url, apiKey: settings.apiKey, maxRetries: 0, timeoutMs: Math.min(remaining, 2000) });
+        await send(`/v1/tools/${encodeURIComponent(call.tool)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': call.key, ...auth },
+          body: JSON.stringify(call.args),
+        });
         sent++;
       } catch (err) {
         if (isRetryable(err)) break; // the bridge is down or busy: keep the rest, in order
