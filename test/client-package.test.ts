@@ -43,6 +43,24 @@ describe('light client package', () => {
     assert.deepEqual(pkg.bin, { oprelay: 'dist/cli.js' });
   });
 
+  it('the oprelay command does not load zod (every hook call pays for what it loads)', () => {
+    const dist = join(ROOT, 'packages/client/dist');
+    const loaded = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import\s*['"]([^'"]+)['"]|(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"])/gm)) {
+        const spec = m[1] ?? m[2];
+        if (spec.startsWith('.')) visit(join(file, '..', spec));
+        else bare.add(spec);
+      }
+    };
+    visit(join(dist, 'cli.js'));
+    assert.ok(loaded.has(join(dist, 'hook/spool.js')) && loaded.has(join(dist, 'transport.js')), 'the walk follows the hook modules');
+    assert.deepEqual([...bare].filter((s) => !s.startsWith('node:')), []);
+  });
+
   it('oprelay-bridge/client is the same client', () => {
     assert.equal(rootClient.createClient, createClient);
     assert.equal(rootClient.OprelayError, OprelayError);
