@@ -13,8 +13,12 @@ RUN apt-get update \
 ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
+# the light client is an npm workspace: npm ci needs its package.json to match the lockfile
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages/client/tsconfig.json ./packages/client/
+COPY packages/client/src ./packages/client/src
 COPY src ./src
 RUN npm run build
 
@@ -26,12 +30,15 @@ ENV NODE_ENV=production \
     BRIDGE_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 # Production dependencies without install scripts (no compilers here); the native module that
 # better-sqlite3's install script would have built is copied from the build stage (same base
 # image, same Node ABI).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/node_modules/better-sqlite3/build/Release/better_sqlite3.node ./node_modules/better-sqlite3/build/Release/better_sqlite3.node
 COPY --from=build /app/dist ./dist
+# what `oprelay-bridge/client` resolves to (the server itself does not load it)
+COPY --from=build /app/packages/client/dist ./packages/client/dist
 # /data must exist and belong to `node` before VOLUME, so a fresh named volume is writable.
 RUN mkdir -p /data && chown node:node /data
 USER node

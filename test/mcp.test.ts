@@ -90,6 +90,10 @@ describe('MCP endpoint (open bridge)', () => {
     assert.equal(start.inputSchema.additionalProperties, false);
     assert.equal(props('core_start_run').summary.maxLength, 2000);
     assert.equal(props('core_start_run').summary.description, 'Intent or description (max 2000)');
+    // what a model needs to fill the call in: agent_id is a UUID it may have to make up, usage is a delta
+    assert.match(props('core_start_run').agent_id.description ?? '', /a UUID \(8-4-4-4-12 hex digits\).*generate a random UUID once and keep it/);
+    assert.match(props('core_report_usage').token_usage.description ?? '', /send only what is new since the last report/);
+    assert.match(props('core_end_run').token_usage.description ?? '', /the run totals/);
     assert.deepEqual(start.outputSchema?.required, ['run_id', 'trace_id', 'traceparent']);
 
     assert.deepEqual(byName.get('core_report_usage')!.inputSchema.required, ['run_id', 'token_usage']);

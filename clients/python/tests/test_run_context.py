@@ -44,11 +44,13 @@ def test_an_exception_records_a_failure_ends_failed_and_propagates(bridge: Bridg
     spans = bridge.receiver.wait_for(run.trace_id, lambda s: any(x.name == "invoke_agent" for x in s))
     root = next(s for s in spans if s.name == "invoke_agent")
     assert root.status_code == 2  # ERROR
-    assert root.attributes["error.type"] == "DeployError"
+    # the traceback's last line names the type fully qualified, as OpenTelemetry's exception.type asks
+    qualified = f"{DeployError.__module__}.{DeployError.__qualname__}"
+    assert root.attributes["error.type"] == qualified
     events = [e for s in spans for e in s.events if e["name"] == "exception"]
     assert len(events) == 1
     attributes = events[0]["attributes"]
-    assert attributes["exception.type"] == "DeployError"
+    assert attributes["exception.type"] == qualified
     assert attributes["exception.message"] == "DeployError: rollout stuck at 3/5 pods"
     stack = str(attributes["exception.stacktrace"])
     assert stack.startswith("Traceback (most recent call last):")
