@@ -11,6 +11,7 @@ export const BRIDGE_ERROR_CODES = [
   'method_not_allowed',
   'run_ended',
   'run_already_ended',
+  'idempotency_key_reused',
   'rate_limited',
   'budget_exceeded',
   'backpressure',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RUN_STATUSES, type ToolName } from './schemas.js';
 
 /**
- * What each tool answers (DESIGN §1), one zod schema per tool: the MCP `outputSchema`s and the
+ * What each tool answers (docs/architecture.md#tools-and-results), one zod schema per tool: the MCP `outputSchema`s and the
  * typed client's result types come from here. Objects are not strict, so a field added later
  * does not break clients validating against an older schema.
  */

@@ -12,7 +12,16 @@ export const uuid = z
   .refine((s) => s !== NIL_UUID, { message: 'must not be the nil UUID' })
   .transform((s) => s.toLowerCase());
 
-const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
+/** Postgres cannot store U+0000 in text, so no store accepts it: every store answers the same. */
+export const NUL_MESSAGE = 'must not contain NUL characters (\\u0000)';
+const hasNul = (s: string) => s.includes('\u0000');
+
+/** A string of at most max characters, without NUL characters. */
+export const text = (max: number) =>
+  z
+    .string({ message: 'must be a string' })
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((s) => !hasNul(s), { message: NUL_MESSAGE });
 const requiredText = (max: number) => text(max).min(1, { message: 'must not be empty' });
 const count = z
   .number({ message: 'must be a number' })
@@ -30,6 +39,25 @@ export function jsonDepth(value: unknown, limit: number, depth = 0): number {
     if (max > limit) break;
   }
   return max;
+}
+
+/** The path of the first string (a key or a value) holding a NUL character, or undefined; value is at most LIMITS.openObjectDepth deep. */
+export function nulPath(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (typeof value === 'string') return hasNul(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (hasNul(k)) return path; // the key itself cannot be named: its object is
+    const found = nulPath(v, [...path, k]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** An open JSON object (meta_json, meta, context): any keys, bounded in size and depth. */
@@ -50,7 +78,10 @@ export const openObject = z.record(z.string(), z.unknown(), { message: 'must be 
       message: `must be at most ${LIMITS.openObjectBytes} bytes as JSON (got ${bytes})`,
       params: { limit: LIMITS.openObjectBytes },
     });
+    return;
   }
+  const nul = nulPath(value);
+  if (nul) ctx.addIssue({ code: 'custom', path: nul, message: NUL_MESSAGE });
 });
 
 /** core_start_run's meta_json: open, but a sub-agent's `parent_run_id` must name a run by its UUID. */
@@ -59,9 +90,18 @@ const startMeta = openObject.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['parent_run_id'], message: 'must be a run UUID (8-4-4-4-12 hex digits, not nil)' });
 });
 
-const instant = z.union([z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }), count], {
-  message: 'must be an ISO 8601 date-time or epoch milliseconds',
-});
+/** Epoch milliseconds of an instant (ISO 8601 text or a number). */
+export const instantMs = (v: string | number): number => (typeof v === 'number' ? v : Date.parse(v));
+/** Times outside these years are a unit mistake (epoch seconds, microseconds), not a real time. */
+export const INSTANT_RANGE = { min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) };
+export const INSTANT_RANGE_MESSAGE = 'must be a time from 2000-01-01 to 2100-01-01 (epoch milliseconds, not seconds)';
+export const inInstantRange = (ms: number) => ms >= INSTANT_RANGE.min && ms < INSTANT_RANGE.max;
+
+const instant = z
+  .union([z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }), count], {
+    message: 'must be an ISO 8601 date-time or epoch milliseconds',
+  })
+  .refine((v) => inInstantRange(instantMs(v)), { message: INSTANT_RANGE_MESSAGE });
 
 /** A per-call trace entry: every field optional, unknown fields kept. */
 export const traceEntry = z
@@ -91,10 +131,15 @@ export const traceEntry = z
         message: `must be at most ${LIMITS.openObjectBytes} bytes as JSON and ${LIMITS.openObjectDepth} levels deep`,
         params: { limit: LIMITS.openObjectBytes },
       });
+      return;
     }
+    const nul = nulPath(value);
+    if (nul) ctx.addIssue({ code: 'custom', path: nul, message: NUL_MESSAGE });
+    if (value.started_at !== undefined && value.ended_at !== undefined && instantMs(value.ended_at) < instantMs(value.started_at))
+      ctx.addIssue({ code: 'custom', path: ['ended_at'], message: 'must not be before started_at' });
   });
 
-const traces = z.array(traceEntry).max(LIMITS.traces, { message: `must hold at most ${LIMITS.traces} entries` });
+const traces = z.array(traceEntry, { message: 'must be an array of trace entries' }).max(LIMITS.traces, { message: `must hold at most ${LIMITS.traces} entries` });
 
 export const tokenUsage = z.strictObject({
   input_tokens: count.optional(),
