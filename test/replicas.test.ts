@@ -218,7 +218,6 @@ if (skip) {
       for (const s of spans.filter((span) => leaseEndOf.has(span.spanId))) {
         assert.ok(s.receivedAtMs >= leaseEndOf.get(s.spanId)!, `span ${s.spanId} held by A arrived ${leaseEndOf.get(s.spanId)! - s.receivedAtMs} ms before A's lease ran out`);
       }
-      assert.ok(spans.some((s) => !leaseEndOf.has(s.spanId)), 'rows A did not hold were delivered too');
       const seen = countBy(spans);
       assert.equal(seen.size, want);
       assert.deepEqual([...seen].filter(([, n]) => n !== 1), [], 'each span delivered once');

@@ -21,20 +21,20 @@ OPEN_OBJECT_MAX_DEPTH: Final = 8
 
 
 class _CoreStartRunArgsRequired(TypedDict):
-    #: Project identifier; 1 to 128 characters
+    #: Project identifier (max 128): the project your API key covers; it names the service in traces; 1 to 128 characters
     project_key: str
-    #: Executing agent; UUID
+    #: Executing agent: a UUID (8-4-4-4-12 hex digits) naming this agent. Reuse the same UUID for every run of the same agent; if none was given to you, generate a random UUID once and keep it; UUID
     agent_id: str
 
 
 class CoreStartRunArgs(_CoreStartRunArgsRequired, total=False):
     """Arguments of `core_start_run`: Begin an execution run. Returns a run_id used for all subsequent reporting."""
 
-    #: Explicit run ID (generated if omitted); UUID
+    #: Explicit run ID (generated if omitted): a UUID; set it only to make a retried start return the same run; UUID
     run_id: str
     #: Intent or description (max 2000)
     summary: str
-    #: Arbitrary metadata
+    #: Arbitrary metadata (a JSON object, at most 16 KiB and 8 levels deep). Recognised keys: agent_name (names the trace), session_id, parent_run_id (the parent run UUID, for a sub-agent)
     meta_json: Mapping[str, object]
 
 
@@ -86,21 +86,21 @@ class TraceEntry(TypedDict, total=False):
 class _CoreReportUsageArgsRequired(TypedDict):
     #: Run UUID from core_start_run; UUID
     run_id: str
-    #: Usage object (input_tokens, output_tokens, total_tokens, cost_usd, model, llm_calls, prompt_preview)
+    #: Usage object, added to the run totals, so send only what is new since the last report: input_tokens, output_tokens, total_tokens (defaults to input + output), cost_usd (computed from model and tokens when omitted), model (e.g. claude-opus-4), llm_calls, prompt_preview, cache_read_input_tokens, cache_creation_input_tokens, reasoning_output_tokens. Other fields are rejected
     token_usage: TokenUsage
 
 
 class CoreReportUsageArgs(_CoreReportUsageArgsRequired, total=False):
     """Arguments of `core_report_usage`: Accumulate token usage mid-run. Adds to existing totals — safe to call multiple times per run."""
 
-    #: Per-call trace entries (max 200)
+    #: Per-call trace entries (max 200), each an object: type (llm or tool), model or tool, input_tokens, output_tokens, started_at and ended_at (ISO 8601), status (ok or error), error. They break the run down; their tokens are not added to the totals
     traces: Sequence[TraceEntry | Mapping[str, object]]
-    #: A repeated key is not counted twice; 1 to 128 characters
+    #: A repeated key is not counted twice: set one when the same report may be sent again; 1 to 128 characters
     idempotency_key: str
 
 
 class _CoreEndRunArgsRequired(TypedDict):
-    #: Run UUID to close; UUID
+    #: Run UUID to close (from core_start_run); UUID
     run_id: str
     #: completed, failed, or interrupted
     status: Literal["completed", "failed", "interrupted"]
@@ -113,7 +113,7 @@ class CoreEndRunArgs(_CoreEndRunArgsRequired, total=False):
     summary: str
     #: Final metadata
     meta_json: Mapping[str, object]
-    #: Final token usage (same shape as core_report_usage)
+    #: Final token usage (same shape as core_report_usage): the run totals, not what is new since the last report
     token_usage: TokenUsage
     #: Final trace entries (max 200)
     traces: Sequence[TraceEntry | Mapping[str, object]]
@@ -122,9 +122,9 @@ class CoreEndRunArgs(_CoreEndRunArgsRequired, total=False):
 class _CoreRecordFailureArgsRequired(TypedDict):
     #: Project identifier; 1 to 128 characters
     project_key: str
-    #: Run that produced the failure; UUID
+    #: Run that produced the failure: its UUID from core_start_run; UUID
     run_id: str
-    #: Agent that failed; UUID
+    #: Agent that failed: the same agent UUID as in core_start_run; UUID
     agent_id: str
     #: Short failure description (max 2000); 1 to 2000 characters
     summary: str
@@ -133,7 +133,7 @@ class _CoreRecordFailureArgsRequired(TypedDict):
 class CoreRecordFailureArgs(_CoreRecordFailureArgsRequired, total=False):
     """Arguments of `core_record_failure`: Record a structured failure event linked to a run. Used for dispatch learning and failure resolution matching."""
 
-    #: Associated task; UUID
+    #: Associated task (a UUID); UUID
     task_id: str
     #: Full error message or stack trace (max 8000)
     error: str
