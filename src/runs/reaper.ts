@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { RunStore } from '../store/run-store.js';
-import { IDEMPOTENCY_TTL_MS, type RunService } from './run-service.js';
+import type { RunService } from './run-service.js';
+import { IDEMPOTENCY_TTL_MS } from './run-transaction.js';
 
 /** Ends runs idle past the idle timeout or older than the max duration as `interrupted`; purges expired idempotency answers. */
 export class Reaper {
