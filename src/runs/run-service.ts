@@ -30,7 +30,8 @@ import { addExtra, addTotals, addUsage, applyFinal, isZero, noteBatch, positiveD
 export type { CallContext } from './call-context.js';
 
 export interface RunServiceOptions {
-  store: RunStore;
+  /** the store methods the service uses: one transaction per call, and reads for views */
+  store: Pick<RunStore, 'transact' | 'getRun' | 'listRuns'>;
   metrics: MetricSink;
   endUsage: 'final' | 'increment';
   captureContent: boolean;
