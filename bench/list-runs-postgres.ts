@@ -4,7 +4,8 @@
  */
 import pg from 'pg';
 import type { RunRecord } from '../src/runs/model.js';
-import { PostgresStore, listRunsSql } from '../src/store/postgres-store.js';
+import { listRunsSql } from '../src/store/postgres-list-sql.js';
+import { PostgresStore } from '../src/store/postgres-store.js';
 import { runColumns } from '../src/store/run-store.js';
 import type { ListTarget } from './list-runs.js';
 import { PG_ADMIN_URL } from './throughput-bench.js';

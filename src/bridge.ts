@@ -1,41 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KeyRing } from './auth/api-keys.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import type { Config } from './config.js';
 import { ExporterDiagnostics } from './export/diag.js';
-import { OutboxRelay } from './export/outbox-relay.js';
-import type { RowExporter } from './export/row-exporter.js';
-import { WorkerRowExporter } from './export/worker-exporter.js';
-import { createListener } from './http/app.js';
 import type { Extension } from './http/extension.js';
-import { RateLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './log.js';
-import { Budgets } from './runs/budgets.js';
-import { allSinks } from './runs/effects.js';
-import { Reaper } from './runs/reaper.js';
-import { GenAiPricesCalculator } from './runs/pricing.js';
-import { RunService } from './runs/run-service.js';
 import { DataDirLock } from './store/data-dir-lock.js';
 import { openStore } from './store/open-store.js';
 import type { RunStore } from './store/run-store.js';
-import { RunMetrics } from './telemetry/run-metrics.js';
-import { ToolGateway } from './tools/gateway.js';
 import { within } from './threads.js';
 import { VERSION } from './version.js';
-
-export interface BridgeParts {
-  config: Config;
-  log: Logger;
-  store: RunStore;
-  service: RunService;
-  gateway: ToolGateway;
-  relay: OutboxRelay;
-  reaper: Reaper;
-  metrics: RunMetrics;
-  keys: KeyRing;
-}
+import { buildParts, type BridgeParts } from './wiring.js';
 
 export interface BridgeOptions {
   log?: Logger;
@@ -51,7 +27,6 @@ function isLoopback(host: string): boolean {
 export class Bridge {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
-  private exporter: RowExporter | undefined;
   private lock: DataDirLock | undefined;
   parts!: BridgeParts;
 
@@ -66,9 +41,23 @@ export class Bridge {
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr?.port ?? this.config.port}`;
   }
 
+  /** Opens the store, builds the parts (src/wiring.ts), then listens and starts the relay and the reaper. */
   async start(): Promise<void> {
     const c = this.config;
     const log = this.opts.log ?? createLogger(c.logLevel);
+    const { store, keys } = await this.open(log);
+    // OpenTelemetry diag output of this thread (the metrics exporters) goes to the bridge's log
+    new ExporterDiagnostics(log).install();
+    this.parts = await buildParts(c, { log, store, keys, extensions: this.opts.extensions });
+    await this.listen(this.parts.listener);
+    this.parts.relay.start();
+    this.parts.reaper.start();
+    log.info('bridge listening', { url: this.url, store: store.kind, otlp: c.otlp.tracesUrl, protocol: c.otlp.protocol, version: VERSION });
+  }
+
+  /** The store, initialised, and its keys; refuses to go on without keys where anyone could call. */
+  private async open(log: Logger): Promise<{ store: RunStore; keys: KeyRing }> {
+    const c = this.config;
     // one serving bridge per SQLite file: a second one would interleave its relay and reaper with ours
     if (!this.opts.store && c.store === 'sqlite') this.lock = DataDirLock.acquire(c.dataDir);
     const store = this.opts.store ?? (await openStore(c));
@@ -85,86 +74,12 @@ export class Bridge {
       }
       log.warn('no API keys configured: every caller may use every project', { host: c.host, auth: c.authOff ? 'off' : 'loopback-only' });
     }
+    return { store, keys };
+  }
 
-    // OpenTelemetry diag output of this thread (the metrics exporters) goes to the bridge's log
-    new ExporterDiagnostics(log).install();
-    // OTLP encoding runs in a worker thread (src/export/export-worker.ts)
-    const exporter = new WorkerRowExporter(
-      {
-        url: c.otlp.tracesUrl,
-        protocol: c.otlp.protocol,
-        timeoutMs: c.otlp.tracesTimeoutMs,
-        headers: c.otlp.tracesHeaders,
-        resourceAttributes: c.resourceAttributes,
-        version: VERSION,
-        logLevel: c.logLevel,
-      },
-      log,
-    );
-    const instanceId = c.instanceId ?? randomUUID();
-    const relayRef: { current?: OutboxRelay } = {};
-    const budgets = new Budgets({ store, budgets: c.budgets, enforce: c.budgetEnforce });
-    const metrics = new RunMetrics({
-      maxSeries: c.metricsMaxSeries,
-      prometheus: c.metrics.prometheus,
-      otlp: c.metrics.otlp
-        ? {
-            url: `${c.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`,
-            intervalMs: c.metrics.intervalMs,
-            timeoutMs: c.otlp.metricsTimeoutMs,
-            headers: c.otlp.metricsHeaders,
-          }
-        : undefined,
-      resourceAttributes: { ...c.resourceAttributes },
-      instanceId,
-      version: VERSION,
-      gauges: {
-        activeRuns: () => store.activeRuns(),
-        outbox: () => ({ depth: relayRef.current?.depth ?? 0, oldestAgeMs: relayRef.current?.oldestAgeMs ?? null }),
-        ...(budgets.configured ? { budgets: () => budgets.remaining() } : {}),
-      },
-    });
-    const relay = new OutboxRelay({
-      store,
-      exporter,
-      log,
-      intervalMs: c.exportIntervalMs,
-      batchSize: c.exportBatchSize,
-      leaseMs: c.outboxLeaseMs,
-      maxAgeMs: c.outboxMaxAgeMs,
-      maxBackoffMs: c.retryMaxBackoffMs,
-      onExported: (result, n) => metrics.exported(result, n),
-    });
-    relayRef.current = relay;
-    this.exporter = exporter;
-    const service = new RunService({
-      store,
-      metrics: budgets.configured ? allSinks(metrics, budgets) : metrics,
-      endUsage: c.endUsage,
-      captureContent: c.captureContent,
-      traceEntries: c.traceEntries,
-      traceUrl: c.traceUrl,
-      pricing: c.costInference ? new GenAiPricesCalculator() : undefined,
-      beforeStart: c.budgetEnforce && budgets.configured ? budgets.check : undefined,
-    });
-    const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });
-    const reaper = new Reaper({ store, service, log, idleTimeoutMs: c.runIdleTimeoutMs, maxDurationMs: c.runMaxDurationMs });
-    this.parts = { config: c, log, store, service, gateway, relay, reaper, metrics, keys };
-
-    const extra = [];
-    for (const ext of this.opts.extensions ?? []) extra.push(...(await ext(this.parts)));
-    const listener = createListener({
-      service,
-      gateway,
-      store,
-      metrics,
-      keys,
-      limiter: new RateLimiter(c.rateLimit),
-      log,
-      isDraining: () => gateway.draining,
-      extra,
-    });
-
+  /** Serves the app on the configured host and port. */
+  private async listen(listener: RequestListener): Promise<void> {
+    const c = this.config;
     // slow clients: headers within 10 s, the whole request within 30 s, checked every second (Node default: 30 s)
     const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, listener);
     server.keepAliveTimeout = 5_000;
@@ -173,9 +88,6 @@ export class Bridge {
       server.listen(c.port, c.host, () => resolve());
     });
     this.server = server;
-    relay.start();
-    reaper.start();
-    log.info('bridge listening', { url: this.url, store: store.kind, otlp: c.otlp.tracesUrl, protocol: c.otlp.protocol, version: VERSION });
   }
 
   /** Graceful stop: refuse new calls, finish in-flight ones, flush the outbox, close the store. */
@@ -218,7 +130,7 @@ export class Bridge {
     // the metrics flush and the export worker's stop run side by side in what is left; a metrics
     // flush takes milliseconds when a collector answers, so one that does not gets 2 s at most
     const closing = [bounded('metrics flush', p.metrics.shutdown(), Math.min(left() - reserve / 4, 2_000))];
-    if (this.exporter) closing.push(bounded('export worker stop', this.exporter.shutdown(Math.max(0, left() - reserve / 2)), left() - reserve / 4));
+    closing.push(bounded('export worker stop', p.exporter.shutdown(Math.max(0, left() - reserve / 2)), left() - reserve / 4));
     await Promise.all(closing);
     await bounded('store close', p.store.close(), left());
     this.lock?.release();

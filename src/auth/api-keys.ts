@@ -30,7 +30,7 @@ export class KeyRing {
   private loading: Promise<void> | undefined;
 
   constructor(
-    private readonly store: RunStore,
+    private readonly store: Pick<RunStore, 'listApiKeys'>,
     envKeys: { key: string; projects: string[]; readOnly: boolean }[],
     private readonly throttle = new LoginThrottle(0),
   ) {
@@ -82,7 +82,7 @@ export class KeyRing {
 }
 
 export async function createStoredKey(
-  store: RunStore,
+  store: Pick<RunStore, 'putApiKey'>,
   projects: string[],
   label: string | null,
   scope: KeyScope = 'write',

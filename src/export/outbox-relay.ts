@@ -10,9 +10,14 @@ export type { ExportResult } from '../telemetry/attributes.js';
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
+/** The store methods the relay uses: the outbox and its dead letters. */
+export type OutboxStore = Pick<
+  RunStore,
+  'outboxStats' | 'claimOutbox' | 'ackOutbox' | 'retryOutbox' | 'deadLetter' | 'recordDeadLetters' | 'expireOutbox'
+>;
 
 export interface RelayOptions {
-  store: RunStore;
+  store: OutboxStore;
   exporter: RowExporter;
   log: Logger;
   intervalMs: number;

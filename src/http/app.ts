@@ -17,7 +17,7 @@ import { toolCallRoute } from './tool-route.js';
 export interface AppDeps {
   service: RunService;
   gateway: ToolGateway;
-  store: RunStore;
+  store: Pick<RunStore, 'kind' | 'ping' | 'listRuns'>;
   metrics: RunMetrics;
   keys: KeyRing;
   limiter: RateLimiter;

@@ -20,7 +20,7 @@ type Status = (typeof STATUSES)[number];
 
 interface LivePageDeps {
   keys: KeyRing;
-  store: RunStore;
+  store: Pick<RunStore, 'listRuns' | 'activeRuns' | 'getRun'>;
   service: RunService;
 }
 

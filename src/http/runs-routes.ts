@@ -34,7 +34,7 @@ const listQuery = z.strictObject({
 });
 
 /** GET /v1/runs (filtered, paginated) and GET /v1/runs/{run_id}, scoped by the caller's key. */
-export function runsRouter(service: RunService, store: RunStore): Router {
+export function runsRouter(service: RunService, store: Pick<RunStore, 'listRuns'>): Router {
   const r = Router();
   r.get('/v1/runs', async (req, res) => {
     const parsed = listQuery.safeParse(req.query);

@@ -2,8 +2,11 @@ import { BridgeError } from '../errors.js';
 import type { RunStore } from '../store/run-store.js';
 import type { MetricEffect, MetricSink } from './effects.js';
 
+/** The store method budgets use: a project's runs of the day, for the spent figure. */
+export type BudgetStore = Pick<RunStore, 'listRuns'>;
+
 export interface BudgetOptions {
-  store: RunStore;
+  store: BudgetStore;
   /** USD per project per UTC day (config.budgets) */
   budgets: Record<string, number>;
   /** answer core_start_run with 429 budget_exceeded once a project has spent its budget */

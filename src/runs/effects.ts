@@ -1,4 +1,4 @@
-import type { Totals } from './model.js';
+import type { RunRecord, Totals } from './model.js';
 
 /** Metric increments a committed tool call produces; applied only after the transaction commits. */
 export type MetricEffect =
@@ -16,4 +16,15 @@ export const noMetrics: MetricSink = { apply: () => undefined };
 /** One sink feeding several (the metrics, and the budgets' cached spent figures). */
 export function allSinks(...sinks: MetricSink[]): MetricSink {
   return { apply: (effects) => sinks.forEach((s) => s.apply(effects)) };
+}
+
+/** The run_ended effect of a run that just ended (by the agent, record_run or the reaper). */
+export function runEndedEffect(run: RunRecord): MetricEffect {
+  return {
+    kind: 'run_ended',
+    project: run.project_key,
+    status: run.status,
+    reason: run.end_reason ?? 'agent',
+    durationS: Math.max(0, ((run.ended_at ?? run.last_activity_at) - run.started_at) / 1000),
+  };
 }

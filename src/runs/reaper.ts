@@ -1,6 +1,20 @@
 import type { Logger } from '../log.js';
 import type { RunStore } from '../store/run-store.js';
-import { IDEMPOTENCY_TTL_MS, type RunService } from './run-service.js';
+import type { RunService } from './run-service.js';
+import { IDEMPOTENCY_TTL_MS } from './run-transaction.js';
+
+/** The store methods the reaper uses: finding stale runs and purging old idempotency answers. */
+export type ReaperStore = Pick<RunStore, 'findStaleRuns' | 'purgeIdempotency'>;
+
+export interface ReaperOptions {
+  store: ReaperStore;
+  /** ends one run; false when it is no longer stale */
+  service: Pick<RunService, 'reap'>;
+  log: Logger;
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+  now?: () => number;
+}
 
 /** Ends runs idle past the idle timeout or older than the max duration as `interrupted`; purges expired idempotency answers. */
 export class Reaper {
@@ -8,9 +22,7 @@ export class Reaper {
   private scanning: Promise<number> | undefined;
   readonly intervalMs: number;
 
-  constructor(
-    private readonly o: { store: RunStore; service: RunService; log: Logger; idleTimeoutMs: number; maxDurationMs: number; now?: () => number },
-  ) {
+  constructor(private readonly o: ReaperOptions) {
     // at least every quarter of the idle timeout, capped at one minute
     this.intervalMs = Math.max(10, Math.min(60_000, Math.floor(o.idleTimeoutMs / 4)));
   }

@@ -1,5 +1,6 @@
 import type { TokenUsage } from '../tools/schemas.js';
-import { zeroTotals, type CostSource, type ExtraTokens, type Totals } from './model.js';
+import type { MetricEffect } from './effects.js';
+import { zeroTotals, type CostSource, type ExtraTokens, type RunRecord, type Totals } from './model.js';
 
 /** Prices a usage batch that carries tokens and a model but no cost. */
 export interface CostCalculator {
@@ -92,4 +93,23 @@ export function roundCost(x: number): number {
 
 export function isZero(t: Totals): boolean {
   return t.input_tokens === 0 && t.output_tokens === 0 && t.total_tokens === 0 && t.cost_usd === 0 && t.llm_calls === 0;
+}
+
+/** Notes a batch's model, provider and cost source on the run. */
+export function noteBatch(run: RunRecord, batch: UsageBatch): void {
+  if (batch.model) {
+    run.last_model = batch.model;
+    if (!run.models.includes(batch.model)) run.models.push(batch.model);
+  }
+  if (batch.provider) run.provider = batch.provider;
+  if (batch.costSource && !run.cost_sources.includes(batch.costSource)) run.cost_sources.push(batch.costSource);
+}
+
+/** Applies one usage batch to the run: totals, models, cost sources; returns the metric effect. */
+export function addUsage(run: RunRecord, batch: UsageBatch): MetricEffect | undefined {
+  run.totals = addTotals(run.totals, batch.totals);
+  run.extra = addExtra(run.extra, batch.extra);
+  noteBatch(run, batch);
+  if (isZero(batch.totals)) return undefined;
+  return { kind: 'usage', project: run.project_key, runStartedAt: run.started_at, model: batch.model ?? run.last_model ?? '', delta: batch.totals };
 }

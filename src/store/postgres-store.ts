@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { PostgresBatcher } from './postgres-batch.js';
+import { listRunsSql } from './postgres-list-sql.js';
+import { migrate } from './postgres-migrations.js';
 import { named } from './postgres-sql.js';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
   type ActiveRuns,
-  decodeCursor,
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
@@ -16,71 +17,6 @@ import {
   type RunStore,
   type StoreTx,
 } from './run-store.js';
-
-// Documents and spans are TEXT holding JSON, not JSONB: JSONB rejects "\u0000" in strings, and
-// TEXT round-trips exactly what the sqlite store stores. run_id is COLLATE "C" so paging order
-// is byte order, as in sqlite, whatever the database's collation.
-const MIGRATIONS: string[] = [
-  `CREATE TABLE runs (
-     run_id TEXT COLLATE "C" PRIMARY KEY,
-     project_key TEXT NOT NULL,
-     agent_id TEXT,
-     status TEXT NOT NULL,
-     started_at DOUBLE PRECISION NOT NULL,
-     last_activity_at DOUBLE PRECISION NOT NULL,
-     cost_usd DOUBLE PRECISION NOT NULL,
-     parent_run_id TEXT,
-     doc TEXT NOT NULL
-   );
-   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
-   CREATE INDEX runs_status_started ON runs(status, started_at);
-   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
-   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
-   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
-   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
-   CREATE TABLE outbox (
-     id BIGSERIAL PRIMARY KEY,
-     run_id TEXT,
-     created_at DOUBLE PRECISION NOT NULL,
-     next_attempt_at DOUBLE PRECISION NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     lease_owner TEXT,
-     lease_until DOUBLE PRECISION,
-     span TEXT NOT NULL
-   );
-   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
-   CREATE TABLE dead_letters (
-     id BIGSERIAL PRIMARY KEY,
-     run_id TEXT,
-     created_at DOUBLE PRECISION NOT NULL,
-     dead_at DOUBLE PRECISION NOT NULL,
-     attempts INTEGER NOT NULL,
-     reason TEXT NOT NULL,
-     span TEXT NOT NULL
-   );
-   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, response TEXT NOT NULL);
-   CREATE INDEX idempotency_created ON idempotency(created_at);
-   CREATE TABLE api_keys (
-     id TEXT PRIMARY KEY,
-     hash TEXT NOT NULL UNIQUE,
-     projects TEXT[] NOT NULL,
-     created_at DOUBLE PRECISION NOT NULL,
-     revoked_at DOUBLE PRECISION,
-     label TEXT
-   );`,
-  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
-  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
-   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
-  `CREATE TABLE run_events (run_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq));`,
-  // Room in each page for a row's new version when a relay claims it (lease columns, not indexed):
-  // the claim is then a HOT update, with no new entries in the outbox's two indexes.
-  `ALTER TABLE outbox SET (fillfactor = 50);`,
-  // read-only keys (Prometheus, dashboards): existing keys keep writing
-  `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
-  // a key reused with another request body is refused, so the request it answered is kept as a hash
-  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
-];
-
 
 const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
 
@@ -116,27 +52,8 @@ export class PostgresStore implements RunStore {
 
   async init(): Promise<void> {
     const client = await this.pool.connect();
-    const lockKey = `oprelay-bridge:migrate:${this.schema ?? ''}`;
     try {
-      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
-      try {
-        if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-        await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-        const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
-        for (let i = rows[0]?.v ?? 0; i < MIGRATIONS.length; i++) {
-          await client.query('BEGIN');
-          try {
-            await client.query(MIGRATIONS[i]);
-            await client.query('INSERT INTO schema_version (version) VALUES ($1)', [i + 1]);
-            await client.query('COMMIT');
-          } catch (err) {
-            await client.query('ROLLBACK');
-            throw err;
-          }
-        }
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
-      }
+      await migrate(client, this.schema);
     } finally {
       client.release();
     }
@@ -285,38 +202,6 @@ export class PostgresStore implements RunStore {
     const sql = 'UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL';
     return ((await this.pool.query(sql, [now, id])).rowCount ?? 0) > 0;
   }
-}
-
-/**
- * The query PostgresStore.listRuns sends (one row more than the page, to tell whether another
- * follows); exported so bench/list-runs.ts can EXPLAIN exactly it. A key scoped to several projects
- * reads each project's own index range and merges them, as the sqlite store does: `project_key =
- * ANY(...)` would instead sort every matching run before taking the first page.
- */
-export function listRunsSql(q: RunQuery): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const p = (value: unknown) => `$${params.push(value)}`;
-  const where: string[] = [];
-  const merged = q.projects && q.projects.length > 1 && !q.project_key ? q.projects : undefined;
-  if (merged) where.push('project_key = scope.key');
-  else if (q.projects) where.push(q.projects.length === 1 ? `project_key = ${p(q.projects[0])}` : `project_key = ANY(${p(q.projects)}::text[])`);
-  if (q.project_key) where.push(`project_key = ${p(q.project_key)}`);
-  if (q.status) where.push(`status = ${p(q.status)}`);
-  if (q.agent_id) where.push(`agent_id = ${p(q.agent_id)}`);
-  if (q.since !== undefined) where.push(`started_at >= ${p(q.since)}`);
-  if (q.min_cost !== undefined) where.push(`cost_usd >= ${p(q.min_cost)}`);
-  if (q.parent_run_id) where.push(`parent_run_id = ${p(q.parent_run_id)}`);
-  const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';
-  const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-  if (cursor) where.push(`(${col}, run_id) < (${p(cursor[0])}::double precision, ${p(cursor[1])}::text)`);
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const order = `ORDER BY ${col} DESC, run_id DESC LIMIT ${p(q.limit + 1)}`;
-  if (!merged) return { sql: `SELECT doc FROM runs ${filter} ${order}`, params };
-  return {
-    sql: `SELECT doc FROM unnest(${p(merged)}::text[]) AS scope(key)
-      CROSS JOIN LATERAL (SELECT doc, ${col}, run_id FROM runs ${filter} ${order}) AS page ${order}`,
-    params,
-  };
 }
 
 async function readRun(db: pg.Pool | pg.PoolClient, runId: string): Promise<RunRecord | null> {

@@ -2,7 +2,8 @@ import type { RunRecord } from '../runs/model.js';
 import { ATTR, PREFIX } from './attributes.js';
 import { flattenInto } from './flatten.js';
 import { capSpan } from './run-spans.js';
-import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
+import { reportedExtras, setTokenUsage } from './usage-attributes.js';
+import { SPAN_KIND, STATUS_CODE, spanRecord, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
 
 function agentNameOf(run: RunRecord): string | undefined {
   const name = run.meta?.agent_name;
@@ -10,16 +11,12 @@ function agentNameOf(run: RunRecord): string | undefined {
 }
 
 function usageAttributes(run: RunRecord, attrs: Attributes): void {
-  attrs[ATTR.genAiUsageInputTokens] = run.totals.input_tokens;
-  attrs[ATTR.genAiUsageOutputTokens] = run.totals.output_tokens;
+  setTokenUsage(attrs, { input_tokens: run.totals.input_tokens, output_tokens: run.totals.output_tokens });
   attrs[ATTR.usageTotalTokens] = run.totals.total_tokens;
   attrs[ATTR.usageCostUsd] = run.totals.cost_usd;
   attrs[ATTR.genAiUsageCost] = run.totals.cost_usd;
   attrs[ATTR.usageLlmCalls] = run.totals.llm_calls;
-  if (run.extra.cache_read_input_tokens) attrs[ATTR.genAiUsageCacheReadInputTokens] = run.extra.cache_read_input_tokens;
-  if (run.extra.cache_creation_input_tokens)
-    attrs[ATTR.genAiUsageCacheCreationInputTokens] = run.extra.cache_creation_input_tokens;
-  if (run.extra.reasoning_output_tokens) attrs[ATTR.genAiUsageReasoningOutputTokens] = run.extra.reasoning_output_tokens;
+  setTokenUsage(attrs, reportedExtras(run.extra));
   if (run.last_model) attrs[ATTR.genAiRequestModel] = run.last_model;
   if (run.models.length) attrs[ATTR.usageModels] = [...run.models];
   if (run.provider) attrs[ATTR.genAiProviderName] = run.provider;
@@ -66,23 +63,24 @@ export function rootSpan(run: RunRecord, events: StoredEvent[]): SpanRecord {
         ? { code: STATUS_CODE.ERROR, ...(run.end_summary ? { message: run.end_summary } : {}) }
         : { code: STATUS_CODE.UNSET };
 
-  return capSpan({
-    project_key: run.project_key,
-    trace_id: run.trace_id,
-    span_id: run.root_span_id,
-    parent_span_id: run.parent_span_id,
-    trace_flags: run.trace_flags,
-    name: agentName ? `invoke_agent ${agentName}` : 'invoke_agent',
-    kind: SPAN_KIND.INTERNAL,
-    start: run.started_at,
-    end: Math.max(run.ended_at ?? run.last_activity_at, run.started_at),
-    attributes: attrs,
-    events,
-    links: run.links,
-    status,
-    dropped_attributes: 0,
-    dropped_events: run.events_dropped,
-  });
+  return capSpan(
+    spanRecord({
+      project_key: run.project_key,
+      trace_id: run.trace_id,
+      span_id: run.root_span_id,
+      parent_span_id: run.parent_span_id,
+      trace_flags: run.trace_flags,
+      name: agentName ? `invoke_agent ${agentName}` : 'invoke_agent',
+      kind: SPAN_KIND.INTERNAL,
+      start: run.started_at,
+      end: Math.max(run.ended_at ?? run.last_activity_at, run.started_at),
+      attributes: attrs,
+      events,
+      links: run.links,
+      status,
+      dropped_events: run.events_dropped,
+    }),
+  );
 }
 
 /** record_run (v1): one complete trace made of a single span `record_run {agent}`. */
@@ -96,21 +94,19 @@ export function recordRunSpan(run: RunRecord, ticket: string | undefined): SpanR
   if (ticket) attrs[ATTR.ticket] = ticket;
   if (run.summary) attrs[ATTR.runSummary] = run.summary;
   if (run.meta) flattenInto(attrs, PREFIX.meta, run.meta);
-  return capSpan({
-    project_key: run.project_key,
-    trace_id: run.trace_id,
-    span_id: run.root_span_id,
-    parent_span_id: null,
-    trace_flags: run.trace_flags,
-    name: `record_run ${run.agent_name ?? ''}`.trim(),
-    kind: SPAN_KIND.INTERNAL,
-    start: run.started_at,
-    end: run.ended_at ?? run.started_at,
-    attributes: attrs,
-    events: [],
-    links: [],
-    status: { code: STATUS_CODE.OK },
-    dropped_attributes: 0,
-    dropped_events: 0,
-  });
+  return capSpan(
+    spanRecord({
+      project_key: run.project_key,
+      trace_id: run.trace_id,
+      span_id: run.root_span_id,
+      parent_span_id: null,
+      trace_flags: run.trace_flags,
+      name: `record_run ${run.agent_name ?? ''}`.trim(),
+      kind: SPAN_KIND.INTERNAL,
+      start: run.started_at,
+      end: run.ended_at ?? run.started_at,
+      attributes: attrs,
+      status: { code: STATUS_CODE.OK },
+    }),
+  );
 }

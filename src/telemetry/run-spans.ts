@@ -3,7 +3,8 @@ import type { TraceEntry } from '../tools/schemas.js';
 import { ATTR, EVENT, PREFIX } from './attributes.js';
 import { flattenInto } from './flatten.js';
 import { newSpanId } from './ids.js';
-import { SPAN_KIND, STATUS_CODE, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
+import { SPAN_KIND, STATUS_CODE, spanRecord, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
+import { setTokenUsage } from './usage-attributes.js';
 
 export const MAX_ATTRIBUTES = 128;
 export const MAX_EVENTS = 128;
@@ -62,7 +63,7 @@ function exceptionName(error: string): string | undefined {
 }
 
 function childOf(run: RunRecord, name: string, kind: number, start: number, end: number, attributes: Attributes): SpanRecord {
-  return {
+  return spanRecord({
     project_key: run.project_key,
     trace_id: run.trace_id,
     span_id: newSpanId(),
@@ -73,12 +74,7 @@ function childOf(run: RunRecord, name: string, kind: number, start: number, end:
     start,
     end,
     attributes: { [ATTR.runId]: run.run_id, [ATTR.projectKey]: run.project_key, ...attributes },
-    events: [],
-    links: [],
-    status: { code: STATUS_CODE.UNSET },
-    dropped_attributes: 0,
-    dropped_events: 0,
-  };
+  });
 }
 
 /** The immediately exported `start_run` child, so a running run shows up in Jaeger. */
@@ -135,12 +131,7 @@ export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra:
     name = entry.name ?? entry.type ?? 'step';
   }
   if (entry.model) attrs[ATTR.genAiRequestModel] = entry.model;
-  if (entry.input_tokens !== undefined) attrs[ATTR.genAiUsageInputTokens] = entry.input_tokens;
-  if (entry.output_tokens !== undefined) attrs[ATTR.genAiUsageOutputTokens] = entry.output_tokens;
-  if (entry.cache_read_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheReadInputTokens] = entry.cache_read_input_tokens;
-  if (entry.cache_creation_input_tokens !== undefined)
-    attrs[ATTR.genAiUsageCacheCreationInputTokens] = entry.cache_creation_input_tokens;
-  if (entry.reasoning_output_tokens !== undefined) attrs[ATTR.genAiUsageReasoningOutputTokens] = entry.reasoning_output_tokens;
+  setTokenUsage(attrs, entry);
   if (entry.total_tokens !== undefined) attrs[ATTR.traceTotalTokens] = entry.total_tokens;
   if (totalBelowParts(entry)) attrs[ATTR.traceTotalMismatch] = true;
   if (entry.cost_usd !== undefined) attrs[ATTR.traceCostUsd] = entry.cost_usd;

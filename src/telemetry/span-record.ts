@@ -38,6 +38,18 @@ export interface SpanRecord {
   dropped_events: number;
 }
 
+/** What every span names; events, links, status and drop counts start empty unless given. */
+export type SpanFields = Pick<
+  SpanRecord,
+  'project_key' | 'trace_id' | 'span_id' | 'parent_span_id' | 'trace_flags' | 'name' | 'kind' | 'start' | 'end' | 'attributes'
+> &
+  Partial<SpanRecord>;
+
+/** The one place a span record is assembled. */
+export function spanRecord(fields: SpanFields): SpanRecord {
+  return { events: [], links: [], status: { code: STATUS_CODE.UNSET }, dropped_attributes: 0, dropped_events: 0, ...fields };
+}
+
 /** The run a span belongs to (outbox rows carry it for logs and status). */
 export function runIdOf(span: SpanRecord): string | null {
   const v = span.attributes['oprelay.run.id'];

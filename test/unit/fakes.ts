@@ -1,6 +1,6 @@
+import type { OutboxStore } from '../../src/export/outbox-relay.js';
 import type { Logger } from '../../src/log.js';
 import type { MetricEffect, MetricSink } from '../../src/runs/effects.js';
-import type { MemoryStore } from '../../src/store/memory-store.js';
 import type { SpanRecord } from '../../src/telemetry/span-record.js';
 
 /** A clock the test moves by hand. */
@@ -31,7 +31,7 @@ export class RecordingLog implements Logger {
 }
 
 /** Takes every due span out of the store's outbox (claim + ack), in enqueue order. */
-export async function drainOutbox(store: MemoryStore, now: number): Promise<SpanRecord[]> {
+export async function drainOutbox(store: Pick<OutboxStore, 'claimOutbox' | 'ackOutbox'>, now: number): Promise<SpanRecord[]> {
   const rows = await store.claimOutbox('test-drain', 10_000, 60_000, now);
   await store.ackOutbox(rows.map((r) => r.id));
   return rows.map((r) => r.span);

@@ -4,7 +4,7 @@ import { OutboxRelay, type ExportResult } from '../../src/export/outbox-relay.js
 import type { RowExporter, RowExportOutcome } from '../../src/export/row-exporter.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { OutboxRow } from '../../src/store/run-store.js';
-import { SPAN_KIND, STATUS_CODE, type SpanRecord } from '../../src/telemetry/span-record.js';
+import { SPAN_KIND, spanRecord, type SpanRecord } from '../../src/telemetry/span-record.js';
 import { FakeClock, RecordingLog } from './fakes.js';
 
 // OutboxRelay in-process: a memory store, a fake exporter answering what each test scripts, a
@@ -23,7 +23,7 @@ class ScriptedExporter implements RowExporter {
 }
 
 function span(name: string, attributes: SpanRecord['attributes'] = {}): SpanRecord {
-  return {
+  return spanRecord({
     project_key: 'shop',
     trace_id: '0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
     span_id: name.padEnd(16, '0').slice(0, 16),
@@ -34,12 +34,7 @@ function span(name: string, attributes: SpanRecord['attributes'] = {}): SpanReco
     start: 1,
     end: 2,
     attributes: { 'oprelay.run.id': '0b7e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b', ...attributes },
-    events: [],
-    links: [],
-    status: { code: STATUS_CODE.UNSET },
-    dropped_attributes: 0,
-    dropped_events: 0,
-  };
+  });
 }
 
 let store: MemoryStore;

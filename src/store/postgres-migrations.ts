@@ -1,0 +1,95 @@
+import type pg from 'pg';
+
+/**
+ * The Postgres schema, one entry per version; applied in order by migrate. Documents and spans are
+ * TEXT holding JSON, not JSONB: JSONB rejects "\u0000" in strings, and TEXT round-trips exactly what
+ * the sqlite store stores. run_id is COLLATE "C" so paging order is byte order, as in sqlite,
+ * whatever the database's collation.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     run_id TEXT COLLATE "C" PRIMARY KEY,
+     project_key TEXT NOT NULL,
+     agent_id TEXT,
+     status TEXT NOT NULL,
+     started_at DOUBLE PRECISION NOT NULL,
+     last_activity_at DOUBLE PRECISION NOT NULL,
+     cost_usd DOUBLE PRECISION NOT NULL,
+     parent_run_id TEXT,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX runs_status_activity ON runs(status, last_activity_at);
+   CREATE INDEX runs_status_started ON runs(status, started_at);
+   CREATE INDEX runs_started ON runs(started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_started ON runs(project_key, started_at DESC, run_id DESC);
+   CREATE INDEX runs_cost ON runs(cost_usd DESC, run_id DESC);
+   CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+   CREATE TABLE outbox (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT,
+     created_at DOUBLE PRECISION NOT NULL,
+     next_attempt_at DOUBLE PRECISION NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     lease_owner TEXT,
+     lease_until DOUBLE PRECISION,
+     span TEXT NOT NULL
+   );
+   CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
+   CREATE TABLE dead_letters (
+     id BIGSERIAL PRIMARY KEY,
+     run_id TEXT,
+     created_at DOUBLE PRECISION NOT NULL,
+     dead_at DOUBLE PRECISION NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     span TEXT NOT NULL
+   );
+   CREATE TABLE idempotency (scope TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, response TEXT NOT NULL);
+   CREATE INDEX idempotency_created ON idempotency(created_at);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     projects TEXT[] NOT NULL,
+     created_at DOUBLE PRECISION NOT NULL,
+     revoked_at DOUBLE PRECISION,
+     label TEXT
+   );`,
+  // GET /v1/runs filtered by agent, and a project's runs sorted by cost, without scanning (bench/list-runs.ts).
+  `CREATE INDEX runs_agent_started ON runs(agent_id, started_at DESC, run_id DESC);
+   CREATE INDEX runs_project_cost ON runs(project_key, cost_usd DESC, run_id DESC);`,
+  `CREATE TABLE run_events (run_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq));`,
+  // Room in each page for a row's new version when a relay claims it (lease columns, not indexed):
+  // the claim is then a HOT update, with no new entries in the outbox's two indexes.
+  `ALTER TABLE outbox SET (fillfactor = 50);`,
+  // read-only keys (Prometheus, dashboards): existing keys keep writing
+  `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
+  // a key reused with another request body is refused, so the request it answered is kept as a hash
+  `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
+];
+
+/**
+ * Brings the schema (created first when given) up to the newest version, one transaction per
+ * version, under an advisory lock so replicas starting together migrate once.
+ */
+export async function migrate(client: pg.ClientBase, schema: string | undefined): Promise<void> {
+  const lockKey = `oprelay-bridge:migrate:${schema ?? ''}`;
+  await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+  try {
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+    for (let i = rows[0]?.v ?? 0; i < MIGRATIONS.length; i++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[i]);
+        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [i + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+  }
+}

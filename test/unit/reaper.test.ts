@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Reaper, type ReaperStore } from '../../src/runs/reaper.js';
+import { IDEMPOTENCY_TTL_MS } from '../../src/runs/run-transaction.js';
+import { FakeClock, RecordingLog } from './fakes.js';
+
+// The reaper against the two store methods it uses and a service that only reaps.
+
+/** Stale ids served in pages of the size asked for; keeps the purge cut-offs. */
+class StaleRuns implements ReaperStore {
+  readonly purgedBefore: number[] = [];
+  readonly asked: [number, number][] = [];
+  constructor(private stale: string[]) {}
+  async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
+    this.asked.push([idleBefore, startedBefore]);
+    return this.stale.slice(0, limit);
+  }
+  async purgeIdempotency(before: number): Promise<number> {
+    this.purgedBefore.push(before);
+    return 0;
+  }
+  /** what a reap does to the store: the run is no longer stale */
+  end(runId: string): void {
+    this.stale = this.stale.filter((id) => id !== runId);
+  }
+}
+
+describe('Reaper', () => {
+  it('reaps every stale run across pages, with cut-offs from the clock, and purges day-old idempotency answers', async () => {
+    const clock = new FakeClock();
+    const ids = Array.from({ length: 250 }, (_, i) => `run-${i}`);
+    const store = new StaleRuns(ids);
+    const reaped: string[] = [];
+    const service = {
+      reap: async (runId: string) => {
+        reaped.push(runId);
+        store.end(runId);
+        return true;
+      },
+    };
+    const log = new RecordingLog();
+    const reaper = new Reaper({ store, service, log, idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, now: clock.now });
+
+    assert.equal(await reaper.scan(), 250);
+    assert.deepEqual(reaped, ids);
+    assert.deepEqual(store.purgedBefore, [clock.time - IDEMPOTENCY_TTL_MS]);
+    assert.deepEqual(store.asked, [
+      [clock.time - 60_000, clock.time - 3_600_000],
+      [clock.time - 60_000, clock.time - 3_600_000],
+    ]);
+    assert.equal(log.lines.filter((l) => l.msg === 'run reaped').length, 250);
+  });
+
+  it('stops when a page makes no progress: runs another replica ended in between are not reaped again', async () => {
+    const store = new StaleRuns(Array.from({ length: 200 }, (_, i) => `run-${i}`));
+    let calls = 0;
+    const service = {
+      reap: async () => {
+        calls++;
+        return false;
+      },
+    };
+    const reaper = new Reaper({ store, service, log: new RecordingLog(), idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, now: new FakeClock().now });
+    assert.equal(await reaper.scan(), 0);
+    assert.equal(calls, 200);
+    assert.equal(store.asked.length, 1);
+  });
+});
