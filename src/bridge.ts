@@ -32,7 +32,7 @@ export class Bridge {
 
   constructor(
     readonly config: Config,
-    private readonly opts: BridgeOptions = {},
+    private readonly options: BridgeOptions = {},
   ) {}
 
   get url(): string {
@@ -43,49 +43,49 @@ export class Bridge {
 
   /** Opens the store, builds the parts (src/wiring.ts), then listens and starts the relay and the reaper. */
   async start(): Promise<void> {
-    const c = this.config;
-    const log = this.opts.log ?? createLogger(c.logLevel);
+    const config = this.config;
+    const log = this.options.log ?? createLogger(config.logLevel);
     const { store, keys } = await this.open(log);
     // OpenTelemetry diag output of this thread (the metrics exporters) goes to the bridge's log
     new ExporterDiagnostics(log).install();
-    this.parts = await buildParts(c, { log, store, keys, extensions: this.opts.extensions });
+    this.parts = await buildParts(config, { log, store, keys, extensions: this.options.extensions });
     await this.listen(this.parts.listener);
     this.parts.relay.start();
     this.parts.reaper.start();
-    log.info('bridge listening', { url: this.url, store: store.kind, otlp: c.otlp.tracesUrl, protocol: c.otlp.protocol, version: VERSION });
+    log.info('bridge listening', { url: this.url, store: store.kind, otlp: config.otlp.tracesUrl, protocol: config.otlp.protocol, version: VERSION });
   }
 
   /** The store, initialised, and its keys; refuses to go on without keys where anyone could call. */
   private async open(log: Logger): Promise<{ store: RunStore; keys: KeyRing }> {
-    const c = this.config;
+    const config = this.config;
     // one serving bridge per SQLite file: a second one would interleave its relay and reaper with ours
-    if (!this.opts.store && c.store === 'sqlite') this.lock = DataDirLock.acquire(c.dataDir);
-    const store = this.opts.store ?? (await openStore(c));
+    if (!this.options.store && config.store === 'sqlite') this.lock = DataDirLock.acquire(config.dataDir);
+    const store = this.options.store ?? (await openStore(config));
     await store.init();
-    const keys = new KeyRing(store, c.apiKeys, new LoginThrottle(c.authFailureLimit));
+    const keys = new KeyRing(store, config.apiKeys, new LoginThrottle(config.authFailureLimit));
     await keys.load();
     if (!(await keys.enabled())) {
-      if (!isLoopback(c.host) && !c.authOff) {
+      if (!isLoopback(config.host) && !config.authOff) {
         await store.close();
         this.lock?.release();
         throw new Error(
-          `refusing to serve without API keys on non-loopback address ${c.host}: set BRIDGE_API_KEYS or create keys with "keys create", or set BRIDGE_AUTH=off explicitly`,
+          `refusing to serve without API keys on non-loopback address ${config.host}: set BRIDGE_API_KEYS or create keys with "keys create", or set BRIDGE_AUTH=off explicitly`,
         );
       }
-      log.warn('no API keys configured: every caller may use every project', { host: c.host, auth: c.authOff ? 'off' : 'loopback-only' });
+      log.warn('no API keys configured: every caller may use every project', { host: config.host, auth: config.authOff ? 'off' : 'loopback-only' });
     }
     return { store, keys };
   }
 
   /** Serves the app on the configured host and port. */
   private async listen(listener: RequestListener): Promise<void> {
-    const c = this.config;
+    const config = this.config;
     // slow clients: headers within 10 s, the whole request within 30 s, checked every second (Node default: 30 s)
     const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, listener);
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(c.port, c.host, () => resolve());
+      server.listen(config.port, config.host, () => resolve());
     });
     this.server = server;
   }

@@ -50,38 +50,37 @@ export interface WiringInputs {
  * Nothing listens and no timer runs yet (Bridge.start does that), so a test can build them.
  */
 export async function buildParts(config: Config, inputs: WiringInputs): Promise<BridgeParts> {
-  const c = config;
   const { log, store, keys } = inputs;
   // OTLP encoding runs in a worker thread (src/export/export-worker.ts)
   const exporter =
     inputs.exporter ??
     new WorkerRowExporter(
       {
-        url: c.otlp.tracesUrl,
-        protocol: c.otlp.protocol,
-        timeoutMs: c.otlp.tracesTimeoutMs,
-        headers: c.otlp.tracesHeaders,
-        resourceAttributes: c.resourceAttributes,
+        url: config.otlp.tracesUrl,
+        protocol: config.otlp.protocol,
+        timeoutMs: config.otlp.tracesTimeoutMs,
+        headers: config.otlp.tracesHeaders,
+        resourceAttributes: config.resourceAttributes,
         version: VERSION,
-        logLevel: c.logLevel,
+        logLevel: config.logLevel,
       },
       log,
     );
-  const instanceId = c.instanceId ?? randomUUID();
+  const instanceId = config.instanceId ?? randomUUID();
   const relayRef: { current?: OutboxRelay } = {};
-  const budgets = new Budgets({ store, budgets: c.budgets, enforce: c.budgetEnforce });
+  const budgets = new Budgets({ store, budgets: config.budgets, enforce: config.budgetEnforce });
   const metrics = new RunMetrics({
-    maxSeries: c.metricsMaxSeries,
-    prometheus: c.metrics.prometheus,
-    otlp: c.metrics.otlp
+    maxSeries: config.metricsMaxSeries,
+    prometheus: config.metrics.prometheus,
+    otlp: config.metrics.otlp
       ? {
-          url: `${c.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`,
-          intervalMs: c.metrics.intervalMs,
-          timeoutMs: c.otlp.metricsTimeoutMs,
-          headers: c.otlp.metricsHeaders,
+          url: `${config.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`,
+          intervalMs: config.metrics.intervalMs,
+          timeoutMs: config.otlp.metricsTimeoutMs,
+          headers: config.otlp.metricsHeaders,
         }
       : undefined,
-    resourceAttributes: { ...c.resourceAttributes },
+    resourceAttributes: { ...config.resourceAttributes },
     instanceId,
     version: VERSION,
     gauges: {
@@ -94,26 +93,26 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     store,
     exporter,
     log,
-    intervalMs: c.exportIntervalMs,
-    batchSize: c.exportBatchSize,
-    leaseMs: c.outboxLeaseMs,
-    maxAgeMs: c.outboxMaxAgeMs,
-    maxBackoffMs: c.retryMaxBackoffMs,
+    intervalMs: config.exportIntervalMs,
+    batchSize: config.exportBatchSize,
+    leaseMs: config.outboxLeaseMs,
+    maxAgeMs: config.outboxMaxAgeMs,
+    maxBackoffMs: config.retryMaxBackoffMs,
     onExported: (result, n) => metrics.exported(result, n),
   });
   relayRef.current = relay;
   const service = new RunService({
     store,
     metrics: budgets.configured ? allSinks(metrics, budgets) : metrics,
-    endUsage: c.endUsage,
-    captureContent: c.captureContent,
-    traceEntries: c.traceEntries,
-    traceUrl: c.traceUrl,
-    pricing: c.costInference ? new GenAiPricesCalculator() : undefined,
-    beforeStart: c.budgetEnforce && budgets.configured ? budgets.check : undefined,
+    endUsage: config.endUsage,
+    captureContent: config.captureContent,
+    traceEntries: config.traceEntries,
+    traceUrl: config.traceUrl,
+    pricing: config.costInference ? new GenAiPricesCalculator() : undefined,
+    beforeStart: config.budgetEnforce && budgets.configured ? budgets.check : undefined,
   });
-  const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: c.outboxMaxRows });
-  const reaper = new Reaper({ store, service, log, idleTimeoutMs: c.runIdleTimeoutMs, maxDurationMs: c.runMaxDurationMs });
+  const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: config.outboxMaxRows });
+  const reaper = new Reaper({ store, service, log, idleTimeoutMs: config.runIdleTimeoutMs, maxDurationMs: config.runMaxDurationMs });
 
   const extra = [];
   for (const ext of inputs.extensions ?? []) extra.push(...(await ext({ keys, store, service, gateway, log })));
@@ -123,10 +122,10 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     store,
     metrics,
     keys,
-    limiter: new RateLimiter(c.rateLimit),
+    limiter: new RateLimiter(config.rateLimit),
     log,
     isDraining: () => gateway.draining,
     extra,
   });
-  return { config: c, log, store, service, gateway, relay, reaper, metrics, keys, exporter, listener };
+  return { config, log, store, service, gateway, relay, reaper, metrics, keys, exporter, listener };
 }

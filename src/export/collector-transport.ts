@@ -57,14 +57,14 @@ export interface CollectorTransportOptions {
  * collector's Retry-After), so a refusal comes back at once with its status, body and delay.
  */
 export class CollectorTransport implements IExporterTransport {
-  constructor(private readonly o: CollectorTransportOptions) {}
+  constructor(private readonly options: CollectorTransportOptions) {}
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
     let res: Response;
     try {
-      res = await fetch(this.o.url, {
+      res = await fetch(this.options.url, {
         method: 'POST',
-        headers: { ...this.o.headers, 'content-type': this.o.contentType },
+        headers: { ...this.options.headers, 'content-type': this.options.contentType },
         body: data as Uint8Array<ArrayBuffer>,
         signal: AbortSignal.timeout(timeoutMillis),
       });

@@ -43,8 +43,8 @@ export class OutboxRelay {
   delivered = 0;
   private readonly now: () => number;
 
-  constructor(private readonly o: RelayOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: RelayOptions) {
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -52,9 +52,9 @@ export class OutboxRelay {
     const loop = () => {
       if (this.stopped) return;
       this.tick()
-        .catch((err: unknown) => this.o.log.error('relay tick failed', { error: String(err) }))
+        .catch((err: unknown) => this.options.log.error('relay tick failed', { error: String(err) }))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
+          if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
         });
     };
     this.timer = setTimeout(loop, 0);
@@ -77,21 +77,21 @@ export class OutboxRelay {
     const now = this.now();
     if (now - this.lastExpiry > 60_000) {
       this.lastExpiry = now;
-      const expired = await this.o.store.expireOutbox(now - this.o.maxAgeMs);
+      const expired = await this.options.store.expireOutbox(now - this.options.maxAgeMs);
       if (expired > 0) {
-        this.o.log.warn('outbox rows expired undelivered', { count: expired, max_age_ms: this.o.maxAgeMs });
-        this.o.onExported?.('expired', expired);
+        this.options.log.warn('outbox rows expired undelivered', { count: expired, max_age_ms: this.options.maxAgeMs });
+        this.options.onExported?.('expired', expired);
       }
     }
     for (;;) {
       // a margin before the store's lease runs out, measured on this process's monotonic clock
-      const leaseEnd = performance.now() + this.o.leaseMs * 0.9;
-      const rows = await this.o.store.claimOutbox(this.owner, this.o.batchSize, this.o.leaseMs, this.now());
+      const leaseEnd = performance.now() + this.options.leaseMs * 0.9;
+      const rows = await this.options.store.claimOutbox(this.owner, this.options.batchSize, this.options.leaseMs, this.now());
       if (rows.length === 0) break;
       const delivered = await this.exportRows(rows, leaseEnd);
-      if (!delivered || rows.length < this.o.batchSize) break;
+      if (!delivered || rows.length < this.options.batchSize) break;
     }
-    const stats = await this.o.store.outboxStats(this.now());
+    const stats = await this.options.store.outboxStats(this.now());
     this.depth = stats.depth;
     this.oldestAgeMs = stats.oldestAgeMs;
   }
@@ -104,13 +104,13 @@ export class OutboxRelay {
       const partial = outcome.partial;
       if (partial) {
         const reason = `partial success: collector rejected ${partial.rejected} of ${rows.length} spans: ${partial.message}`;
-        this.o.log.warn('collector rejected part of a batch', { rejected: partial.rejected, batch: rows.length, reason: partial.message });
-        await this.o.store.recordDeadLetters(rows.map((r) => r.span), reason, this.now());
-        this.o.onExported?.('partial_rejected', partial.rejected);
+        this.options.log.warn('collector rejected part of a batch', { rejected: partial.rejected, batch: rows.length, reason: partial.message });
+        await this.options.store.recordDeadLetters(rows.map((r) => r.span), reason, this.now());
+        this.options.onExported?.('partial_rejected', partial.rejected);
       }
-      await this.o.store.ackOutbox(ids);
+      await this.options.store.ackOutbox(ids);
       this.delivered += rows.length;
-      this.o.onExported?.('success', rows.length - (partial?.rejected ?? 0));
+      this.options.onExported?.('success', rows.length - (partial?.rejected ?? 0));
       return true;
     }
     const action = classify(outcome);
@@ -123,14 +123,14 @@ export class OutboxRelay {
     }
     if (action === 'dead_letter') return this.deadLetter(rows, `HTTP ${outcome.status}: ${outcome.message}`);
     const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
-    const backoff = Math.min(this.o.maxBackoffMs, this.o.intervalMs * 2 ** Math.min(attempts, 20));
+    const backoff = Math.min(this.options.maxBackoffMs, this.options.intervalMs * 2 ** Math.min(attempts, 20));
     // the collector knows when it can take more (429/503 Retry-After); our own backoff otherwise
     const delay =
       outcome.retryAfterMs !== undefined
         ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)
         : Math.round(backoff * (0.5 + Math.random() * 0.5));
-    await this.o.store.retryOutbox(ids, this.now() + delay);
-    this.o.log.warn('export failed, will retry', {
+    await this.options.store.retryOutbox(ids, this.now() + delay);
+    this.options.log.warn('export failed, will retry', {
       status: outcome.status ?? null,
       error: outcome.message,
       spans: rows.length,
@@ -138,7 +138,7 @@ export class OutboxRelay {
       retry_in_ms: delay,
       ...(outcome.retryAfterMs !== undefined ? { retry_after_ms: outcome.retryAfterMs } : {}),
     });
-    this.o.onExported?.('retry', rows.length);
+    this.options.onExported?.('retry', rows.length);
     return false;
   }
 
@@ -150,20 +150,20 @@ export class OutboxRelay {
   private async exportWithinLease(rows: OutboxRow[], leaseEnd: number): Promise<RowExportOutcome> {
     let timer: NodeJS.Timeout | undefined;
     const leaseOver = new Promise<RowExportOutcome>((resolve) => {
-      const message = `no answer from the collector within the ${this.o.leaseMs} ms outbox lease (BRIDGE_OUTBOX_LEASE)`;
+      const message = `no answer from the collector within the ${this.options.leaseMs} ms outbox lease (BRIDGE_OUTBOX_LEASE)`;
       timer = setTimeout(() => resolve({ ok: false, message }), Math.max(0, leaseEnd - performance.now()));
     });
     try {
-      return await Promise.race([this.o.exporter.export(rows), leaseOver]);
+      return await Promise.race([this.options.exporter.export(rows), leaseOver]);
     } finally {
       clearTimeout(timer);
     }
   }
 
   private async deadLetter(rows: OutboxRow[], reason: string): Promise<boolean> {
-    await this.o.store.deadLetter(rows.map((r) => r.id), reason, this.now());
-    this.o.log.error('batch dead-lettered', { spans: rows.length, reason, run_ids: [...new Set(rows.map((r) => r.run_id))].slice(0, 20) });
-    this.o.onExported?.('dead_letter', rows.length);
+    await this.options.store.deadLetter(rows.map((r) => r.id), reason, this.now());
+    this.options.log.error('batch dead-lettered', { spans: rows.length, reason, run_ids: [...new Set(rows.map((r) => r.run_id))].slice(0, 20) });
+    this.options.onExported?.('dead_letter', rows.length);
     return true;
   }
 

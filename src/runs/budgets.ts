@@ -45,13 +45,13 @@ export class Budgets implements MetricSink {
   private readonly now: () => number;
   private readonly cache = new Map<string, CachedSpent>();
 
-  constructor(private readonly o: BudgetOptions) {
-    this.cacheMs = o.cacheMs ?? 2_000;
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: BudgetOptions) {
+    this.cacheMs = options.cacheMs ?? 2_000;
+    this.now = options.now ?? Date.now;
   }
 
   get configured(): boolean {
-    return Object.keys(this.o.budgets).length > 0;
+    return Object.keys(this.options.budgets).length > 0;
   }
 
   /** USD spent today by runs of this project (cached briefly; one store scan per project at a time). */
@@ -83,7 +83,7 @@ export class Budgets implements MetricSink {
     let total = 0;
     let cursor: string | undefined;
     do {
-      const page = await this.o.store.listRuns({ project_key: project, since, sort: 'started_at', limit: PAGE, cursor });
+      const page = await this.options.store.listRuns({ project_key: project, since, sort: 'started_at', limit: PAGE, cursor });
       for (const run of page.runs) total += run.totals.cost_usd;
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
@@ -93,14 +93,14 @@ export class Budgets implements MetricSink {
   /** Budget left today per configured project (negative once overspent): the oprelay.budget.remaining gauge. */
   async remaining(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const [project, budget] of Object.entries(this.o.budgets)) out.set(project, budget - (await this.spentToday(project)));
+    for (const [project, budget] of Object.entries(this.options.budgets)) out.set(project, budget - (await this.spentToday(project)));
     return out;
   }
 
   /** RunService.beforeStart: refuses a new run of a project that has spent its budget (when enforced). */
   readonly check = async (project: string): Promise<void> => {
-    const budget = this.o.budgets[project];
-    if (!this.o.enforce || budget === undefined) return;
+    const budget = this.options.budgets[project];
+    if (!this.options.enforce || budget === undefined) return;
     const spent = await this.spentToday(project);
     if (spent >= budget)
       throw new BridgeError(

@@ -22,13 +22,13 @@ export class Reaper {
   private scanning: Promise<number> | undefined;
   readonly intervalMs: number;
 
-  constructor(private readonly o: ReaperOptions) {
+  constructor(private readonly options: ReaperOptions) {
     // at least every quarter of the idle timeout, capped at one minute
-    this.intervalMs = Math.max(10, Math.min(60_000, Math.floor(o.idleTimeoutMs / 4)));
+    this.intervalMs = Math.max(10, Math.min(60_000, Math.floor(options.idleTimeoutMs / 4)));
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.scan().catch((e: unknown) => this.o.log.error('reaper scan failed', { error: String(e) })), this.intervalMs);
+    this.timer = setInterval(() => void this.scan().catch((e: unknown) => this.options.log.error('reaper scan failed', { error: String(e) })), this.intervalMs);
     this.timer.unref();
   }
 
@@ -44,19 +44,19 @@ export class Reaper {
   }
 
   private async scanOnce(): Promise<number> {
-    const now = (this.o.now ?? Date.now)();
-    const idleBefore = now - this.o.idleTimeoutMs;
-    const startedBefore = now - this.o.maxDurationMs;
+    const now = (this.options.now ?? Date.now)();
+    const idleBefore = now - this.options.idleTimeoutMs;
+    const startedBefore = now - this.options.maxDurationMs;
     // housekeeping on the same beat: idempotency answers are kept for 24 h only
-    await this.o.store.purgeIdempotency(now - IDEMPOTENCY_TTL_MS);
+    await this.options.store.purgeIdempotency(now - IDEMPOTENCY_TTL_MS);
     let ended = 0;
     for (;;) {
-      const ids = await this.o.store.findStaleRuns(idleBefore, startedBefore, 200);
+      const ids = await this.options.store.findStaleRuns(idleBefore, startedBefore, 200);
       let progressed = 0;
       for (const id of ids) {
-        if (await this.o.service.reap(id, idleBefore, startedBefore)) {
+        if (await this.options.service.reap(id, idleBefore, startedBefore)) {
           progressed++;
-          this.o.log.info('run reaped', { run_id: id });
+          this.options.log.info('run reaped', { run_id: id });
         }
       }
       ended += progressed;

@@ -47,9 +47,9 @@ export interface RunServiceOptions {
 export class RunService {
   private readonly now: () => number;
   private readonly views: RunViews;
-  constructor(private readonly o: RunServiceOptions) {
-    this.now = o.now ?? Date.now;
-    this.views = new RunViews(o.traceUrl);
+  constructor(private readonly options: RunServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.views = new RunViews(options.traceUrl);
   }
 
   private requireProject(ctx: CallContext, project: string): void {
@@ -61,7 +61,7 @@ export class RunService {
   }
 
   private call<R extends object>(options: CallOptions<R>): Promise<R & { duplicate?: true }> {
-    return callInTransaction({ store: this.o.store, metrics: this.o.metrics, now: this.now }, options);
+    return callInTransaction({ store: this.options.store, metrics: this.options.metrics, now: this.now }, options);
   }
 
   private text(s: string | undefined): string | null {
@@ -79,14 +79,14 @@ export class RunService {
     const runId = args.run_id ?? randomUUID();
     const scope = args.run_id ?? `project:${args.project_key}`;
     const lockKey = args.run_id ?? (ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId);
-    if (this.o.beforeStart) await this.o.beforeStart(args.project_key);
+    if (this.options.beforeStart) await this.options.beforeStart(args.project_key);
     return this.call({ tool: 'core_start_run', lockKey, scope, ctx, request: args, apply: async (tx, now) => {
       const existing = await tx.getRun(runId);
       if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
       if (existing && !existing.implicit) return { result: this.views.startResult(existing), spans: [], effects: [] };
 
       const meta = args.meta_json ? redactValue(args.meta_json) : null;
-      let tp = parseTraceparent(ctx.traceparent);
+      let traceparent = parseTraceparent(ctx.traceparent);
       let parentRunId: string | null = null;
       const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
       if (parentRef === runId) {
@@ -98,7 +98,7 @@ export class RunService {
         if (!parent || parent.project_key !== args.project_key || !canSee(ctx, parent.project_key))
           throw new BridgeError('run_not_found', `meta_json.parent_run_id: run ${parentRef} not found`);
         parentRunId = parent.run_id;
-        tp = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
+        traceparent = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
       }
       const effects: MetricEffect[] = [];
       let run: RunRecord;
@@ -107,12 +107,12 @@ export class RunService {
         run = existing;
         run.implicit = false;
         run.agent_id = args.agent_id;
-        if (tp) {
-          run.links.push({ trace_id: tp.trace_id, span_id: tp.span_id, attributes: { 'oprelay.link.reason': 'late_parent' } });
+        if (traceparent) {
+          run.links.push({ trace_id: traceparent.trace_id, span_id: traceparent.span_id, attributes: { 'oprelay.link.reason': 'late_parent' } });
           run.parent_run_id = parentRunId ?? run.parent_run_id;
         }
       } else {
-        run = newRunRecord(runId, args.project_key, args.agent_id, now, tp);
+        run = newRunRecord(runId, args.project_key, args.agent_id, now, traceparent);
         run.parent_run_id = parentRunId;
         effects.push({ kind: 'run_started', project: run.project_key });
       }
@@ -128,7 +128,7 @@ export class RunService {
   }
 
   private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number): SpanRecord[] {
-    return traceEntrySpans(run, entries, now, this.o);
+    return traceEntrySpans(run, entries, now, this.options);
   }
 
   async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
@@ -137,12 +137,12 @@ export class RunService {
     return this.call({ tool: 'core_report_usage', lockKey: args.run_id, scope: args.run_id, ctx: callContext, request: args, apply: async (tx, now) => {
       const run = await this.getVisible(tx, args.run_id, ctx);
       if (run.status !== 'running') throw new BridgeError('run_ended', `run ${run.run_id} has ended (${run.status}); usage can no longer be reported`);
-      const batch = toBatch(args.token_usage, this.o.pricing);
+      const batch = toBatch(args.token_usage, this.options.pricing);
       if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
       const effects: MetricEffect[] = [];
       const effect = addUsage(run, batch);
       if (effect) effects.push(effect);
-      const promptPreview = args.token_usage.prompt_preview && this.o.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
+      const promptPreview = args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
       await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
       run.last_activity_at = now;
       const spans = this.entrySpans(run, args.traces, now);
@@ -163,9 +163,9 @@ export class RunService {
       const effects: MetricEffect[] = [];
       const spans = this.entrySpans(run, args.traces, now);
       if (args.token_usage) {
-        const batch = toBatch(args.token_usage, this.o.pricing);
+        const batch = toBatch(args.token_usage, this.options.pricing);
         if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
-        if (this.o.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
+        if (this.options.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
         else {
           const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
           run.totals = totals;
@@ -210,7 +210,7 @@ export class RunService {
         run.implicit = true;
         effects.push({ kind: 'run_started', project: run.project_key });
       }
-      const error = this.o.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
+      const error = this.options.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
       const failureId = randomUUID();
       // the type becomes a span attribute and a metric label: derive it from redacted text only
       const errorType = errorTypeOf(args.error === undefined ? undefined : redactText(args.error), args.meta ? redactValue(args.meta) : undefined);
@@ -281,7 +281,7 @@ export class RunService {
   }
 
   async getRun(runId: string, ctx: CallContext): Promise<RunView> {
-    const run = await this.o.store.getRun(runId);
+    const run = await this.options.store.getRun(runId);
     if (!run || !canSee(ctx, run.project_key)) throw runNotFound(runId);
     return this.view(run);
   }
@@ -289,7 +289,7 @@ export class RunService {
   /** Child run ids and the totals of the run with all its descendants (sub-agent runs). */
   descendants(run: RunView, ctx: CallContext): Promise<{ children: string[]; totals_with_children: Totals }> {
     const projects = ctx.projects && !ctx.projects.includes('*') ? [...ctx.projects] : undefined;
-    return descendants(this.o.store, run, projects);
+    return descendants(this.options.store, run, projects);
   }
 
   view(run: RunRecord): RunView {

@@ -57,30 +57,30 @@ export class RunMetrics implements MetricSink {
   };
   private projectsSeen = new Set<string>();
 
-  constructor(private readonly o: RunMetricsOptions) {
-    this.cap = new LabelCap(o.maxSeries);
+  constructor(private readonly options: RunMetricsOptions) {
+    this.cap = new LabelCap(options.maxSeries);
     const readers: sdkMetrics.IMetricReader[] = [];
-    if (o.prometheus) {
+    if (options.prometheus) {
       this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
       readers.push(this.prometheus);
     }
-    if (o.otlp) {
+    if (options.otlp) {
       readers.push(
         new sdkMetrics.PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({ url: o.otlp.url, headers: o.otlp.headers, timeoutMillis: o.otlp.timeoutMs }),
-          exportIntervalMillis: o.otlp.intervalMs,
+          exporter: new OTLPMetricExporter({ url: options.otlp.url, headers: options.otlp.headers, timeoutMillis: options.otlp.timeoutMs }),
+          exportIntervalMillis: options.otlp.intervalMs,
         }),
       );
     }
     this.provider = new sdkMetrics.MeterProvider({
       resource: resources.resourceFromAttributes({
-        ...o.resourceAttributes,
+        ...options.resourceAttributes,
         [ATTR.serviceName]: BRIDGE_SERVICE_NAME,
-        [ATTR.serviceInstanceId]: o.instanceId,
+        [ATTR.serviceInstanceId]: options.instanceId,
       }),
       readers,
     });
-    this.createInstruments(this.provider.getMeter(BRIDGE_SERVICE_NAME, o.version));
+    this.createInstruments(this.provider.getMeter(BRIDGE_SERVICE_NAME, options.version));
     for (const result of EXPORT_RESULTS) this.c.exported.add(0, { [ATTR.exportResult]: result });
   }
 
@@ -109,7 +109,7 @@ export class RunMetrics implements MetricSink {
     const budget = meter.createObservableGauge(METRIC.budgetRemaining, { description: 'Daily budget left (UTC day)', unit: 'USD' });
     meter.addBatchObservableCallback(
       async (obs) => {
-        const runs = await this.o.gauges.activeRuns();
+        const runs = await this.options.gauges.activeRuns();
         for (const p of runs.keys()) this.project(p);
         const now = Date.now();
         const perProject = new Map<string, { count: number; ageS: number }>();
@@ -124,11 +124,11 @@ export class RunMetrics implements MetricSink {
           obs.observe(active, v.count, { [ATTR.projectKey]: p });
           obs.observe(oldestRun, v.ageS, { [ATTR.projectKey]: p });
         }
-        const ob = this.o.gauges.outbox();
+        const ob = this.options.gauges.outbox();
         obs.observe(depth, ob.depth);
         obs.observe(oldest, (ob.oldestAgeMs ?? 0) / 1000);
-        if (this.o.gauges.budgets) {
-          for (const [p, left] of await this.o.gauges.budgets()) obs.observe(budget, left, { [ATTR.projectKey]: p });
+        if (this.options.gauges.budgets) {
+          for (const [p, left] of await this.options.gauges.budgets()) obs.observe(budget, left, { [ATTR.projectKey]: p });
         }
       },
       [active, oldestRun, depth, oldest, budget],

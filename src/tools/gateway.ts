@@ -15,22 +15,22 @@ export class ToolGateway {
   private inFlight = 0;
   private idle: (() => void) | undefined;
 
-  constructor(private readonly o: GatewayOptions) {}
+  constructor(private readonly options: GatewayOptions) {}
 
   async call(name: string, args: unknown, ctx: CallContext): Promise<object> {
     if (ctx.readOnly)
       throw new BridgeError('forbidden', 'this is a read-only API key: it can read runs and /metrics but make no tool call');
     if (this.draining) throw new BridgeError('backpressure', 'the bridge is shutting down; retry on another replica', undefined, 1);
-    if (this.o.outboxDepth() >= this.o.maxOutboxRows)
+    if (this.options.outboxDepth() >= this.options.maxOutboxRows)
       throw new BridgeError(
         'backpressure',
-        `the outbox holds ${this.o.outboxDepth()} spans, over BRIDGE_OUTBOX_MAX_ROWS=${this.o.maxOutboxRows}; the collector is not keeping up`,
+        `the outbox holds ${this.options.outboxDepth()} spans, over BRIDGE_OUTBOX_MAX_ROWS=${this.options.maxOutboxRows}; the collector is not keeping up`,
         undefined,
         5,
       );
     this.inFlight++;
     try {
-      return await callTool(this.o.service, name, args, ctx);
+      return await callTool(this.options.service, name, args, ctx);
     } finally {
       if (--this.inFlight === 0) this.idle?.();
     }
