@@ -100,7 +100,13 @@ async function sdkSide(): Promise<SideCost> {
             kind: llm ? SpanKind.CLIENT : SpanKind.INTERNAL,
             startTime: t + k * 1000,
             attributes: llm
-              ? { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-opus-4', 'gen_ai.usage.input_tokens': 2800, 'gen_ai.usage.output_tokens': 400, 'oprelay.trace.cost_usd': 0.0093 }
+              ? {
+                  'gen_ai.operation.name': 'chat',
+                  'gen_ai.request.model': 'claude-opus-4',
+                  'gen_ai.usage.input_tokens': 2800,
+                  'gen_ai.usage.output_tokens': 400,
+                  'oprelay.trace.cost_usd': 0.0093,
+                }
               : { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'read_file' },
           },
           ctx,

@@ -104,7 +104,12 @@ export async function endToRootLatency(bridge: BridgeProcess, counter: OtlpCount
  * The same figure for an agent using the OTel SDK's BatchSpanProcessor with the same interval
  * (bench/sdk-latency.ts, in its own process): root span end → arrival at the receiver.
  */
-export async function sdkRootLatency(counter: OtlpCounter, receiverUrl: string, samples: number, intervalMs: number): Promise<LatencyFigures> {
+export async function sdkRootLatency(
+  counter: OtlpCounter,
+  receiverUrl: string,
+  samples: number,
+  intervalMs: number,
+): Promise<LatencyFigures> {
   counter.reset();
   const endedAt = await runJson<Record<string, number>>('sdk-latency.ts', { receiverUrl, samples, intervalMs, spacingMs: 113 }, 60_000);
   const lat = Object.entries(endedAt)

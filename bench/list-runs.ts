@@ -151,7 +151,9 @@ async function main(): Promise<void> {
     }
     await target.filled();
     const fillS = (performance.now() - t0) / 1000;
-    console.log(`${store.kind}: filled ${TOTAL.toLocaleString('en')} runs in ${fillS.toFixed(1)} s (${Math.round(TOTAL / fillS).toLocaleString('en')} runs/s), ${await target.size()}`);
+    console.log(
+      `${store.kind}: filled ${TOTAL.toLocaleString('en')} runs in ${fillS.toFixed(1)} s (${Math.round(TOTAL / fillS).toLocaleString('en')} runs/s), ${await target.size()}`,
+    );
 
     const midnight = new Date(NOW).setUTCHours(0, 0, 0, 0);
     const sample = agents[7];
@@ -207,7 +209,9 @@ async function main(): Promise<void> {
       } while (cursor);
       spentTimes.push(performance.now() - t);
     }
-    console.log(`\nbudget spent-today scan (one project, ${spentRuns} runs since UTC midnight): ${median(spentTimes).toFixed(1)} ms median of 5`);
+    console.log(
+      `\nbudget spent-today scan (one project, ${spentRuns} runs since UTC midnight): ${median(spentTimes).toFixed(1)} ms median of 5`,
+    );
   } finally {
     await target.dispose();
   }

@@ -50,6 +50,7 @@ async function warmUp(bridge: BridgeProcess): Promise<void> {
   const tool = (name: string) => `${bridge.url}/v1/tools/${name}`;
   await callMany(tool('core_start_run'), ids.length, 4, (i) => startArgs(ids[i]));
   await callMany(tool('core_report_usage'), 1000, 8, (i) => reportArgs(ids[i % ids.length]));
-  for (let i = 0; i < 5; i++) if ((await bridge.get('/v1/runs?status=running&limit=500')).status !== 200) throw new Error('GET /v1/runs failed');
+  for (let i = 0; i < 5; i++)
+    if ((await bridge.get('/v1/runs?status=running&limit=500')).status !== 200) throw new Error('GET /v1/runs failed');
   for (let i = 0; i < 2; i++) if ((await bridge.get('/metrics')).status !== 200) throw new Error('GET /metrics failed');
 }

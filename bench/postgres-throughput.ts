@@ -13,7 +13,9 @@ try {
   const r = await postgresLoad(env, { durationS: Number(process.env.BENCH_DURATION_S ?? 10), warmupS: 2 });
   if (!r.load) throw new Error(r.skipped);
   const { rps, p50, p99, non2xx, errors } = r.load;
-  console.log(`postgres core_report_usage, ${CONNECTIONS} connections over ${RUNS} runs: ${rps.toFixed(0)} req/s, p50 ${p50} ms, p99 ${p99} ms (non-2xx ${non2xx}, errors ${errors})`);
+  console.log(
+    `postgres core_report_usage, ${CONNECTIONS} connections over ${RUNS} runs: ${rps.toFixed(0)} req/s, p50 ${p50} ms, p99 ${p99} ms (non-2xx ${non2xx}, errors ${errors})`,
+  );
 } finally {
   await counter.close();
 }

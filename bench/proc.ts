@@ -33,7 +33,10 @@ export function runJson<T>(script: string, arg: unknown, timeoutMs = 60_000): Pr
 /** Spawns a long-running bench script that prints its URL on its first line. */
 export function startServer(script: string, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, script), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout!.once('data', (c: Buffer) => resolve({ url: c.toString().trim().split('\n')[0], child }));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });

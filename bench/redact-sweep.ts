@@ -13,10 +13,10 @@ export const SWEEP_SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024];
 /** Inputs built to make each rule try, and reject, as many candidates as possible. */
 const HOSTILE: Record<string, string> = {
   'sk-': 'sk-',
-  'sk_live_': 'sk_live_',
+  sk_live_: 'sk_live_',
   'AKIA/ASIA': 'AKIAASIA',
-  'ghp_': 'ghp_',
-  'github_pat_': 'github_pat_',
+  ghp_: 'ghp_',
+  github_pat_: 'github_pat_',
   'xoxb-': 'xoxb-',
   AIza: 'AIza',
   bearer: 'bearer ',
@@ -54,7 +54,11 @@ export function redactionSweep(): SweepRow[] {
     const perChar: (number | null)[] = [];
     for (const size of SWEEP_SIZES) {
       const last = perChar[perChar.length - 1];
-      perChar.push(last === null || (last !== undefined && last * size > PASS_LIMIT_NS) ? null : nsPerChar(unit.repeat(Math.ceil(size / unit.length)).slice(0, size)));
+      perChar.push(
+        last === null || (last !== undefined && last * size > PASS_LIMIT_NS)
+          ? null
+          : nsPerChar(unit.repeat(Math.ceil(size / unit.length)).slice(0, size)),
+      );
     }
     const [first, end] = [perChar[0]!, perChar[perChar.length - 1]];
     return { input, nsPerChar: perChar, growth: end === null || end === undefined ? Infinity : end / first };
@@ -65,5 +69,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const kib = SWEEP_SIZES.map((s) => `${s / 1024} KiB`);
   console.log(`| input | ${kib.join(' | ')} | growth |`);
   console.log(`|---|${kib.map(() => '---').join('|')}|---|`);
-  for (const r of redactionSweep()) console.log(`| ${r.input} | ${r.nsPerChar.map((n) => (n === null ? 'stopped' : `${n.toFixed(1)} ns/char`)).join(' | ')} | ${r.growth.toFixed(2)}× |`);
+  for (const r of redactionSweep())
+    console.log(
+      `| ${r.input} | ${r.nsPerChar.map((n) => (n === null ? 'stopped' : `${n.toFixed(1)} ns/char`)).join(' | ')} | ${r.growth.toFixed(2)}× |`,
+    );
 }

@@ -33,11 +33,21 @@ const SCENARIOS: Scenario[] = [
   { name: '200 runs, 1 replica, 32 in flight', replicas: 1, runs: 200, reports: 4000, inFlight: 32 },
 ];
 
-async function scenario(s: Scenario, counter: OtlpCounter, receiverUrl: string, admin: pg.Client): Promise<{ seconds: number; reportsPerS: number }> {
+async function scenario(
+  s: Scenario,
+  counter: OtlpCounter,
+  receiverUrl: string,
+  admin: pg.Client,
+): Promise<{ seconds: number; reportsPerS: number }> {
   const schema = `bench_replicas_${process.pid}_${s.replicas}_${s.runs}`;
   const url = new URL(PG_URL);
   url.searchParams.set('schema', schema);
-  const env = { BRIDGE_STORE: url.toString(), OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, BRIDGE_EXPORT_INTERVAL_MS: '1000', BRIDGE_LOG_LEVEL: 'warn' };
+  const env = {
+    BRIDGE_STORE: url.toString(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
+    BRIDGE_EXPORT_INTERVAL_MS: '1000',
+    BRIDGE_LOG_LEVEL: 'warn',
+  };
   const bridges: BridgeProcess[] = [];
   try {
     // started together: the migration lock lets one of them create the tables
@@ -58,7 +68,8 @@ async function scenario(s: Scenario, counter: OtlpCounter, receiverUrl: string, 
     await Promise.all(bridges.flatMap((b) => Array.from({ length: s.inFlight }, () => worker(b))));
     const seconds = (performance.now() - t0) / 1000;
     let totals = 0;
-    for (const id of runIds) totals += ((await bridges[0]!.get(`/v1/runs/${id}`)).body as { totals: { input_tokens: number } }).totals.input_tokens;
+    for (const id of runIds)
+      totals += ((await bridges[0]!.get(`/v1/runs/${id}`)).body as { totals: { input_tokens: number } }).totals.input_tokens;
     if (totals !== 8400 * s.reports) throw new Error(`stored input tokens ${totals}, expected ${8400 * s.reports}`);
     return { seconds, reportsPerS: s.reports / seconds };
   } finally {
@@ -85,9 +96,18 @@ try {
   await admin.end();
 }
 const at = new Date().toISOString();
-const machine = { name: hostname(), cpus: cpus().length, cpu: cpus()[0]?.model, kernel: release(), node: process.version, loadAverage: { atStart: loadAtStart, atEnd: loadavg() } };
+const machine = {
+  name: hostname(),
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  kernel: release(),
+  node: process.version,
+  loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
+};
 const postgres = PG_URL.replace(/\/\/[^@]*@/, '//');
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
 const file = join(BENCH_DIR, 'results', `${at.slice(0, 10)}-replicas.json`);
 writeFileSync(file, `${JSON.stringify({ at, machine, postgres, results }, null, 2)}\n`);
-process.stdout.write(`${results.map((r) => `| ${r.name}, ${r.reports.toLocaleString('en-US')} reports | ${r.reportsPerS.toFixed(0)} |`).join('\n')}\n${file} written\n`);
+process.stdout.write(
+  `${results.map((r) => `| ${r.name}, ${r.reports.toLocaleString('en-US')} reports | ${r.reportsPerS.toFixed(0)} |`).join('\n')}\n${file} written\n`,
+);

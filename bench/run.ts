@@ -49,7 +49,13 @@ try {
   liveDrainMs = await waitQuiet(counter, 2500, 60_000);
   log('agent-side cost: bridge call vs in-process OTel SDK');
   sdkCounter.reset();
-  agent = await runJson('agent-overhead.ts', { bridgeUrl: bridge.url, receiverUrl: sdkReceiverUrl, runIds: r.runIds, bridgeCalls: 1000, sdkReports: 5000 });
+  agent = await runJson('agent-overhead.ts', {
+    bridgeUrl: bridge.url,
+    receiverUrl: sdkReceiverUrl,
+    runIds: r.runIds,
+    bridgeCalls: 1000,
+    sdkReports: 5000,
+  });
   sdkSpans = sdkCounter.spans;
   log('core_end_run → root span at the receiver, 30 samples');
   counter.reset();
@@ -86,26 +92,79 @@ const rows: Row[] = [];
 const loadRows = (label: string, l: LoadResult, baseline: LoadResult, minRatio: number) => {
   rows.push([`${label} req/s`, f(l.rps), f(baseline.rps), x(l.rps / baseline.rps), `≥ ${minRatio}×`, l.rps / baseline.rps >= minRatio]);
   rows.push([`${label} p50 ms`, f(l.p50, 1), f(baseline.p50, 1), x(l.p50 / baseline.p50), '', null]);
-  rows.push([`${label} p99 ms`, f(l.p99, 1), f(baseline.p99, 1), x(l.p99 / baseline.p99), minRatio === 0.8 ? '≤ 2×' : '', minRatio === 0.8 ? l.p99 / baseline.p99 <= 2 : null]);
+  rows.push([
+    `${label} p99 ms`,
+    f(l.p99, 1),
+    f(baseline.p99, 1),
+    x(l.p99 / baseline.p99),
+    minRatio === 0.8 ? '≤ 2×' : '',
+    minRatio === 0.8 ? l.p99 / baseline.p99 <= 2 : null,
+  ]);
 };
 loadRows('sqlite report_usage', sqlite, baseline, 0.8);
 if (postgres.load) loadRows('postgres report_usage', postgres.load, pgBaseline, 0.5);
 else rows.push(['postgres report_usage req/s', 'not measured', f(pgBaseline.rps), '', '≥ 0.5×', false]);
-rows.push(['export spans/s (100k outbox)', f(exp.spansPerS), f(exp.ceiling.spansPerS), x(exp.spansPerS / exp.ceiling.spansPerS), '≥ 20,000/s', exp.spansPerS >= 20_000]);
-rows.push([`end_run → root p50 ms (interval ${INTERVAL_MS})`, f(latency.p50Ms), f(sdkLatency.p50Ms), x(latency.p50Ms / sdkLatency.p50Ms), `≤ ${INTERVAL_MS + 50}`, latency.p50Ms <= INTERVAL_MS + 50]);
-rows.push([`end_run → root p90 / max ms`, `${f(latency.p90Ms)} / ${f(latency.maxMs)}`, `${f(sdkLatency.p90Ms)} / ${f(sdkLatency.maxMs)}`, '', '', null]);
+rows.push([
+  'export spans/s (100k outbox)',
+  f(exp.spansPerS),
+  f(exp.ceiling.spansPerS),
+  x(exp.spansPerS / exp.ceiling.spansPerS),
+  '≥ 20,000/s',
+  exp.spansPerS >= 20_000,
+]);
+rows.push([
+  `end_run → root p50 ms (interval ${INTERVAL_MS})`,
+  f(latency.p50Ms),
+  f(sdkLatency.p50Ms),
+  x(latency.p50Ms / sdkLatency.p50Ms),
+  `≤ ${INTERVAL_MS + 50}`,
+  latency.p50Ms <= INTERVAL_MS + 50,
+]);
+rows.push([
+  `end_run → root p90 / max ms`,
+  `${f(latency.p90Ms)} / ${f(latency.maxMs)}`,
+  `${f(sdkLatency.p90Ms)} / ${f(sdkLatency.maxMs)}`,
+  '',
+  '',
+  null,
+]);
 const [m0, m10, m100] = mem;
 const perRun = (m100.rssKiB - m0.rssKiB) / m100.openRuns;
-rows.push(['RSS MiB, 10k / 100k open runs (vs 0)', `${f(m10.rssKiB / 1024, 1)} / ${f(m100.rssKiB / 1024, 1)}`, f(m0.rssKiB / 1024, 1), '', '', null]);
+rows.push([
+  'RSS MiB, 10k / 100k open runs (vs 0)',
+  `${f(m10.rssKiB / 1024, 1)} / ${f(m100.rssKiB / 1024, 1)}`,
+  f(m0.rssKiB / 1024, 1),
+  '',
+  '',
+  null,
+]);
 rows.push(['RSS growth per open run (0 → 100k)', `${perRun.toFixed(3)} KiB`, '', '', '≤ 0.5 KiB', perRun <= 0.5]);
-rows.push(['agent wall µs/report: bridge vs SDK', f(agent.bridge.wallUs), f(agent.sdk.wallUs), x(agent.bridge.wallUs / agent.sdk.wallUs), 'report', null]);
-rows.push(['agent CPU µs/report: bridge vs SDK', f(agent.bridge.cpuUs), f(agent.sdk.cpuUs), x(agent.bridge.cpuUs / agent.sdk.cpuUs), 'report', null]);
+rows.push([
+  'agent wall µs/report: bridge vs SDK',
+  f(agent.bridge.wallUs),
+  f(agent.sdk.wallUs),
+  x(agent.bridge.wallUs / agent.sdk.wallUs),
+  'report',
+  null,
+]);
+rows.push([
+  'agent CPU µs/report: bridge vs SDK',
+  f(agent.bridge.cpuUs),
+  f(agent.sdk.cpuUs),
+  x(agent.bridge.cpuUs / agent.sdk.cpuUs),
+  'report',
+  null,
+]);
 const worst = sweep.reduce((a, b) => (b.growth > a.growth ? b : a));
 const plain = sweep.find((r) => r.input === 'plain prose')!;
 const kib = (n: number) => `${n / 1024} KiB`;
 rows.push([
   `redaction ns/char, ${kib(SWEEP_SIZES[SWEEP_SIZES.length - 1]!)} / ${kib(SWEEP_SIZES[0]!)}, worst hostile input (${worst.input})`,
-  worst.nsPerChar.map((n) => (n === null ? 'stopped' : n.toFixed(1))).filter((_, i, all) => i === 0 || i === all.length - 1).reverse().join(' / '),
+  worst.nsPerChar
+    .map((n) => (n === null ? 'stopped' : n.toFixed(1)))
+    .filter((_, i, all) => i === 0 || i === all.length - 1)
+    .reverse()
+    .join(' / '),
   `${plain.nsPerChar[plain.nsPerChar.length - 1]!.toFixed(1)} (plain prose)`,
   `${worst.growth.toFixed(2)}×`,
   '≤ 8× growth',
@@ -147,8 +206,12 @@ const results = {
 const resultsFile = join(BENCH_DIR, 'results', `${at.slice(0, 10)}.json`);
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-process.stdout.write(`\n${table}\n\nbaselines: bare express 5 (same POST, same load, measured right before each store's load); exporter alone on the same records; the OTel SDK's batch processor at the same interval; RSS at 0 open runs; OTel SDK in the agent; plain prose for redaction.\n`);
-process.stdout.write(`${hostname()}: ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start; total ${results.totalS.toFixed(0)} s; ${resultsFile} written\n`);
+process.stdout.write(
+  `\n${table}\n\nbaselines: bare express 5 (same POST, same load, measured right before each store's load); exporter alone on the same records; the OTel SDK's batch processor at the same interval; RSS at 0 open runs; OTel SDK in the agent; plain prose for redaction.\n`,
+);
+process.stdout.write(
+  `${hostname()}: ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start; total ${results.totalS.toFixed(0)} s; ${resultsFile} written\n`,
+);
 const missed = rows.filter((r) => r[5] === false).map((r) => r[0]);
 if (postgres.skipped) process.stderr.write(`postgres not measured: ${postgres.skipped}\n`);
 if (missed.length > 0) {

@@ -32,7 +32,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 await Promise.all(
   Array.from({ length: spec.samples }, async (_, i) => {
     await sleep(i * spec.spacingMs);
-    const root = tracer.startSpan('invoke_agent bench-agent', { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'invoke_agent' } });
+    const root = tracer.startSpan('invoke_agent bench-agent', {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'gen_ai.operation.name': 'invoke_agent' },
+    });
     root.end();
     endedAt[root.spanContext().traceId] = performance.timeOrigin + performance.now();
   }),

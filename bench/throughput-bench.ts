@@ -52,10 +52,7 @@ export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise
 export const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The postgres figure, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
-export async function postgresLoad(
-  env: Record<string, string>,
-  o: LoadOptions,
-): Promise<{ load?: LoadResult; skipped?: string }> {
+export async function postgresLoad(env: Record<string, string>, o: LoadOptions): Promise<{ load?: LoadResult; skipped?: string }> {
   const schema = `bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {

@@ -44,7 +44,9 @@ for (const target of targets) {
   try {
     tsc ??= createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
   } catch {
-    console.error(`${target.name} is missing or older than its sources, and TypeScript is not installed: run npm ci (with dev dependencies) first`);
+    console.error(
+      `${target.name} is missing or older than its sources, and TypeScript is not installed: run npm ci (with dev dependencies) first`,
+    );
     process.exit(1);
   }
   console.error(`building ${target.name} (it is missing or older than its sources)`);

@@ -52,7 +52,13 @@ export class Bridge {
     await this.listen(this.parts.listener);
     this.parts.relay.start();
     this.parts.reaper.start();
-    log.info('bridge listening', { url: this.url, store: store.kind, otlp: config.otlp.tracesUrl, protocol: config.otlp.protocol, version: VERSION });
+    log.info('bridge listening', {
+      url: this.url,
+      store: store.kind,
+      otlp: config.otlp.tracesUrl,
+      protocol: config.otlp.protocol,
+      version: VERSION,
+    });
   }
 
   /** The store, initialised, and its keys; refuses to go on without keys where anyone could call. */
@@ -72,7 +78,10 @@ export class Bridge {
           `refusing to serve without API keys on non-loopback address ${config.host}: set BRIDGE_API_KEYS or create keys with "keys create", or set BRIDGE_AUTH=off explicitly`,
         );
       }
-      log.warn('no API keys configured: every caller may use every project', { host: config.host, auth: config.authOff ? 'off' : 'loopback-only' });
+      log.warn('no API keys configured: every caller may use every project', {
+        host: config.host,
+        auth: config.authOff ? 'off' : 'loopback-only',
+      });
     }
     return { store, keys };
   }
@@ -81,7 +90,10 @@ export class Bridge {
   private async listen(listener: RequestListener): Promise<void> {
     const config = this.config;
     // slow clients: headers within 10 s, the whole request within 30 s, checked every second (Node default: 30 s)
-    const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, listener);
+    const server = createServer(
+      { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+      listener,
+    );
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -126,7 +138,11 @@ export class Bridge {
     await bounded('relay stop', p.relay.stop(), left() - reserve);
     await bounded('final flush', p.relay.flush(deadline - reserve), left() - reserve);
     let outboxLeft = -1;
-    await bounded('outbox count', p.store.outboxStats(Date.now()).then((stats) => (outboxLeft = stats.depth)), left() - reserve / 2);
+    await bounded(
+      'outbox count',
+      p.store.outboxStats(Date.now()).then((stats) => (outboxLeft = stats.depth)),
+      left() - reserve / 2,
+    );
     // the metrics flush and the export worker's stop run side by side in what is left; a metrics
     // flush takes milliseconds when a collector answers, so one that does not gets 2 s at most
     const closing = [bounded('metrics flush', p.metrics.shutdown(), Math.min(left() - reserve / 4, 2_000))];

@@ -65,7 +65,9 @@ async function keys(config: Config, args: string[]): Promise<void> {
       process.stderr.write('store this key now: it is kept only as a hash and cannot be shown again\n');
     } else if (sub === 'list') {
       for (const k of await store.listApiKeys())
-        process.stdout.write(`${JSON.stringify({ id: k.id, projects: k.projects, scope: k.scope, label: k.label, created_at: new Date(k.created_at).toISOString(), revoked: k.revoked_at !== null })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ id: k.id, projects: k.projects, scope: k.scope, label: k.label, created_at: new Date(k.created_at).toISOString(), revoked: k.revoked_at !== null })}\n`,
+        );
     } else if (sub === 'revoke') {
       if (!id) throw new UsageError('keys revoke needs the key id (see keys list)');
       if (!(await store.revokeApiKey(id, Date.now()))) throw new UsageError(`no active key with id ${id}`);
@@ -89,7 +91,9 @@ async function outbox(config: Config, args: string[]): Promise<void> {
         `${JSON.stringify({ outbox_depth: stats.depth, oldest_age_s: stats.oldestAgeMs === null ? null : stats.oldestAgeMs / 1000, dead_letters: dead })}\n`,
       );
       for (const l of letters)
-        process.stdout.write(`${JSON.stringify({ id: l.id, run_id: l.run_id, span: l.span.name, dead_at: new Date(l.dead_at).toISOString(), attempts: l.attempts, reason: l.reason })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ id: l.id, run_id: l.run_id, span: l.span.name, dead_at: new Date(l.dead_at).toISOString(), attempts: l.attempts, reason: l.reason })}\n`,
+        );
     } else if (positionals[0] === 'replay') {
       const ids = values.id?.map(Number);
       if (ids?.some((n) => !Number.isSafeInteger(n))) throw new UsageError('--id takes dead-letter ids (numbers)');
@@ -112,7 +116,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** node:util parseArgs' errors (unknown option, missing value) are usage mistakes too. */
-const isArgumentError = (err: unknown) => err instanceof TypeError && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
+const isArgumentError = (err: unknown) =>
+  err instanceof TypeError && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   // one line that says what is wrong; the full usage text is one `--help` away
@@ -120,6 +125,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal', error: err instanceof Error ? err.message : String(err) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal', error: err instanceof Error ? err.message : String(err) })}\n`,
+  );
   process.exit(1);
 });

@@ -49,13 +49,19 @@ const apiKeys = z
     const keys: { key: string; projects: string[]; readOnly: boolean }[] = [];
     /** entry number (1-based) of each key seen; a key twice is a mistake (which projects would it get?) */
     const seen = new Map<string, number>();
-    for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of text
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const eq = entry.lastIndexOf('=');
       const key = entry.slice(0, eq).trim();
       let scope = entry.slice(eq + 1).trim();
       const readOnly = scope.startsWith(READ_ONLY);
       if (readOnly) scope = scope.slice(READ_ONLY.length);
-      const projects = scope.split(',').map((s) => s.trim()).filter(Boolean);
+      const projects = scope
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (eq <= 0 || projects.length === 0 || key.length < 8) {
         ctx.addIssue({
           code: 'custom',
@@ -65,7 +71,10 @@ const apiKeys = z
       }
       const first = seen.get(key);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `the same key appears twice (entries ${first} and ${keys.length + 1}); give each key one entry listing all its projects` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `the same key appears twice (entries ${first} and ${keys.length + 1}); give each key one entry listing all its projects`,
+        });
         return z.NEVER;
       }
       seen.set(key, keys.length + 1);
@@ -86,7 +95,10 @@ const otlpHeaders = z
   .transform((text, ctx) => {
     const out: Record<string, string> = {};
     if (text === undefined) return undefined;
-    for (const [i, pair] of text.split(',').map((s) => s.trim()).entries()) {
+    for (const [i, pair] of text
+      .split(',')
+      .map((s) => s.trim())
+      .entries()) {
       if (!pair) continue;
       const eq = pair.indexOf('=');
       const name = eq > 0 ? pair.slice(0, eq).trim() : '';
@@ -128,7 +140,10 @@ const budgets = z
   .default('')
   .transform((text, ctx) => {
     const out: Record<string, number> = {};
-    for (const entry of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of text
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [project, usd] = entry.split('=').map((s) => s.trim());
       const n = Number(usd);
       if (!project || usd === undefined || !Number.isFinite(n) || n < 0) {
@@ -252,8 +267,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
     instanceId: e.BRIDGE_INSTANCE_ID,
     otlp: {
       protocol,
-      tracesUrl:
-        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+      tracesUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
       // signal-specific settings win; headers merge by name
       tracesTimeoutMs: tracesTimeout(e),
@@ -272,7 +286,10 @@ function toConfig(e: z.output<typeof EnvSchema>) {
 
 function parseResourceAttributes(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq > 0) out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
   }

@@ -43,13 +43,22 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
 
   const chatSpans = (runId: string, count: number) =>
     receiver
-      .waitFor((spans) => spans.filter((s) => s.traceId === traceIdOf(runId) && s.name.startsWith('chat ')).length >= count, 10_000, `${count} chat spans`)
+      .waitFor(
+        (spans) => spans.filter((s) => s.traceId === traceIdOf(runId) && s.name.startsWith('chat ')).length >= count,
+        10_000,
+        `${count} chat spans`,
+      )
       .then((spans) => spans.filter((s) => s.traceId === traceIdOf(runId) && s.name.startsWith('chat ')));
 
   it('generateText, streamText and generateObject: one usage report and one chat entry per call', async () => {
     const chat = new MockLanguageModelV3({
       modelId: 'mock-chat',
-      doGenerate: async () => ({ content: [{ type: 'text', text: 'hello' }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(100, 40, 20, 5), warnings: [] }),
+      doGenerate: async () => ({
+        content: [{ type: 'text', text: 'hello' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: usage(100, 40, 20, 5),
+        warnings: [],
+      }),
       doStream: async () => ({
         stream: simulateReadableStream({
           chunks: [
@@ -64,19 +73,32 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     });
     const json = new MockLanguageModelV3({
       modelId: 'mock-json',
-      doGenerate: async () => ({ content: [{ type: 'text', text: '{"city":"Paris"}' }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(12, 0, 3, 0), warnings: [] }),
+      doGenerate: async () => ({
+        content: [{ type: 'text', text: '{"city":"Paris"}' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: usage(12, 0, 3, 0),
+        warnings: [],
+      }),
     });
 
     const startedAt = Date.now();
     let runId = '';
-    const answer = await withRun(client, { project_key: PROJECT, agent_id: AGENT_ID, meta_json: { agent_name: 'mock-agent' } }, async (run) => {
-      runId = run.runId;
-      const middleware = oprelayMiddleware({ client, runId: run.runId });
-      const generated = await generateText({ model: wrapLanguageModel({ model: chat, middleware }), prompt: 'hi' });
-      const streamed = await streamText({ model: wrapLanguageModel({ model: chat, middleware }), prompt: 'hi' }).text;
-      const object = await generateObject({ model: wrapLanguageModel({ model: json, middleware }), schema: z.object({ city: z.string() }), prompt: 'where?' });
-      return `${generated.text} ${streamed} ${object.object.city}`;
-    });
+    const answer = await withRun(
+      client,
+      { project_key: PROJECT, agent_id: AGENT_ID, meta_json: { agent_name: 'mock-agent' } },
+      async (run) => {
+        runId = run.runId;
+        const middleware = oprelayMiddleware({ client, runId: run.runId });
+        const generated = await generateText({ model: wrapLanguageModel({ model: chat, middleware }), prompt: 'hi' });
+        const streamed = await streamText({ model: wrapLanguageModel({ model: chat, middleware }), prompt: 'hi' }).text;
+        const object = await generateObject({
+          model: wrapLanguageModel({ model: json, middleware }),
+          schema: z.object({ city: z.string() }),
+          prompt: 'where?',
+        });
+        return `${generated.text} ${streamed} ${object.object.city}`;
+      },
+    );
     assert.equal(await client.flush(), true);
     const endedAt = Date.now();
     assert.equal(answer, 'hello streamed Paris');
@@ -89,7 +111,8 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
 
     const spans = await chatSpans(runId, 3);
     assert.equal(spans.length, 3);
-    const byFinish = (reason: string, model: string) => spans.find((s) => s.attributes['oprelay.trace.finish_reason'] === reason && s.name === `chat ${model}`) as ReceivedSpan;
+    const byFinish = (reason: string, model: string) =>
+      spans.find((s) => s.attributes['oprelay.trace.finish_reason'] === reason && s.name === `chat ${model}`) as ReceivedSpan;
     const generate = byFinish('stop', 'mock-chat');
     assert.equal(generate.attributes['gen_ai.usage.input_tokens'], 100);
     assert.equal(generate.attributes['gen_ai.usage.output_tokens'], 20);
@@ -105,7 +128,10 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
       assert.notEqual(s.status.code, 2, `${s.name} is not an error`);
       assert.ok(s.startMs >= startedAt && s.startMs <= s.endMs && s.endMs <= endedAt, `${s.name} carries the call's own start and end`);
     }
-    assert.ok(generate.endMs <= stream.startMs && stream.endMs <= object.startMs, 'calls made one after another are timed one after another');
+    assert.ok(
+      generate.endMs <= stream.startMs && stream.endMs <= object.startMs,
+      'calls made one after another are timed one after another',
+    );
   });
 
   it('a failed call reports an error entry and one failure; withRun ends the run failed', async () => {
@@ -119,7 +145,11 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     await assert.rejects(
       withRun(client, { project_key: PROJECT, agent_id: AGENT_ID }, async (run) => {
         runId = run.runId;
-        await generateText({ model: wrapLanguageModel({ model: broken, middleware: oprelayMiddleware({ client, runId }) }), prompt: 'hi', maxRetries: 0 });
+        await generateText({
+          model: wrapLanguageModel({ model: broken, middleware: oprelayMiddleware({ client, runId }) }),
+          prompt: 'hi',
+          maxRetries: 0,
+        });
       }),
       /provider answered 500/,
     );
@@ -131,7 +161,11 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     const [span] = await chatSpans(runId, 1);
     assert.equal(span.name, 'chat mock-broken');
     assert.equal(span.status.code, 2);
-    const root = await receiver.waitFor((spans) => spans.some((s) => s.traceId === traceIdOf(runId) && s.name === 'invoke_agent'), 10_000, 'root span');
+    const root = await receiver.waitFor(
+      (spans) => spans.some((s) => s.traceId === traceIdOf(runId) && s.name === 'invoke_agent'),
+      10_000,
+      'root span',
+    );
     const rootSpan = root.find((s) => s.traceId === traceIdOf(runId) && s.name === 'invoke_agent') as ReceivedSpan;
     assert.equal(rootSpan.attributes['error.type'], 'TypeError');
     const exception = rootSpan.events.find((e) => e.name === 'exception');
@@ -172,7 +206,12 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     await errored.consumeStream();
 
     const abort = new AbortController();
-    const aborted = streamText({ model: wrapLanguageModel({ model: slow, middleware }), prompt: 'hi', abortSignal: abort.signal, onError: () => {} });
+    const aborted = streamText({
+      model: wrapLanguageModel({ model: slow, middleware }),
+      prompt: 'hi',
+      abortSignal: abort.signal,
+      onError: () => {},
+    });
     const seen: string[] = [];
     try {
       for await (const delta of aborted.textStream) {
@@ -214,7 +253,12 @@ describe('Vercel AI SDK middleware against a real bridge', () => {
     const middleware = oprelayMiddleware({ client, runId });
     const params: Parameters<typeof model.doStream>[0] = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] };
     // what wrapLanguageModel does with a middleware, called directly so the reader is ours
-    const { stream } = await middleware.wrapStream!({ doStream: () => model.doStream(params), doGenerate: () => model.doGenerate(params), params, model });
+    const { stream } = await middleware.wrapStream!({
+      doStream: () => model.doStream(params),
+      doGenerate: () => model.doGenerate(params),
+      params,
+      model,
+    });
     const reader = stream.getReader();
     assert.equal((await reader.read()).value?.type, 'stream-start');
     await reader.cancel('enough');

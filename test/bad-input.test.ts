@@ -28,32 +28,207 @@ const REPEAT_START = JSON.stringify({ project_key: 'p', agent_id: AGENT_ID, run_
 const usage = (token_usage: Record<string, unknown>) => ({ run_id: RUN_ID, token_usage });
 
 const CASES: Case[] = [
-  { name: 'missing required field', tool: 'core_start_run', body: { agent_id: AGENT_ID }, status: 400, code: 'invalid_argument', mentions: ['project_key', 'required'] },
-  { name: 'unknown field (typo)', tool: 'core_report_usage', body: usage({ input_token: 5 }), status: 400, code: 'invalid_argument', mentions: ['token_usage.input_token', 'unknown field'] },
-  { name: 'unknown top-level field', tool: 'core_start_run', body: { project_key: 'p', agent_id: AGENT_ID, colour: 'red' }, status: 400, code: 'invalid_argument', mentions: ['colour'] },
-  { name: 'bad UUID', tool: 'core_start_run', body: { project_key: 'p', agent_id: 'agent-uuid' }, status: 400, code: 'invalid_argument', mentions: ['agent_id', 'UUID'] },
-  { name: 'nil UUID', tool: 'core_start_run', body: { project_key: 'p', agent_id: '00000000-0000-0000-0000-000000000000' }, status: 400, code: 'invalid_argument', mentions: ['agent_id', 'nil'] },
-  { name: 'summary over 2000', tool: 'core_start_run', body: { project_key: 'p', agent_id: AGENT_ID, summary: 'x'.repeat(2001) }, status: 400, code: 'invalid_argument', mentions: ['summary', '2000'] },
-  { name: 'error over 8000', tool: 'core_record_failure', body: { project_key: 'p', run_id: RUN_ID, agent_id: AGENT_ID, summary: 's', error: 'e'.repeat(8001) }, status: 400, code: 'invalid_argument', mentions: ['error', '8000'] },
-  { name: 'agent over 128', tool: 'record_run', body: { project_key: 'p', agent: 'a'.repeat(129), summary: 's' }, status: 400, code: 'invalid_argument', mentions: ['agent', '128'] },
-  { name: 'ticket over 64', tool: 'record_run', body: { project_key: 'p', agent: 'a', summary: 's', ticket: 't'.repeat(65) }, status: 400, code: 'invalid_argument', mentions: ['ticket', '64'] },
-  { name: 'project_key over 128', tool: 'core_start_run', body: { project_key: 'p'.repeat(129), agent_id: AGENT_ID }, status: 400, code: 'invalid_argument', mentions: ['project_key', '128'] },
-  { name: 'prompt_preview over 2000', tool: 'core_report_usage', body: usage({ prompt_preview: 'x'.repeat(2001) }), status: 400, code: 'invalid_argument', mentions: ['token_usage.prompt_preview', '2000'] },
-  { name: 'negative tokens', tool: 'core_report_usage', body: usage({ input_tokens: -1 }), status: 400, code: 'invalid_argument', mentions: ['token_usage.input_tokens', 'non-negative'] },
-  { name: 'fractional tokens', tool: 'core_report_usage', body: usage({ output_tokens: 1.5 }), status: 400, code: 'invalid_argument', mentions: ['token_usage.output_tokens', 'integer'] },
-  { name: 'tokens beyond safe integers', tool: 'core_report_usage', body: usage({ output_tokens: 2 ** 53 }), status: 400, code: 'invalid_argument', mentions: ['token_usage.output_tokens'] },
-  { name: 'string tokens', tool: 'core_report_usage', body: usage({ llm_calls: '3' }), status: 400, code: 'invalid_argument', mentions: ['token_usage.llm_calls'] },
-  { name: 'negative cost', tool: 'core_report_usage', body: usage({ cost_usd: -0.01 }), status: 400, code: 'invalid_argument', mentions: ['token_usage.cost_usd', 'non-negative'] },
-  { name: 'non-finite cost (1e999 parses to Infinity)', tool: 'core_report_usage', body: '{"run_id":"' + RUN_ID + '","token_usage":{"cost_usd":1e999}}', status: 400, code: 'invalid_argument', mentions: ['token_usage.cost_usd'] },
-  { name: 'more than 200 traces', tool: 'core_report_usage', body: { ...usage({}), traces: Array.from({ length: 201 }, () => ({ name: 's' })) }, status: 400, code: 'invalid_argument', mentions: ['traces', '200'] },
-  { name: 'bad trace entry field', tool: 'core_report_usage', body: { ...usage({}), traces: [{ tool: 'x', input_tokens: -3 }] }, status: 400, code: 'invalid_argument', mentions: ['traces[0].input_tokens'] },
-  { name: 'meta over 16 KiB', tool: 'core_start_run', body: { project_key: 'p', agent_id: AGENT_ID, meta_json: { blob: 'x'.repeat(17 * 1024) } }, status: 400, code: 'invalid_argument', mentions: ['meta_json', '16384'] },
-  { name: 'meta deeper than 8', tool: 'core_start_run', body: { project_key: 'p', agent_id: AGENT_ID, meta_json: nested(9) }, status: 400, code: 'invalid_argument', mentions: ['meta_json', '8 levels'] },
-  { name: 'context deeper than 8', tool: 'core_record_failure', body: { project_key: 'p', run_id: RUN_ID, agent_id: AGENT_ID, summary: 's', context: nested(9) }, status: 400, code: 'invalid_argument', mentions: ['context', '8 levels'] },
-  { name: 'meta_json not an object', tool: 'core_start_run', body: { project_key: 'p', agent_id: AGENT_ID, meta_json: [1, 2] }, status: 400, code: 'invalid_argument', mentions: ['meta_json', 'object'] },
-  { name: 'bad status', tool: 'core_end_run', body: { run_id: RUN_ID, status: 'done' }, status: 400, code: 'invalid_argument', mentions: ['status', 'completed, failed, interrupted'] },
+  {
+    name: 'missing required field',
+    tool: 'core_start_run',
+    body: { agent_id: AGENT_ID },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['project_key', 'required'],
+  },
+  {
+    name: 'unknown field (typo)',
+    tool: 'core_report_usage',
+    body: usage({ input_token: 5 }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.input_token', 'unknown field'],
+  },
+  {
+    name: 'unknown top-level field',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: AGENT_ID, colour: 'red' },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['colour'],
+  },
+  {
+    name: 'bad UUID',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: 'agent-uuid' },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['agent_id', 'UUID'],
+  },
+  {
+    name: 'nil UUID',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: '00000000-0000-0000-0000-000000000000' },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['agent_id', 'nil'],
+  },
+  {
+    name: 'summary over 2000',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: AGENT_ID, summary: 'x'.repeat(2001) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['summary', '2000'],
+  },
+  {
+    name: 'error over 8000',
+    tool: 'core_record_failure',
+    body: { project_key: 'p', run_id: RUN_ID, agent_id: AGENT_ID, summary: 's', error: 'e'.repeat(8001) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['error', '8000'],
+  },
+  {
+    name: 'agent over 128',
+    tool: 'record_run',
+    body: { project_key: 'p', agent: 'a'.repeat(129), summary: 's' },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['agent', '128'],
+  },
+  {
+    name: 'ticket over 64',
+    tool: 'record_run',
+    body: { project_key: 'p', agent: 'a', summary: 's', ticket: 't'.repeat(65) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['ticket', '64'],
+  },
+  {
+    name: 'project_key over 128',
+    tool: 'core_start_run',
+    body: { project_key: 'p'.repeat(129), agent_id: AGENT_ID },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['project_key', '128'],
+  },
+  {
+    name: 'prompt_preview over 2000',
+    tool: 'core_report_usage',
+    body: usage({ prompt_preview: 'x'.repeat(2001) }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.prompt_preview', '2000'],
+  },
+  {
+    name: 'negative tokens',
+    tool: 'core_report_usage',
+    body: usage({ input_tokens: -1 }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.input_tokens', 'non-negative'],
+  },
+  {
+    name: 'fractional tokens',
+    tool: 'core_report_usage',
+    body: usage({ output_tokens: 1.5 }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.output_tokens', 'integer'],
+  },
+  {
+    name: 'tokens beyond safe integers',
+    tool: 'core_report_usage',
+    body: usage({ output_tokens: 2 ** 53 }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.output_tokens'],
+  },
+  {
+    name: 'string tokens',
+    tool: 'core_report_usage',
+    body: usage({ llm_calls: '3' }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.llm_calls'],
+  },
+  {
+    name: 'negative cost',
+    tool: 'core_report_usage',
+    body: usage({ cost_usd: -0.01 }),
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.cost_usd', 'non-negative'],
+  },
+  {
+    name: 'non-finite cost (1e999 parses to Infinity)',
+    tool: 'core_report_usage',
+    body: '{"run_id":"' + RUN_ID + '","token_usage":{"cost_usd":1e999}}',
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['token_usage.cost_usd'],
+  },
+  {
+    name: 'more than 200 traces',
+    tool: 'core_report_usage',
+    body: { ...usage({}), traces: Array.from({ length: 201 }, () => ({ name: 's' })) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['traces', '200'],
+  },
+  {
+    name: 'bad trace entry field',
+    tool: 'core_report_usage',
+    body: { ...usage({}), traces: [{ tool: 'x', input_tokens: -3 }] },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['traces[0].input_tokens'],
+  },
+  {
+    name: 'meta over 16 KiB',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: AGENT_ID, meta_json: { blob: 'x'.repeat(17 * 1024) } },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['meta_json', '16384'],
+  },
+  {
+    name: 'meta deeper than 8',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: AGENT_ID, meta_json: nested(9) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['meta_json', '8 levels'],
+  },
+  {
+    name: 'context deeper than 8',
+    tool: 'core_record_failure',
+    body: { project_key: 'p', run_id: RUN_ID, agent_id: AGENT_ID, summary: 's', context: nested(9) },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['context', '8 levels'],
+  },
+  {
+    name: 'meta_json not an object',
+    tool: 'core_start_run',
+    body: { project_key: 'p', agent_id: AGENT_ID, meta_json: [1, 2] },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['meta_json', 'object'],
+  },
+  {
+    name: 'bad status',
+    tool: 'core_end_run',
+    body: { run_id: RUN_ID, status: 'done' },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['status', 'completed, failed, interrupted'],
+  },
   { name: 'body is an array', tool: 'core_start_run', body: [], status: 400, code: 'invalid_argument', mentions: ['body', 'object'] },
-  { name: 'malformed JSON', tool: 'core_start_run', body: '{"project_key": "p",', status: 400, code: 'invalid_argument', mentions: ['malformed JSON'] },
+  {
+    name: 'malformed JSON',
+    tool: 'core_start_run',
+    body: '{"project_key": "p",',
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['malformed JSON'],
+  },
 ];
 
 describe('bad input: a clear 4xx naming field and limit, nothing changed, still serving', () => {
@@ -95,7 +270,11 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
 
   it('body over 1 MiB → 413 naming the limit', async () => {
     const big = JSON.stringify({ project_key: 'p', agent_id: AGENT_ID, summary: 'x'.repeat(1024 * 1024) });
-    const r = await fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const r = await fetch(`${b.url}/v1/tools/core_start_run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     assert.equal(r.status, 413);
     const body = (await r.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'payload_too_large');
@@ -104,9 +283,17 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
 
   it('the tool route reads bodies as express.json() did: gzip and deflate, charset, encodings, empty and non-object bodies', async () => {
     const send = (headers: Record<string, string>, body: string | Buffer) =>
-      fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+      fetch(`${b.url}/v1/tools/core_start_run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+      });
     const report = REPEAT_START;
-    for (const [encoding, zip] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+    for (const [encoding, zip] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
       const r = await send({ 'content-encoding': encoding }, zip(report));
       assert.equal(r.status, 200, `${encoding}: ${await r.clone().text()}`);
     }
@@ -125,7 +312,10 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
     assert.match(((await empty.json()) as { error: { message: string } }).error.message, /project_key: is required/);
     const scalar = await send({}, '"just a string"');
     assert.equal(scalar.status, 400);
-    assert.match(((await scalar.json()) as { error: { message: string } }).error.message, /body: must be a JSON object with the tool arguments \(got string\)/);
+    assert.match(
+      ((await scalar.json()) as { error: { message: string } }).error.message,
+      /body: must be a JSON object with the tool arguments \(got string\)/,
+    );
 
     const bomb = await send({ 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20)));
     assert.equal(bomb.status, 413, 'the limit applies to the inflated body');
@@ -133,23 +323,45 @@ describe('bad input: a clear 4xx naming field and limit, nothing changed, still 
 
   it('the tool route matches paths as express routes do: case, trailing slash, query string, percent-encoding', async () => {
     const report = REPEAT_START;
-    for (const path of ['/V1/Tools/core_start_run', '/v1/tools/core_start_run/', '/v1/tools/core_start_run?x=1', '/v1/tools/core%5Fstart_run']) {
+    for (const path of [
+      '/V1/Tools/core_start_run',
+      '/v1/tools/core_start_run/',
+      '/v1/tools/core_start_run?x=1',
+      '/v1/tools/core%5Fstart_run',
+    ]) {
       const r = await fetch(`${b.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
       assert.equal(r.status, 200, path);
     }
     const absolute = await new Promise<number>((resolve, reject) => {
       const { port } = new URL(b.url);
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: `http://127.0.0.1:${port}/v1/tools/core_start_run`, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `http://127.0.0.1:${port}/v1/tools/core_start_run`,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(report);
     });
     assert.equal(absolute, 200, 'absolute-form request target');
-    const nested = await fetch(`${b.url}/v1/tools/core_start_run/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: report });
+    const nested = await fetch(`${b.url}/v1/tools/core_start_run/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: report,
+    });
     assert.equal(nested.status, 404);
-    const unknown = await fetch(`${b.url}/v1/tools/%E0%A4%A`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const unknown = await fetch(`${b.url}/v1/tools/%E0%A4%A`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unknown_tool');
   });

@@ -14,7 +14,10 @@ async function spend(bridge: BridgeProcess, project: string, cost: number): Prom
   const start = await bridge.tool('core_start_run', { project_key: project, agent_id: AGENT_ID });
   assert.equal(start.status, 200, JSON.stringify(start.body));
   const runId: string = start.body.result.run_id;
-  const usage = await bridge.tool('core_report_usage', { run_id: runId, token_usage: { input_tokens: 10, output_tokens: 1, cost_usd: cost } });
+  const usage = await bridge.tool('core_report_usage', {
+    run_id: runId,
+    token_usage: { input_tokens: 10, output_tokens: 1, cost_usd: cost },
+  });
   assert.equal(usage.status, 200, JSON.stringify(usage.body));
   return runId;
 }
@@ -24,7 +27,8 @@ async function remaining(bridge: BridgeProcess): Promise<Map<string, number>> {
   const r = await bridge.get('/metrics');
   assert.equal(r.status, 200);
   const out = new Map<string, number>();
-  for (const m of r.text.matchAll(/^oprelay_budget_remaining\{[^}]*oprelay_project_key="([^"]+)"[^}]*\} (\S+)$/gm)) out.set(m[1], Number(m[2]));
+  for (const m of r.text.matchAll(/^oprelay_budget_remaining\{[^}]*oprelay_project_key="([^"]+)"[^}]*\} (\S+)$/gm))
+    out.set(m[1], Number(m[2]));
   return out;
 }
 
@@ -51,7 +55,11 @@ describe('daily budgets', () => {
     assert.equal(before.get('other'), 5);
 
     await spend(bridge, 'acme', 0.4);
-    await eventually(() => remaining(bridge), (m) => close(m.get('acme'), 0.6), 'acme has 0.6 USD left');
+    await eventually(
+      () => remaining(bridge),
+      (m) => close(m.get('acme'), 0.6),
+      'acme has 0.6 USD left',
+    );
 
     const stillRunning = await spend(bridge, 'acme', 0.7); // 1.1 of 1 USD: over, this run keeps going
     const refused = await eventually(
@@ -63,7 +71,11 @@ describe('daily budgets', () => {
     assert.match(refused.body.error.message, /"acme"/);
     assert.match(refused.body.error.message, /1\.10 USD/);
     assert.match(refused.body.error.message, /1\.00 USD/);
-    const gauges = await eventually(() => remaining(bridge), (m) => close(m.get('acme'), -0.1), 'acme is 0.1 USD over');
+    const gauges = await eventually(
+      () => remaining(bridge),
+      (m) => close(m.get('acme'), -0.1),
+      'acme is 0.1 USD over',
+    );
     assert.equal(gauges.get('other'), 5);
 
     // The run already in flight may finish; other projects and unbudgeted ones are untouched.
@@ -93,7 +105,11 @@ describe('daily budgets', () => {
     const bridge = await BridgeProcess.start({ BRIDGE_BUDGETS: 'acme=0.5' });
     bridges.push(bridge);
     await spend(bridge, 'acme', 0.75);
-    await eventually(() => remaining(bridge), (m) => close(m.get('acme'), -0.25), 'acme is 0.25 USD over');
+    await eventually(
+      () => remaining(bridge),
+      (m) => close(m.get('acme'), -0.25),
+      'acme is 0.25 USD over',
+    );
     const start = await bridge.tool('core_start_run', { project_key: 'acme', agent_id: AGENT_ID });
     assert.equal(start.status, 200, JSON.stringify(start.body));
   });

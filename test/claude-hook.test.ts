@@ -32,13 +32,18 @@ function workspace(): Workspace {
 }
 
 function payload(name: string, ws: Workspace, transcript = ws.transcript): string {
-  return readFileSync(join(FIXTURES, `${name}.json`), 'utf8').replace('TRANSCRIPT', transcript).replace('CWD', ws.cwd);
+  return readFileSync(join(FIXTURES, `${name}.json`), 'utf8')
+    .replace('TRANSCRIPT', transcript)
+    .replace('CWD', ws.cwd);
 }
 
 /** Runs one hook call; resolves with its exit code and stderr. */
 function hook(input: string | null, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [HOOK, 'hook'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [HOOK, 'hook'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.once('exit', (code) => resolve({ code, stderr }));
@@ -115,7 +120,9 @@ describe('oprelay hook (Claude Code)', () => {
 
     const tid = traceIdOf(SESSION);
     const spans = await receiver.waitFor(
-      (all) => all.filter((s) => s.traceId === tid && /^(execute_tool|chat) /.test(s.name)).length >= 5 && all.some((s) => s.traceId === tid && s.name === 'invoke_agent claude-code'),
+      (all) =>
+        all.filter((s) => s.traceId === tid && /^(execute_tool|chat) /.test(s.name)).length >= 5 &&
+        all.some((s) => s.traceId === tid && s.name === 'invoke_agent claude-code'),
       10_000,
       'hook spans',
     );
@@ -126,8 +133,14 @@ describe('oprelay hook (Claude Code)', () => {
     assert.equal(bash.attributes['oprelay.trace.tool_use_id'], 'toolu_01Hk7bQ2vZ');
     assert.equal(edit.status.code, 2);
     assert.match(String(edit.status.message), /String to replace not found/);
-    const chats = mine.filter((s) => s.name.startsWith('chat ')).map((s) => `${s.name} ${s.attributes['gen_ai.usage.input_tokens']}/${s.attributes['gen_ai.usage.output_tokens']}`);
-    assert.deepEqual(chats.sort(), ['chat claude-haiku-4-5-20251001 400/60', 'chat claude-sonnet-4-5-20250929 3003/150', 'chat claude-sonnet-4-5-20250929 3205/80']);
+    const chats = mine
+      .filter((s) => s.name.startsWith('chat '))
+      .map((s) => `${s.name} ${s.attributes['gen_ai.usage.input_tokens']}/${s.attributes['gen_ai.usage.output_tokens']}`);
+    assert.deepEqual(chats.sort(), [
+      'chat claude-haiku-4-5-20251001 400/60',
+      'chat claude-sonnet-4-5-20250929 3003/150',
+      'chat claude-sonnet-4-5-20250929 3205/80',
+    ]);
     const root = mine.find((s) => s.name === 'invoke_agent claude-code') as ReceivedSpan;
     assert.equal(root.attributes['oprelay.meta.git_branch'], 'feature/hooks');
     assert.equal(root.attributes['oprelay.meta.cwd'], ws.cwd);
@@ -144,7 +157,10 @@ describe('oprelay hook (Claude Code)', () => {
     const interrupted = payload('session-end', ws, resumed).replace('prompt_input_exit', 'bypass_permissions_disabled');
     assert.equal((await hook(interrupted, env)).code, 0);
 
-    const state = JSON.parse(readFileSync(join(ws.home, 'sessions', readdirOne(join(ws.home, 'sessions'))), 'utf8')) as { run_id: string; generation: number };
+    const state = JSON.parse(readFileSync(join(ws.home, 'sessions', readdirOne(join(ws.home, 'sessions'))), 'utf8')) as {
+      run_id: string;
+      generation: number;
+    };
     assert.equal(state.generation, 1);
     assert.notEqual(state.run_id, SESSION);
     const second = await client.getRun(state.run_id);
@@ -194,7 +210,10 @@ describe('oprelay hook (Claude Code)', () => {
       const wrong = await hook(payload('session-start', ws), { ...envFor(ws, keyed.url), OPRELAY_API_KEY: 'wrong-key-000000' });
       assert.equal(wrong.code, 0);
       assert.match(wrong.stderr, /refused the key \(unauthorized\)/);
-      assert.deepEqual(spoolLines(ws).map((l) => (JSON.parse(l) as { tool: string }).tool), ['core_start_run']);
+      assert.deepEqual(
+        spoolLines(ws).map((l) => (JSON.parse(l) as { tool: string }).tool),
+        ['core_start_run'],
+      );
       const right = await hook(payload('post-tool-use', ws), { ...envFor(ws, keyed.url), OPRELAY_API_KEY: 'hook-key-123456' });
       assert.equal(right.code, 0);
       assert.deepEqual(spoolLines(ws), []);
@@ -233,5 +252,7 @@ function readdirOne(dir: string): string {
 }
 
 function readdirSyncSorted(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 }

@@ -50,7 +50,9 @@ describe('light client package', () => {
     const visit = (file: string) => {
       if (loaded.has(file)) return;
       loaded.add(file);
-      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import\s*['"]([^'"]+)['"]|(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"])/gm)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(
+        /^(?:import\s*['"]([^'"]+)['"]|(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"])/gm,
+      )) {
         const spec = m[1] ?? m[2];
         if (spec.startsWith('.')) visit(join(file, '..', spec));
         else bare.add(spec);
@@ -58,7 +60,10 @@ describe('light client package', () => {
     };
     visit(join(dist, 'cli.js'));
     assert.ok(loaded.has(join(dist, 'hook/spool.js')) && loaded.has(join(dist, 'transport.js')), 'the walk follows the hook modules');
-    assert.deepEqual([...bare].filter((s) => !s.startsWith('node:')), []);
+    assert.deepEqual(
+      [...bare].filter((s) => !s.startsWith('node:')),
+      [],
+    );
   });
 
   it('oprelay-bridge/client is the same client', () => {
@@ -79,7 +84,14 @@ describe('background client', () => {
   it('sends queued calls in order off the caller, and flush waits for them', async () => {
     const client = createBackgroundClient({ url: bridge.url });
     const runId = client.startRun({ project_key: PROJECT, agent_id: AGENT_ID, meta_json: { agent_name: 'bg' } });
-    for (let i = 1; i <= 3; i++) assert.equal(client.send('core_report_usage', { run_id: runId, token_usage: { input_tokens: 10 * i, output_tokens: i, model: 'gpt-4o', llm_calls: 1 } }), true);
+    for (let i = 1; i <= 3; i++)
+      assert.equal(
+        client.send('core_report_usage', {
+          run_id: runId,
+          token_usage: { input_tokens: 10 * i, output_tokens: i, model: 'gpt-4o', llm_calls: 1 },
+        }),
+        true,
+      );
     assert.equal(client.send('core_end_run', { run_id: runId, status: 'completed' }), true);
     assert.equal(await client.flush(), true);
     assert.deepEqual(client.stats(), { queued: 0, sent: 5, failed: 0, dropped: 0 });
@@ -116,7 +128,12 @@ describe('background client', () => {
   it('a bridge that is down costs the caller nothing: retries run in the background, failures are counted', async () => {
     const port = await freePort(); // nothing listens here
     const errors: unknown[] = [];
-    const client = createBackgroundClient({ url: `http://127.0.0.1:${port}`, maxRetries: 2, retryBaseMs: 10, onError: (e) => errors.push(e) });
+    const client = createBackgroundClient({
+      url: `http://127.0.0.1:${port}`,
+      maxRetries: 2,
+      retryBaseMs: 10,
+      onError: (e) => errors.push(e),
+    });
     const runId = client.startRun({ project_key: PROJECT, agent_id: AGENT_ID });
     client.send('core_end_run', { run_id: runId, status: 'completed' });
     assert.deepEqual(client.stats(), { queued: 2, sent: 0, failed: 0, dropped: 0 }, 'both calls returned before any was sent');

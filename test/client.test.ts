@@ -38,18 +38,32 @@ class ScriptedProxy {
   private async handle(req: IncomingMessage): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    this.seen.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: req.headers['idempotency-key'] as string | undefined, arrivedAtMs: Date.now() });
+    this.seen.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+      arrivedAtMs: Date.now(),
+    });
     const step = this.script.shift() ?? { kind: 'forward' };
     if (step.kind !== 'reply') {
       const headers: Record<string, string> = {};
       for (const h of ['content-type', 'authorization', 'idempotency-key']) if (req.headers[h]) headers[h] = String(req.headers[h]);
-      const r = await fetch(`${this.target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      const r = await fetch(`${this.target}${req.url}`, {
+        method: req.method,
+        headers,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
       const body = await r.text();
-      if (step.kind === 'forward') return { status: r.status, headers: { 'content-type': r.headers.get('content-type') ?? 'text/plain' }, body };
+      if (step.kind === 'forward')
+        return { status: r.status, headers: { 'content-type': r.headers.get('content-type') ?? 'text/plain' }, body };
     }
     return {
       status: step.status,
-      headers: { 'content-type': 'application/json', 'x-scripted': '1', ...(step.retryAfter !== undefined ? { 'retry-after': step.retryAfter } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        'x-scripted': '1',
+        ...(step.retryAfter !== undefined ? { 'retry-after': step.retryAfter } : {}),
+      },
       body: JSON.stringify(step.body),
     };
   }
@@ -85,7 +99,11 @@ describe('typed client', () => {
   });
 
   it('runs the seed flow with correct totals', async () => {
-    const start = await client.call('core_start_run', { project_key: 'client-flow', agent_id: AGENT_ID, summary: 'Deploying rate limiter to staging' });
+    const start = await client.call('core_start_run', {
+      project_key: 'client-flow',
+      agent_id: AGENT_ID,
+      summary: 'Deploying rate limiter to staging',
+    });
     assert.match(start.run_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.equal(start.trace_id, start.run_id.replaceAll('-', ''));
     const { run_id } = start;
@@ -94,7 +112,14 @@ describe('typed client', () => {
       run_id,
       token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
       traces: [
-        { type: 'llm', model: 'claude-opus-4', input_tokens: 8400, output_tokens: 1200, started_at: '2025-01-01T00:00:00Z', ended_at: 1735689602000 },
+        {
+          type: 'llm',
+          model: 'claude-opus-4',
+          input_tokens: 8400,
+          output_tokens: 1200,
+          started_at: '2025-01-01T00:00:00Z',
+          ended_at: 1735689602000,
+        },
         { type: 'tool', tool: 'kubectl_apply', status: 'ok' },
       ],
     });
@@ -123,7 +148,12 @@ describe('typed client', () => {
     assert.equal(end.status, 'completed');
     assert.deepEqual(end.totals, final);
 
-    const v1 = await client.call('record_run', { project_key: 'client-flow', agent: 'claude-opus', ticket: 'OPR-429', summary: 'Implemented project isolation.' });
+    const v1 = await client.call('record_run', {
+      project_key: 'client-flow',
+      agent: 'claude-opus',
+      ticket: 'OPR-429',
+      summary: 'Implemented project isolation.',
+    });
     assert.equal(v1.trace_id, v1.run_id.replaceAll('-', ''));
 
     const run = await client.getRun(run_id);
@@ -137,7 +167,10 @@ describe('typed client', () => {
   it('throws a typed error with details for bad input, without retrying', async () => {
     const err = await viaProxy
       .call('core_start_run', { project_key: 'client-bad', agent_id: 'not-a-uuid', summary: 'x'.repeat(2001) })
-      .then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+      .then(
+        () => assert.fail('expected a rejection'),
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof OprelayError);
     assert.equal(err.code, 'invalid_argument');
     assert.equal(err.status, 400);
@@ -195,7 +228,9 @@ describe('typed client', () => {
     assert.equal(proxy.seen.length, 2);
 
     proxy.seen.length = 0;
-    proxy.script = [{ kind: 'reply', status: 429, retryAfter: '0', body: { error: { code: 'budget_exceeded', message: 'project over budget' } } }];
+    proxy.script = [
+      { kind: 'reply', status: 429, retryAfter: '0', body: { error: { code: 'budget_exceeded', message: 'project over budget' } } },
+    ];
     await assert.rejects(
       viaProxy.call('record_run', { project_key: 'client-429', agent: 'a', summary: 'over budget' }),
       (e: unknown) => e instanceof OprelayError && e.code === 'budget_exceeded' && e.status === 429,
@@ -221,7 +256,10 @@ describe('typed client', () => {
     };
     // a free port with nothing listening: every attempt is refused
     const c = createClient({ url: `http://127.0.0.1:${await freePort()}`, fetch: counting, maxRetries: 2, retryBaseMs: 1 });
-    await assert.rejects(c.call('record_run', { project_key: 'p', agent: 'a', summary: 's' }), (e: unknown) => e instanceof OprelayError && e.code === 'connection_failed' && e.status === 0);
+    await assert.rejects(
+      c.call('record_run', { project_key: 'p', agent: 'a', summary: 's' }),
+      (e: unknown) => e instanceof OprelayError && e.code === 'connection_failed' && e.status === 0,
+    );
     assert.equal(attempts, 3);
   });
 });

@@ -28,7 +28,9 @@ describe('loadConfig(env)', () => {
     assert.equal(loadConfig({ BRIDGE_OUTBOX_LEASE: '2s', OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }).otlp.tracesTimeoutMs, 1_500);
     assert.throws(
       () => loadConfig({ BRIDGE_OUTBOX_LEASE: '2s', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '5000' }),
-      (e: unknown) => e instanceof ConfigError && /OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 5000 ms is longer than 1600 ms, 80% of BRIDGE_OUTBOX_LEASE/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 5000 ms is longer than 1600 ms, 80% of BRIDGE_OUTBOX_LEASE/.test(e.message),
     );
   });
 
@@ -58,7 +60,8 @@ describe('loadConfig(env)', () => {
       () => loadConfig({ BRIDGE_PORT: '99999', BRIDGE_RUN_IDLE_TIMEOUT: 'soon', BRIDGE_STORE: 'mysql', BRIDGE_TRACE_URL: 'http://x/' }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        for (const name of ['BRIDGE_PORT', 'BRIDGE_RUN_IDLE_TIMEOUT', 'BRIDGE_STORE', 'BRIDGE_TRACE_URL']) assert.match(err.message, new RegExp(name));
+        for (const name of ['BRIDGE_PORT', 'BRIDGE_RUN_IDLE_TIMEOUT', 'BRIDGE_STORE', 'BRIDGE_TRACE_URL'])
+          assert.match(err.message, new RegExp(name));
         assert.match(err.message, /65535/);
         return true;
       },

@@ -105,8 +105,15 @@ describe('the five tools over HTTP (seed examples)', () => {
   it('report_usage adds up, dedupes idempotency_key, and total_tokens defaults to input+output', async () => {
     const id = '1a2b3c4d-0000-4000-8000-00000000a002';
     await b.tool('core_start_run', { project_key: 'alpha', agent_id: AGENT_ID, run_id: id });
-    await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.1, llm_calls: 1, model: 'm1' } });
-    const keyed = { run_id: id, idempotency_key: 'batch-7', token_usage: { input_tokens: 1, output_tokens: 2, total_tokens: 100, cost_usd: 0.2, model: 'm2' } };
+    await b.tool('core_report_usage', {
+      run_id: id,
+      token_usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.1, llm_calls: 1, model: 'm1' },
+    });
+    const keyed = {
+      run_id: id,
+      idempotency_key: 'batch-7',
+      token_usage: { input_tokens: 1, output_tokens: 2, total_tokens: 100, cost_usd: 0.2, model: 'm2' },
+    };
     await b.tool('core_report_usage', keyed);
     const dup = await b.tool('core_report_usage', keyed);
     assert.equal(dup.status, 200);
@@ -131,7 +138,11 @@ describe('the five tools over HTTP (seed examples)', () => {
     const id = '1a2b3c4d-0000-4000-8000-00000000a003';
     await b.tool('core_start_run', { project_key: 'alpha', agent_id: AGENT_ID, run_id: id });
     await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 500, output_tokens: 50, cost_usd: 0.5, llm_calls: 2 } });
-    const end = await b.tool('core_end_run', { run_id: id, status: 'failed', token_usage: { input_tokens: 400, output_tokens: 80, cost_usd: 0.4, llm_calls: 3 } });
+    const end = await b.tool('core_end_run', {
+      run_id: id,
+      status: 'failed',
+      token_usage: { input_tokens: 400, output_tokens: 80, cost_usd: 0.4, llm_calls: 3 },
+    });
     assert.equal(end.status, 200);
     assert.deepEqual(end.body.result.totals, { input_tokens: 500, output_tokens: 80, total_tokens: 550, cost_usd: 0.5, llm_calls: 3 });
     const same = await b.tool('core_end_run', { run_id: id, status: 'failed' });
@@ -149,7 +160,12 @@ describe('the five tools over HTTP (seed examples)', () => {
 
   it('a failure on an unknown run is kept, and a later start joins it', async () => {
     const id = '1a2b3c4d-0000-4000-8000-00000000a004';
-    const f = await b.tool('core_record_failure', { project_key: 'alpha', run_id: id, agent_id: AGENT_ID, summary: 'crashed before start' });
+    const f = await b.tool('core_record_failure', {
+      project_key: 'alpha',
+      run_id: id,
+      agent_id: AGENT_ID,
+      summary: 'crashed before start',
+    });
     assert.equal(f.status, 200);
     let run = await b.get(`/v1/runs/${id}`);
     assert.equal(run.body.failures, 1);

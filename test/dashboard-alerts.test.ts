@@ -37,7 +37,11 @@ test("the budget panel states the OprelayBudgetExhausted alert's threshold, and 
   assert.match(panel.description, /new runs/);
   assert.match(panel.description, /BRIDGE_BUDGET_ENFORCE=true/);
   const steps = panel.fieldConfig.defaults.thresholds.steps;
-  assert.deepEqual(steps.map((s: any) => s.color), ['red', 'green'], 'red at and below the threshold');
+  assert.deepEqual(
+    steps.map((s: any) => s.color),
+    ['red', 'green'],
+    'red at and below the threshold',
+  );
   assert.ok(steps[1].value > Number(value) && steps[1].value <= Number(value) + 0.01, `green starts just above ${value}`);
 });
 
@@ -47,14 +51,18 @@ test('the stuck-runs alert reads the oldest running run age, with a `for`', () =
   assert.ok(rule.for, 'OprelayRunsStuck has a for:');
 });
 
-test('promtool: the rules load and their unit tests pass', { skip: !hasPromtool && 'promtool missing (apt-get install prometheus)' }, () => {
-  const check = spawnSync('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /SUCCESS: 11 rules found/);
-  const unit = spawnSync('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(unit.status, 0, unit.stdout + unit.stderr);
-  assert.match(unit.stdout, /SUCCESS/);
-});
+test(
+  'promtool: the rules load and their unit tests pass',
+  { skip: !hasPromtool && 'promtool missing (apt-get install prometheus)' },
+  () => {
+    const check = spawnSync('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /SUCCESS: 11 rules found/);
+    const unit = spawnSync('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(unit.status, 0, unit.stdout + unit.stderr);
+    assert.match(unit.stdout, /SUCCESS/);
+  },
+);
 
 test("compose: Prometheus scrapes with a read-only key, which the bridges' default BRIDGE_API_KEYS defines as read:*", () => {
   const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
@@ -68,5 +76,8 @@ test("compose: Prometheus scrapes with a read-only key, which the bridges' defau
   }
   const prom = parseYaml(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'));
   const job = prom.scrape_configs.find((j: any) => j.job_name === 'oprelay-bridge');
-  assert.equal(job.authorization.credentials_file, compose.services.prometheus.configs.find((c: any) => c.source === 'bridge_metrics_key').target);
+  assert.equal(
+    job.authorization.credentials_file,
+    compose.services.prometheus.configs.find((c: any) => c.source === 'bridge_metrics_key').target,
+  );
 });

@@ -21,9 +21,14 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
 }
 
 /** `oprelay-bridge outbox status` on a bridge's data dir: the summary line, then one line per dead letter. */
-async function outboxStatus(b: BridgeProcess): Promise<[{ outbox_depth: number; dead_letters: number }, ...{ span: string; reason: string }[]]> {
+async function outboxStatus(
+  b: BridgeProcess,
+): Promise<[{ outbox_depth: number; dead_letters: number }, ...{ span: string; reason: string }[]]> {
   const status = await run(process.execPath, [CLI, 'outbox', 'status'], { env: { ...process.env, BRIDGE_DATA_DIR: b.dataDir } });
-  return status.stdout.trim().split('\n').map((l) => JSON.parse(l)) as [{ outbox_depth: number; dead_letters: number }, ...{ span: string; reason: string }[]];
+  return status.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l)) as [{ outbox_depth: number; dead_letters: number }, ...{ span: string; reason: string }[]];
 }
 
 /** Starts a run, reports twice with trace entries; returns how many spans that makes before the end. */
@@ -79,11 +84,17 @@ describe('delivery: nothing is lost', () => {
     await receiver.stop(); // now connections are refused
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
     const logsBefore = b.logs.length;
-    await waitUntil('a refused connection to be retried', () => b.logs.slice(logsBefore).some((l) => l.includes('will retry') && l.includes('ECONNREFUSED')));
+    await waitUntil('a refused connection to be retried', () =>
+      b.logs.slice(logsBefore).some((l) => l.includes('will retry') && l.includes('ECONNREFUSED')),
+    );
     assert.equal(receiver.spans.length, 0, 'nothing was accepted during the outage');
     receiver = await new OtlpReceiver().start(port);
     cleanups.push(() => receiver.stop());
-    const spans = await receiver.waitFor((all) => uniqueIds(all.filter((s) => s.traceId === hex(id))).size >= expected, 30_000, 'all spans');
+    const spans = await receiver.waitFor(
+      (all) => uniqueIds(all.filter((s) => s.traceId === hex(id))).size >= expected,
+      30_000,
+      'all spans',
+    );
     await waitUntil('the outbox to drain', async () => (await outboxStatus(b))[0].outbox_depth === 0);
     const trace = spans.filter((s) => s.traceId === hex(id));
     assert.equal(uniqueIds(trace).size, expected);
@@ -104,7 +115,11 @@ describe('delivery: nothing is lost', () => {
     cleanups.push(() => receiver.stop());
     await b.spawn();
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
-    const spans = await receiver.waitFor((all) => uniqueIds(all.filter((s) => s.traceId === hex(id))).size >= before + 1, 20_000, 'all spans after restart');
+    const spans = await receiver.waitFor(
+      (all) => uniqueIds(all.filter((s) => s.traceId === hex(id))).size >= before + 1,
+      20_000,
+      'all spans after restart',
+    );
     const root = rootOf(spans.filter((s) => s.traceId === hex(id)))!;
     assert.equal(Math.round(root.startMs), startedAt);
     assert.equal(root.attributes['gen_ai.usage.input_tokens'], 200);
@@ -117,7 +132,9 @@ describe('delivery: nothing is lost', () => {
     const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     cleanups.push(() => b.dispose());
     const rejected = await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'rejected by the collector' });
-    await waitUntil('the batch to be dead-lettered', async () => /oprelay_export_spans_total\{result="dead_letter"\} 1/.test((await b.get('/metrics')).text));
+    await waitUntil('the batch to be dead-lettered', async () =>
+      /oprelay_export_spans_total\{result="dead_letter"\} 1/.test((await b.get('/metrics')).text),
+    );
     assert.ok(receiver.requests.some((r) => r.answered === 400));
     receiver.answer({ kind: 'ok' });
     const fine = await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'accepted' });
@@ -144,9 +161,16 @@ describe('delivery: nothing is lost', () => {
     cleanups.push(() => b.dispose());
     const id = 'd1e2f3a4-b5c6-4d7e-8f9a-0b1c2d3e4f5a';
     await b.tool('core_start_run', { project_key: 'p', agent_id: AGENT_ID, run_id: id });
-    await b.tool('core_report_usage', { run_id: id, token_usage: {}, traces: Array.from({ length: 9 }, (_, i) => ({ name: `step-${i}` })) });
+    await b.tool('core_report_usage', {
+      run_id: id,
+      token_usage: {},
+      traces: Array.from({ length: 9 }, (_, i) => ({ name: `step-${i}` })),
+    });
     await receiver.waitFor((all) => all.filter((s) => s.traceId === hex(id)).length >= 10, 15_000, '10 spans in small batches');
-    assert.ok(receiver.requests.some((r) => r.answered === 413), 'a batch was refused as too large');
+    assert.ok(
+      receiver.requests.some((r) => r.answered === 413),
+      'a batch was refused as too large',
+    );
     assert.ok(receiver.requests.filter((r) => r.answered === 200).every((r) => r.spans <= 2));
 
     receiver.answer({ kind: 'partial', rejected: 1, message: 'span too old' });
@@ -158,7 +182,10 @@ describe('delivery: nothing is lost', () => {
     // the collector does not say which span it dropped, so the whole batch is kept for `outbox replay`
     const [summary, ...dead] = await outboxStatus(b);
     assert.equal(summary.dead_letters, 1);
-    assert.deepEqual(dead.map((d) => d.span), ['record_run a']);
+    assert.deepEqual(
+      dead.map((d) => d.span),
+      ['record_run a'],
+    );
     assert.match(dead[0]!.reason, /^partial success: collector rejected 1 of 1 spans: span too old$/);
   });
 
@@ -177,7 +204,11 @@ describe('delivery: nothing is lost', () => {
     assert.equal(r.status, 503);
     assert.equal(r.body.error.code, 'backpressure');
     assert.match(r.body.error.message, /BRIDGE_OUTBOX_MAX_ROWS=5/);
-    const raw = await fetch(`${b.url}/v1/tools/record_run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 'x' }) });
+    const raw = await fetch(`${b.url}/v1/tools/record_run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 'x' }),
+    });
     assert.ok(Number(raw.headers.get('retry-after')) >= 1);
     const m = await b.get('/metrics');
     assert.match(m.text, /oprelay_export_spans_total\{result="retry"\} [1-9]/, 'refused connections are retried');

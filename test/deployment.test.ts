@@ -118,9 +118,10 @@ test('every depends_on names an existing service, with a valid condition', () =>
   for (const [name, svc] of Object.entries(services)) {
     for (const dep of dependsOn(svc)) {
       assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
-      const condition = Array.isArray(svc.depends_on) ? 'service_started' : svc.depends_on[dep]?.condition ?? 'service_started';
+      const condition = Array.isArray(svc.depends_on) ? 'service_started' : (svc.depends_on[dep]?.condition ?? 'service_started');
       assert.ok(['service_started', 'service_healthy', 'service_completed_successfully'].includes(condition));
-      if (condition === 'service_healthy') assert.ok(services[dep].healthcheck, `${name} waits for ${dep} to be healthy but ${dep} has no healthcheck`);
+      if (condition === 'service_healthy')
+        assert.ok(services[dep].healthcheck, `${name} waits for ${dep} to be healthy but ${dep} has no healthcheck`);
       // A service outside a profile must not depend on one that only runs inside it.
       if (!svc.profiles) assert.equal(services[dep].profiles, undefined, `${name} depends on profile-only ${dep}`);
     }
@@ -169,7 +170,11 @@ test('bridges are wired to the collector, scraped directly and keep their data',
   for (const name of ['bridge', 'bridge-a', 'bridge-b']) {
     const env = services[name].environment;
     assert.equal(env.BRIDGE_HOST, '0.0.0.0', `${name} binds all interfaces`);
-    assert.match(String(env.BRIDGE_API_KEYS), /^\$\{BRIDGE_API_KEYS:-[^}]+=\*(;[^}]*)?\}$/, `${name} takes keys from BRIDGE_API_KEYS with a * default`);
+    assert.match(
+      String(env.BRIDGE_API_KEYS),
+      /^\$\{BRIDGE_API_KEYS:-[^}]+=\*(;[^}]*)?\}$/,
+      `${name} takes keys from BRIDGE_API_KEYS with a * default`,
+    );
     assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, `http://otel-collector:${httpPort}`);
     assert.equal(env.OTEL_METRICS_EXPORTER, 'prometheus', 'metrics are scraped, not pushed (no double counting)');
     assert.equal(env.BRIDGE_TRACE_URL, 'http://localhost:16686/trace/{trace_id}');
@@ -177,7 +182,10 @@ test('bridges are wired to the collector, scraped directly and keep their data',
     assert.ok(dependsOn(services[name]).includes('otel-collector'));
   }
   assert.equal(services.bridge.environment.BRIDGE_DATA_DIR, '/data');
-  assert.ok(services.bridge.volumes.some((v: string) => v.endsWith(':/data')), 'bridge keeps /data in a volume');
+  assert.ok(
+    services.bridge.volumes.some((v: string) => v.endsWith(':/data')),
+    'bridge keeps /data in a volume',
+  );
   for (const name of ['bridge-a', 'bridge-b']) {
     assert.equal(services[name].environment.BRIDGE_STORE, 'postgres://postgres:postgres@postgres:5432/oprelay');
     assert.equal(services[name].depends_on.postgres.condition, 'service_healthy');
@@ -251,7 +259,12 @@ test('otel-collector.yaml: the Jaeger exporter has a persistent, retrying queue'
 // Prometheus
 // ---------------------------------------------------------------------------------------------
 
-const skipPromtool = skipWhenMissing('promtool', spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0 ? undefined : 'promtool is not on PATH (apt-get install -y prometheus)');
+const skipPromtool = skipWhenMissing(
+  'promtool',
+  spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0
+    ? undefined
+    : 'promtool is not on PATH (apt-get install -y prometheus)',
+);
 
 test('prometheus.yml parses, its rule files exist and its targets are compose services', () => {
   const prom = readYaml('deploy', 'prometheus', 'prometheus.yml');
@@ -259,14 +272,20 @@ test('prometheus.yml parses, its rule files exist and its targets are compose se
   const mounts: string[] = services.prometheus.volumes;
   for (const file of prom.rule_files as string[]) {
     assert.ok(existsSync(at('deploy', 'prometheus', file)), `rule file ${file} exists next to prometheus.yml`);
-    assert.ok(mounts.some((m) => m.startsWith(`./deploy/prometheus/${file}:`)), `compose mounts ${file}`);
+    assert.ok(
+      mounts.some((m) => m.startsWith(`./deploy/prometheus/${file}:`)),
+      `compose mounts ${file}`,
+    );
   }
   const jobs = Object.fromEntries((prom.scrape_configs as any[]).map((j) => [j.job_name, j]));
   const bridge = jobs['oprelay-bridge'];
   assert.ok(bridge, 'the bridge is scraped directly');
   assert.equal(bridge.authorization.type, 'Bearer');
   const keyFile = bridge.authorization.credentials_file;
-  assert.ok(services.prometheus.configs.some((c: any) => c.target === keyFile), 'the bearer key file is mounted');
+  assert.ok(
+    services.prometheus.configs.some((c: any) => c.target === keyFile),
+    'the bearer key file is mounted',
+  );
   const bridgeNames = (bridge.dns_sd_configs ?? []).flatMap((d: any) => d.names);
   for (const name of ['bridge', 'bridge-a', 'bridge-b']) assert.ok(bridgeNames.includes(name), `${name} is scraped`);
   for (const d of bridge.dns_sd_configs) assert.equal(d.port, 8787);
@@ -329,8 +348,16 @@ test('alerts.test.yml has a firing and a quiet case for every alert rule', () =>
       if ([...inputProjects].some((p) => !alerting.has(p))) quiet.add(t.alertname);
     }
   }
-  assert.deepEqual(rules.filter((a) => !firing.has(a)), [], 'alerts without a firing case');
-  assert.deepEqual(rules.filter((a) => !quiet.has(a)), [], 'alerts without a quiet case');
+  assert.deepEqual(
+    rules.filter((a) => !firing.has(a)),
+    [],
+    'alerts without a firing case',
+  );
+  assert.deepEqual(
+    rules.filter((a) => !quiet.has(a)),
+    [],
+    'alerts without a quiet case',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -377,7 +404,11 @@ function promqlRefs(expr: string): { metrics: Set<string>; labels: Set<string> }
     return ' ';
   });
   rest = rest.replace(LABEL_CLAUSE, (_m, body: string) => {
-    for (const l of body.split(',').map((s) => s.trim()).filter(Boolean)) labels.add(l);
+    for (const l of body
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      labels.add(l);
     return ' ';
   });
   const metrics = new Set(rest.match(/\boprelay_[a-z_]+/g) ?? []);
@@ -395,7 +426,10 @@ test('Grafana data sources and dashboard provider are provisioned', () => {
   assert.equal(byUid.jaeger?.url, 'http://jaeger:16686');
   const prov = readYaml('deploy', 'grafana', 'provisioning', 'dashboards', 'dashboards.yml');
   const path = prov.providers[0].options.path;
-  assert.ok(services.grafana.volumes.some((v: string) => v === `./deploy/grafana/dashboards:${path}:ro`), 'dashboards folder is mounted where the provider reads');
+  assert.ok(
+    services.grafana.volumes.some((v: string) => v === `./deploy/grafana/dashboards:${path}:ro`),
+    'dashboards folder is mounted where the provider reads',
+  );
   const env = services.grafana.environment;
   assert.equal(env.GF_AUTH_ANONYMOUS_ENABLED, 'true');
   assert.equal(env.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
@@ -428,7 +462,10 @@ test('the "Agent runs" dashboard parses and uses only provisioned data sources',
   ]) {
     assert.ok(exprs.includes(needle), `the dashboard queries ${needle}`);
   }
-  assert.ok(!/sum\s*(?:by\s*\([^)]*\)\s*)?\(\s*oprelay_(?:runs_active|outbox_depth|outbox_oldest_age|budget_remaining)\b/.test(exprs), 'store gauges are never summed across replicas');
+  assert.ok(
+    !/sum\s*(?:by\s*\([^)]*\)\s*)?\(\s*oprelay_(?:runs_active|outbox_depth|outbox_oldest_age|budget_remaining)\b/.test(exprs),
+    'store gauges are never summed across replicas',
+  );
   const text = JSON.stringify(dashboard);
   assert.ok(text.includes('http://localhost:16686/search?service=${project}'), 'a panel links to Jaeger traces');
 });
@@ -436,7 +473,6 @@ test('the "Agent runs" dashboard parses and uses only provisioned data sources',
 // ---------------------------------------------------------------------------------------------
 // Live: dashboard and alert metrics exist on the real bridge
 // ---------------------------------------------------------------------------------------------
-
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, child?: ChildProcess): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -453,7 +489,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
-
 
 interface Exposition {
   families: Set<string>;
@@ -573,7 +608,11 @@ test('every metric and label the dashboard and alerts query is exposed by the br
       20_000,
       child,
     ).catch(() => undefined);
-    assert.deepEqual(missing(), [], `queried but not exposed; exposed oprelay families: ${[...exposed.families].filter((f) => f.startsWith('oprelay_')).join(', ')}`);
+    assert.deepEqual(
+      missing(),
+      [],
+      `queried but not exposed; exposed oprelay families: ${[...exposed.families].filter((f) => f.startsWith('oprelay_')).join(', ')}`,
+    );
 
     // Labels: Prometheus adds job/instance at scrape time, histograms carry le.
     const known = new Set([...exposed.labels, 'le', 'job', 'instance', '__name__']);

@@ -86,8 +86,6 @@ function parseCopy(args: string): { from?: string; sources: string[]; dest: stri
   return { from, sources: parts.slice(0, -1), dest: parts[parts.length - 1] };
 }
 
-
-
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const stages = parseDockerfile(dockerfile);
 const runtime = stages[stages.length - 1];
@@ -98,8 +96,12 @@ test('the Dockerfile is multi-stage with the expected runtime settings', () => {
   assert.ok(build, 'a stage named build');
   assert.equal(build.from, 'node:20.20.2-bookworm-slim');
   assert.equal(runtime.from, 'node:20.20.2-bookworm-slim');
-  const buildRuns = build.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
-  for (const needle of ['python3', 'make', 'g++', 'npm ci', 'npm run build']) assert.ok(buildRuns.includes(needle), `build stage runs ${needle}`);
+  const buildRuns = build.instructions
+    .filter((i) => i.op === 'RUN')
+    .map((i) => i.args)
+    .join('\n');
+  for (const needle of ['python3', 'make', 'g++', 'npm ci', 'npm run build'])
+    assert.ok(buildRuns.includes(needle), `build stage runs ${needle}`);
   const ops = (op: string) => runtime.instructions.filter((i) => i.op === op).map((i) => i.args);
   assert.deepEqual(ops('USER'), ['node'], 'runs as the non-root user node');
   assert.deepEqual(ops('VOLUME'), ['/data']);
@@ -107,14 +109,19 @@ test('the Dockerfile is multi-stage with the expected runtime settings', () => {
   assert.equal(parseEnv(ops('ENV').join(' ')).BRIDGE_DATA_DIR, '/data');
   assert.deepEqual(JSON.parse(ops('CMD')[0]), ['node', 'dist/cli.js', 'serve']);
   assert.match(ops('HEALTHCHECK')[0], /CMD \["node", "-e", ".*fetch\('http:\/\/127\.0\.0\.1:.*\/healthz'\)/);
-  assert.ok(ops('RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), 'installs production dependencies only');
+  assert.ok(
+    ops('RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)),
+    'installs production dependencies only',
+  );
   const userAt = runtime.instructions.findIndex((i) => i.op === 'USER');
   const lastRunAt = runtime.instructions.map((i) => i.op).lastIndexOf('RUN');
   assert.ok(userAt > lastRunAt, 'USER node comes after the root-only RUN steps');
 });
 
 test('.dockerignore keeps local state and dependencies out of the build context', () => {
-  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const p of ['node_modules', 'dist', 'data', '.git', '.env']) assert.ok(ignored.includes(p), `.dockerignore lists ${p}`);
   // Everything the build stage COPYs from the context must not be ignored.
   const build = stages.find((s) => s.name === 'build');
@@ -133,7 +140,11 @@ test('the runtime stage, replayed in a temp dir, installs and starts a healthy b
   assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')), 'dist/cli.js is missing: run `npm run build` first');
   const build = stages.find((s) => s.name === 'build');
   assert.ok(build);
-  const buildWorkdir = build.instructions.filter((i) => i.op === 'WORKDIR').map((i) => i.args).pop() ?? '/';
+  const buildWorkdir =
+    build.instructions
+      .filter((i) => i.op === 'WORKDIR')
+      .map((i) => i.args)
+      .pop() ?? '/';
 
   const fsRoot = mkdtempSync(join(tmpdir(), 'oprelay-image-'));
   t.after(() => rmSync(fsRoot, { recursive: true, force: true }));
@@ -240,7 +251,10 @@ test('the runtime stage, replayed in a temp dir, installs and starts a healthy b
     const deadline = Date.now() + 30_000;
     let status = 0;
     while (Date.now() < deadline && child.exitCode === null) {
-      status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+      status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) break;
       await new Promise((r) => setTimeout(r, 200));
     }

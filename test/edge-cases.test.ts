@@ -21,7 +21,12 @@ function storeUrl(schema: string): string {
   return url.toString();
 }
 
-const start = (project = 'edge', run_id = randomUUID(), extra: Record<string, unknown> = {}) => ({ project_key: project, agent_id: AGENT_ID, run_id, ...extra });
+const start = (project = 'edge', run_id = randomUUID(), extra: Record<string, unknown> = {}) => ({
+  project_key: project,
+  agent_id: AGENT_ID,
+  run_id,
+  ...extra,
+});
 
 async function startRun(b: BridgeProcess, project = 'edge', extra: Record<string, unknown> = {}): Promise<string> {
   const r = await b.tool('core_start_run', start(project, randomUUID(), extra));
@@ -67,7 +72,10 @@ describe('the same answer on every store', () => {
         const r = await b.tool(tool, body);
         assert.equal(r.status, 400, `${tool} ${field}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.error.code, 'invalid_argument');
-        assert.ok(r.body.error.details.some((d: { path: string }) => d.path === field), `${tool}: details name ${field}: ${JSON.stringify(r.body.error.details)}`);
+        assert.ok(
+          r.body.error.details.some((d: { path: string }) => d.path === field),
+          `${tool}: details name ${field}: ${JSON.stringify(r.body.error.details)}`,
+        );
         assert.match(r.body.error.message, /NUL/);
       }
       const usage = await b.tool('core_report_usage', { run_id: await startRun(b), token_usage: { model: 'm\u0000' } });
@@ -79,39 +87,47 @@ describe('the same answer on every store', () => {
       assert.equal((await b.get('/v1/runs?project_key=p')).status, 200, 'still serving');
     });
 
-    it(`${s.name}: an Idempotency-Key reused with another body is a 422 naming the key; an identical retry is a duplicate`, { skip }, async () => {
-      const b = s.bridge!;
-      const runId = await startRun(b);
-      const key = { 'idempotency-key': `usage-${runId}` };
-      const first = { run_id: runId, token_usage: { input_tokens: 100, output_tokens: 10, model: 'gpt-4o-mini' } };
-      const a = await b.tool('core_report_usage', first, key);
-      assert.equal(a.status, 200, JSON.stringify(a.body));
-      assert.equal(a.body.result.duplicate, undefined);
-      // same arguments, keys in another order: the same request
-      const again = await b.tool('core_report_usage', { token_usage: { model: 'gpt-4o-mini', output_tokens: 10, input_tokens: 100 }, run_id: runId }, key);
-      assert.equal(again.status, 200, JSON.stringify(again.body));
-      assert.equal(again.body.result.duplicate, true);
-      assert.deepEqual(again.body.result.totals, a.body.result.totals);
-      const other = await b.tool('core_report_usage', { run_id: runId, token_usage: { input_tokens: 7777, model: 'gpt-4o-mini' } }, key);
-      assert.equal(other.status, 422, JSON.stringify(other.body));
-      assert.equal(other.body.error.code, 'idempotency_key_reused');
-      assert.match(other.body.error.message, new RegExp(`Idempotency-Key "usage-${runId}"`));
-      assert.equal(other.body.error.details[0].path, 'Idempotency-Key');
-      const view = await b.get(`/v1/runs/${runId}`);
-      assert.equal(view.body.totals.input_tokens, 100, 'the rejected body changed nothing');
-      // the body field idempotency_key follows the same rule
-      const field = { run_id: runId, token_usage: { input_tokens: 5 }, idempotency_key: 'batch-1' };
-      assert.equal((await b.tool('core_report_usage', field)).status, 200);
-      assert.equal((await b.tool('core_report_usage', field)).body.result.duplicate, true);
-      const changed = await b.tool('core_report_usage', { ...field, token_usage: { input_tokens: 6 } });
-      assert.equal(changed.status, 422, JSON.stringify(changed.body));
-      assert.equal(changed.body.error.details[0].path, 'idempotency_key');
-      // a start with a reused key and another project key
-      const startKey = { 'idempotency-key': `start-${runId}` };
-      assert.equal((await b.tool('core_start_run', { project_key: 'edge', agent_id: AGENT_ID }, startKey)).status, 200);
-      const startOther = await b.tool('core_start_run', { project_key: 'edge', agent_id: AGENT_ID, summary: 'other' }, startKey);
-      assert.equal(startOther.status, 422, JSON.stringify(startOther.body));
-    });
+    it(
+      `${s.name}: an Idempotency-Key reused with another body is a 422 naming the key; an identical retry is a duplicate`,
+      { skip },
+      async () => {
+        const b = s.bridge!;
+        const runId = await startRun(b);
+        const key = { 'idempotency-key': `usage-${runId}` };
+        const first = { run_id: runId, token_usage: { input_tokens: 100, output_tokens: 10, model: 'gpt-4o-mini' } };
+        const a = await b.tool('core_report_usage', first, key);
+        assert.equal(a.status, 200, JSON.stringify(a.body));
+        assert.equal(a.body.result.duplicate, undefined);
+        // same arguments, keys in another order: the same request
+        const again = await b.tool(
+          'core_report_usage',
+          { token_usage: { model: 'gpt-4o-mini', output_tokens: 10, input_tokens: 100 }, run_id: runId },
+          key,
+        );
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.equal(again.body.result.duplicate, true);
+        assert.deepEqual(again.body.result.totals, a.body.result.totals);
+        const other = await b.tool('core_report_usage', { run_id: runId, token_usage: { input_tokens: 7777, model: 'gpt-4o-mini' } }, key);
+        assert.equal(other.status, 422, JSON.stringify(other.body));
+        assert.equal(other.body.error.code, 'idempotency_key_reused');
+        assert.match(other.body.error.message, new RegExp(`Idempotency-Key "usage-${runId}"`));
+        assert.equal(other.body.error.details[0].path, 'Idempotency-Key');
+        const view = await b.get(`/v1/runs/${runId}`);
+        assert.equal(view.body.totals.input_tokens, 100, 'the rejected body changed nothing');
+        // the body field idempotency_key follows the same rule
+        const field = { run_id: runId, token_usage: { input_tokens: 5 }, idempotency_key: 'batch-1' };
+        assert.equal((await b.tool('core_report_usage', field)).status, 200);
+        assert.equal((await b.tool('core_report_usage', field)).body.result.duplicate, true);
+        const changed = await b.tool('core_report_usage', { ...field, token_usage: { input_tokens: 6 } });
+        assert.equal(changed.status, 422, JSON.stringify(changed.body));
+        assert.equal(changed.body.error.details[0].path, 'idempotency_key');
+        // a start with a reused key and another project key
+        const startKey = { 'idempotency-key': `start-${runId}` };
+        assert.equal((await b.tool('core_start_run', { project_key: 'edge', agent_id: AGENT_ID }, startKey)).status, 200);
+        const startOther = await b.tool('core_start_run', { project_key: 'edge', agent_id: AGENT_ID, summary: 'other' }, startKey);
+        assert.equal(startOther.status, 422, JSON.stringify(startOther.body));
+      },
+    );
   }
 });
 
@@ -123,14 +139,28 @@ function storeBytes(dir: string): string {
 }
 
 /** POST from a given local address (127.0.0.x), so throttling by address can be tested on one host. */
-function postFrom(localAddress: string, url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function postFrom(
+  localAddress: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
-    const req = request(url, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as unknown }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as unknown }));
+      },
+    );
     req.once('error', reject);
     req.end(payload);
   });
@@ -163,7 +193,9 @@ describe('times, totals, error types and secrets', () => {
     const r = await call('core_end_run', { run_id: runId, status: 'completed' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const traceId = runId.replace(/-/g, '');
-    return receiver.waitFor((all) => all.some((s) => s.traceId === traceId && s.name.startsWith('invoke_agent')), 10_000, `root of ${runId}`).then(() => receiver.byTrace(traceId));
+    return receiver
+      .waitFor((all) => all.some((s) => s.traceId === traceId && s.name.startsWith('invoke_agent')), 10_000, `root of ${runId}`)
+      .then(() => receiver.byTrace(traceId));
   }
 
   it('trace entries without times never start before their run; they are laid out back to back ending at the report', async () => {
@@ -182,7 +214,8 @@ describe('times, totals, error types and secrets', () => {
     const root = spans.find((s) => s.name.startsWith('invoke_agent'))!;
     const byName = (n: string) => spans.find((s) => s.name === n)!;
     const [plan, search, chat] = [byName('plan'), byName('execute_tool search'), byName('chat gpt-4o-mini')];
-    for (const s of [plan, search, chat]) assert.ok(s.startMs >= root.startMs, `${s.name} starts at ${s.startMs}, not before the run's ${root.startMs}`);
+    for (const s of [plan, search, chat])
+      assert.ok(s.startMs >= root.startMs, `${s.name} starts at ${s.startMs}, not before the run's ${root.startMs}`);
     assert.ok(plan.endMs <= search.startMs && search.endMs <= chat.startMs, 'in order, back to back');
     assert.ok(chat.endMs > root.startMs, 'the last one ends at the report, after the run started');
     assert.ok(chat.endMs <= root.endMs);
@@ -227,7 +260,11 @@ describe('times, totals, error types and secrets', () => {
     const cases: [error: string | undefined, meta: Record<string, unknown> | undefined, type: string][] = [
       ['Error: connect ETIMEDOUT 10.0.0.5:5432', undefined, 'Error'],
       ['TypeError: x is not a function\n    at main (app.js:1:1)', undefined, 'TypeError'],
-      ['Traceback (most recent call last):\n  File "a.py", line 1, in <module>\nrequests.exceptions.ConnectionError: refused', undefined, 'requests.exceptions.ConnectionError'],
+      [
+        'Traceback (most recent call last):\n  File "a.py", line 1, in <module>\nrequests.exceptions.ConnectionError: refused',
+        undefined,
+        'requests.exceptions.ConnectionError',
+      ],
       ['java.lang.IllegalStateException: closed', undefined, 'java.lang.IllegalStateException'],
       ['connection refused', { error_type: 'NetworkTimeout' }, 'NetworkTimeout'],
       ['ErrorBudget exhausted', undefined, 'failure'],
@@ -235,7 +272,14 @@ describe('times, totals, error types and secrets', () => {
     ];
     for (const [error, meta, type] of cases) {
       const runId = randomUUID();
-      const r = await call('core_record_failure', { project_key: 'edge', run_id: runId, agent_id: AGENT_ID, summary: 's', ...(error ? { error } : {}), ...(meta ? { meta } : {}) });
+      const r = await call('core_record_failure', {
+        project_key: 'edge',
+        run_id: runId,
+        agent_id: AGENT_ID,
+        summary: 's',
+        ...(error ? { error } : {}),
+        ...(meta ? { meta } : {}),
+      });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const root = (await traceOf(runId)).find((s) => s.name.startsWith('invoke_agent'))!;
       const event = root.events.find((e) => e.name === 'exception')!;
@@ -246,7 +290,13 @@ describe('times, totals, error types and secrets', () => {
   it('secrets used as object keys in meta_json and context are redacted, at the collector and at rest', async () => {
     const secret = 'sk-proj-Abc123def456ghi789jkl012mno345';
     const runId = await run({ meta_json: { [secret]: 'x', nested: { [`Bearer ${'9'.repeat(24)}`]: 1 } } });
-    const f = await call('core_record_failure', { project_key: 'edge', run_id: runId, agent_id: AGENT_ID, summary: 's', context: { [secret]: { ok: true } } });
+    const f = await call('core_record_failure', {
+      project_key: 'edge',
+      run_id: runId,
+      agent_id: AGENT_ID,
+      summary: 's',
+      context: { [secret]: { ok: true } },
+    });
     assert.equal(f.status, 200, JSON.stringify(f.body));
     const spans = await traceOf(runId);
     const text = JSON.stringify(spans);
@@ -263,7 +313,8 @@ describe('times, totals, error types and secrets', () => {
     const url = `${b.url}/v1/tools/core_start_run`;
     const body = start('edge');
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await postFrom('127.0.0.2', url, body, { authorization: `Bearer wrong-${i}-000000` })).status);
+    for (let i = 0; i < 25; i++)
+      statuses.push((await postFrom('127.0.0.2', url, body, { authorization: `Bearer wrong-${i}-000000` })).status);
     assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401), 'the first 20 failures are answered 401');
     assert.deepEqual(statuses.slice(20), Array(5).fill(429), 'then 429');
     const limited = await postFrom('127.0.0.2', url, body, { authorization: 'Bearer wrong-again-000000' });
@@ -271,6 +322,10 @@ describe('times, totals, error types and secrets', () => {
     assert.ok(Number(limited.headers['retry-after']) >= 1, 'with Retry-After');
     const goodOther = await postFrom('127.0.0.3', url, start('edge'), auth);
     assert.equal(goodOther.status, 200, 'a good key from another address');
-    assert.equal((await postFrom('127.0.0.3', url, body, { authorization: 'Bearer wrong-other-000000' })).status, 401, 'another address still gets 401, not 429');
+    assert.equal(
+      (await postFrom('127.0.0.3', url, body, { authorization: 'Bearer wrong-other-000000' })).status,
+      401,
+      'another address still gets 401, not 429',
+    );
   });
 });

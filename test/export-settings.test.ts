@@ -100,7 +100,11 @@ describe('the relay and the collector', () => {
     cleanups.push(() => receiver.stop());
     receiver.answer({ kind: 'hang' });
     // a long lease, so only the exporter's own timeout can end the attempt
-    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT: '300', BRIDGE_OUTBOX_LEASE: '60s' });
+    const b = await BridgeProcess.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+      BRIDGE_OUTBOX_LEASE: '60s',
+    });
     cleanups.push(() => b.dispose());
     const began = Date.now();
     await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'slow collector' });

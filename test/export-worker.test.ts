@@ -16,7 +16,15 @@ describe('export worker thread', () => {
   before(async () => {
     receiver = await new OtlpReceiver().start();
     exporter = new WorkerRowExporter(
-      { url: `${receiver.url}/v1/traces`, protocol: 'http/json', timeoutMs: 10_000, headers: {}, resourceAttributes: { 'deployment.environment.name': 'test' }, version: 'test', logLevel: 'silent' },
+      {
+        url: `${receiver.url}/v1/traces`,
+        protocol: 'http/json',
+        timeoutMs: 10_000,
+        headers: {},
+        resourceAttributes: { 'deployment.environment.name': 'test' },
+        version: 'test',
+        logLevel: 'silent',
+      },
       createLogger('silent'),
     );
   });
@@ -27,7 +35,10 @@ describe('export worker thread', () => {
 
   it('turns stored span text into OTLP spans with the project as service.name', async () => {
     assert.deepEqual(await exporter.export(rows(['w1', 'w2'])), { ok: true });
-    assert.deepEqual(receiver.spans.map((s) => s.name), ['w1', 'w2']);
+    assert.deepEqual(
+      receiver.spans.map((s) => s.name),
+      ['w1', 'w2'],
+    );
     assert.equal(receiver.spans[0].resource['service.name'], 'alpha');
     assert.equal(receiver.spans[0].resource['deployment.environment.name'], 'test');
     assert.equal(receiver.spans[0].attributes['oprelay.run.id'], 'run-w');
@@ -59,6 +70,9 @@ describe('export worker thread', () => {
     receiver.answer({ kind: 'ok' });
     const before = receiver.spans.length;
     assert.deepEqual(await exporter.export(rows(['w7'])), { ok: true });
-    assert.deepEqual(receiver.spans.slice(before).map((s) => s.name), ['w7']);
+    assert.deepEqual(
+      receiver.spans.slice(before).map((s) => s.name),
+      ['w7'],
+    );
   });
 });

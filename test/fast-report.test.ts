@@ -11,7 +11,18 @@ const anyValue = fc.oneof(
   fc.constantFrom(0, 1, -1, 0.5, 2 ** 53, 2 ** 53 - 1, -0, 1e308),
   fc.nat({ max: 10_000_000 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom('', 'a', 'ok', 'error', 'llm', 'tool', '2026-11-25T10:00:00Z', '2026-11-25T10:00:00.123+02:00', '2026-11-25 10:00', '\u0000\u0001"\\'),
+  fc.constantFrom(
+    '',
+    'a',
+    'ok',
+    'error',
+    'llm',
+    'tool',
+    '2026-11-25T10:00:00Z',
+    '2026-11-25T10:00:00.123+02:00',
+    '2026-11-25 10:00',
+    '\u0000\u0001"\\',
+  ),
   fc.constantFrom(127, 128, 129, 1999, 2000, 2001, 7999, 8000, 8001).map((n) => 'x'.repeat(n)),
   fc.constantFrom(2700, 2800).map((n) => '\u0001'.repeat(n)),
   fc.string({ maxLength: 20 }),
@@ -21,8 +32,36 @@ const anyValue = fc.oneof(
   fc.constant([1, 2]),
 );
 
-const USAGE_KEYS = ['input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'model', 'llm_calls', 'prompt_preview', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_output_tokens'];
-const ENTRY_KEYS = ['type', 'name', 'model', 'tool', 'input_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_output_tokens', 'cost_usd', 'started_at', 'ended_at', 'duration_ms', 'status', 'error'];
+const USAGE_KEYS = [
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cost_usd',
+  'model',
+  'llm_calls',
+  'prompt_preview',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'reasoning_output_tokens',
+];
+const ENTRY_KEYS = [
+  'type',
+  'name',
+  'model',
+  'tool',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'reasoning_output_tokens',
+  'cost_usd',
+  'started_at',
+  'ended_at',
+  'duration_ms',
+  'status',
+  'error',
+];
 
 /** A well-typed value for a field most of the time, anything at all sometimes. */
 function valueFor(key: string): fc.Arbitrary<unknown> {
@@ -31,7 +70,12 @@ function valueFor(key: string): fc.Arbitrary<unknown> {
     duration_ms: fc.double({ min: 0, max: 1e6, noNaN: true }),
     model: fc.constantFrom('claude-opus-4', 'gpt-4o', 'o3', ''),
     status: fc.constantFrom('ok', 'error', 'ok', 'error', 'OK'),
-    started_at: fc.oneof(fc.nat(), fc.date({ noInvalidDate: true, min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z') }).map((d) => d.toISOString())),
+    started_at: fc.oneof(
+      fc.nat(),
+      fc
+        .date({ noInvalidDate: true, min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z') })
+        .map((d) => d.toISOString()),
+    ),
     ended_at: fc.oneof({ weight: 5, arbitrary: fc.nat() }, fc.constant('yesterday')),
   };
   const base = good[key] ?? (/tokens|calls/.test(key) ? fc.nat({ max: 1e9 }) : fc.string({ maxLength: 140 }));
@@ -41,10 +85,22 @@ function valueFor(key: string): fc.Arbitrary<unknown> {
 const objectOf = (keys: string[]) =>
   fc
     .tuple(fc.subarray(keys), fc.oneof({ weight: 20, arbitrary: fc.constant(null) }, fc.constantFrom('colour', '__proto__', 'constructor')))
-    .chain(([ks, extra]) => fc.tuple(...ks.map((k) => valueFor(k).map((v) => [k, v] as const)), extra ? anyValue.map((v) => [extra, v] as const) : fc.constant(null)))
-    .map((pairs) => JSON.parse(JSON.stringify(Object.fromEntries(pairs.filter((p): p is readonly [string, unknown] => p !== null)))) as unknown);
+    .chain(([ks, extra]) =>
+      fc.tuple(
+        ...ks.map((k) => valueFor(k).map((v) => [k, v] as const)),
+        extra ? anyValue.map((v) => [extra, v] as const) : fc.constant(null),
+      ),
+    )
+    .map(
+      (pairs) =>
+        JSON.parse(JSON.stringify(Object.fromEntries(pairs.filter((p): p is readonly [string, unknown] => p !== null)))) as unknown,
+    );
 
-const uuidish = fc.oneof({ weight: 8, arbitrary: fc.uuid() }, fc.uuid().map((u) => u.toUpperCase()), fc.constantFrom('00000000-0000-0000-0000-000000000000', 'not-a-uuid'));
+const uuidish = fc.oneof(
+  { weight: 8, arbitrary: fc.uuid() },
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.constantFrom('00000000-0000-0000-0000-000000000000', 'not-a-uuid'),
+);
 
 /** Mostly reports of the right shape with a few bad values; sometimes anything at all. */
 const args = fc.oneof(
@@ -63,7 +119,13 @@ const args = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record(
-      { run_id: uuidish, token_usage: fc.oneof(objectOf(USAGE_KEYS), anyValue), traces: fc.oneof(fc.array(objectOf(ENTRY_KEYS)), anyValue), idempotency_key: anyValue, colour: anyValue },
+      {
+        run_id: uuidish,
+        token_usage: fc.oneof(objectOf(USAGE_KEYS), anyValue),
+        traces: fc.oneof(fc.array(objectOf(ENTRY_KEYS)), anyValue),
+        idempotency_key: anyValue,
+        colour: anyValue,
+      },
       { requiredKeys: [] },
     ),
   },
@@ -94,7 +156,15 @@ describe('fast path for core_report_usage', () => {
       run_id: '7C1D2E3F-4A5B-4C6D-8E7F-0A1B2C3D4E5F',
       token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
       traces: [
-        { type: 'llm', model: 'claude-opus-4', input_tokens: 2800, output_tokens: 400, started_at: '2025-11-25T10:00:00Z', ended_at: 1764064800800, status: 'ok' },
+        {
+          type: 'llm',
+          model: 'claude-opus-4',
+          input_tokens: 2800,
+          output_tokens: 400,
+          started_at: '2025-11-25T10:00:00Z',
+          ended_at: 1764064800800,
+          status: 'ok',
+        },
         { type: 'tool', tool: 'read_file', started_at: 1764064800850, duration_ms: 120, status: 'error', error: 'ENOENT' },
       ],
       idempotency_key: 'report-1',

@@ -71,7 +71,12 @@ describe('features (DESIGN §7)', () => {
   });
 
   async function start(b: BridgeProcess, project: string, meta?: Record<string, unknown>, runId = randomUUID()) {
-    const r = await b.tool('core_start_run', { project_key: project, agent_id: AGENT_ID, run_id: runId, ...(meta ? { meta_json: meta } : {}) });
+    const r = await b.tool('core_start_run', {
+      project_key: project,
+      agent_id: AGENT_ID,
+      run_id: runId,
+      ...(meta ? { meta_json: meta } : {}),
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.result as { run_id: string; trace_id: string; traceparent: string };
   }
@@ -101,7 +106,11 @@ describe('features (DESIGN §7)', () => {
       const usage = { input_tokens: 8400, output_tokens: 1200, model: 'claude-opus-4', llm_calls: 3 };
       const expected = listPrice('claude-opus-4', { uncachedInput: 8400, output: 1200 });
       const entryExpected = listPrice('gpt-4o', { uncachedInput: 1000, output: 200 });
-      assert.deepEqual([expected, entryExpected].map((c) => c.toFixed(6)), ['0.216000', '0.004500'], 'the arithmetic of the list prices');
+      assert.deepEqual(
+        [expected, entryExpected].map((c) => c.toFixed(6)),
+        ['0.216000', '0.004500'],
+        'the arithmetic of the list prices',
+      );
 
       const r = await report(bridge, run.run_id, usage, [{ type: 'llm', model: 'gpt-4o', input_tokens: 1000, output_tokens: 200 }]);
       near(r.totals.cost_usd, expected, 'report totals.cost_usd');
@@ -127,7 +136,10 @@ describe('features (DESIGN §7)', () => {
       const view = await bridge.get(`/v1/runs/${run.run_id}`);
       near(view.body.totals.cost_usd, expected, 'GET totals.cost_usd');
       const metrics = await bridge.get('/metrics');
-      const cost = counter(metrics.text, 'oprelay_usage_cost_total', { oprelay_project_key: 'feat-cost', gen_ai_request_model: 'claude-opus-4' });
+      const cost = counter(metrics.text, 'oprelay_usage_cost_total', {
+        oprelay_project_key: 'feat-cost',
+        gen_ai_request_model: 'claude-opus-4',
+      });
       assert.ok(cost !== undefined, `oprelay_usage_cost_total for feat-cost in:\n${metrics.text}`);
       near(cost, expected, 'oprelay_usage_cost_total');
     });
@@ -227,7 +239,10 @@ describe('features (DESIGN §7)', () => {
       assert.equal(entry.attributes['oprelay.trace.cost_usd'], undefined);
       const metrics = await costOff.get('/metrics');
       assert.equal(counter(metrics.text, 'oprelay_usage_cost_total', { oprelay_project_key: 'feat-cost-off' }), undefined);
-      assert.equal(counter(metrics.text, 'oprelay_usage_tokens_total', { oprelay_project_key: 'feat-cost-off', gen_ai_token_type: 'input' }), 8400);
+      assert.equal(
+        counter(metrics.text, 'oprelay_usage_tokens_total', { oprelay_project_key: 'feat-cost-off', gen_ai_token_type: 'input' }),
+        8400,
+      );
     });
   });
 
@@ -265,11 +280,23 @@ describe('features (DESIGN §7)', () => {
       assert.equal(p.status, 200);
       assert.deepEqual(p.body.children, [child.run_id]);
       assert.deepEqual(p.body.totals, { input_tokens: 100, output_tokens: 10, total_tokens: 110, cost_usd: 0.5, llm_calls: 1 });
-      assert.deepEqual(p.body.totals_with_children, { input_tokens: 700, output_tokens: 70, total_tokens: 770, cost_usd: 0.875, llm_calls: 7 });
+      assert.deepEqual(p.body.totals_with_children, {
+        input_tokens: 700,
+        output_tokens: 70,
+        total_tokens: 770,
+        cost_usd: 0.875,
+        llm_calls: 7,
+      });
       const c = await bridge.get(`/v1/runs/${child.run_id}`);
       assert.deepEqual(c.body.children, [grandchild.run_id]);
       assert.equal(c.body.parent_run_id, parent.run_id);
-      assert.deepEqual(c.body.totals_with_children, { input_tokens: 600, output_tokens: 60, total_tokens: 660, cost_usd: 0.375, llm_calls: 6 });
+      assert.deepEqual(c.body.totals_with_children, {
+        input_tokens: 600,
+        output_tokens: 60,
+        total_tokens: 660,
+        cost_usd: 0.375,
+        llm_calls: 6,
+      });
       const g = await bridge.get(`/v1/runs/${grandchild.run_id}`);
       assert.deepEqual(g.body.children, []);
       assert.deepEqual(g.body.totals_with_children, g.body.totals);
@@ -287,7 +314,11 @@ describe('features (DESIGN §7)', () => {
       assert.equal(r.status, 404);
       assert.equal(r.body.error.code, 'run_not_found');
       assert.equal((await bridge.get(`/v1/runs/${childId}`)).status, 404);
-      const missing = await bridge.tool('core_start_run', { project_key: 'feat-tree', agent_id: AGENT_ID, meta_json: { parent_run_id: randomUUID() } });
+      const missing = await bridge.tool('core_start_run', {
+        project_key: 'feat-tree',
+        agent_id: AGENT_ID,
+        meta_json: { parent_run_id: randomUUID() },
+      });
       assert.equal(missing.status, 404);
       assert.equal(missing.body.error.code, 'run_not_found');
     });
@@ -297,10 +328,18 @@ describe('features (DESIGN §7)', () => {
         const r = await bridge.tool('core_start_run', { project_key: 'feat-tree', agent_id: AGENT_ID, meta_json: { parent_run_id: bad } });
         assert.equal(r.status, 400, `parent_run_id ${JSON.stringify(bad)}`);
         assert.equal(r.body.error.code, 'invalid_argument');
-        assert.deepEqual(r.body.error.details.map((d: { path: string }) => d.path), ['meta_json.parent_run_id']);
+        assert.deepEqual(
+          r.body.error.details.map((d: { path: string }) => d.path),
+          ['meta_json.parent_run_id'],
+        );
       }
       const self = randomUUID();
-      const r = await bridge.tool('core_start_run', { project_key: 'feat-tree', agent_id: AGENT_ID, run_id: self, meta_json: { parent_run_id: self } });
+      const r = await bridge.tool('core_start_run', {
+        project_key: 'feat-tree',
+        agent_id: AGENT_ID,
+        run_id: self,
+        meta_json: { parent_run_id: self },
+      });
       assert.equal(r.status, 400);
       assert.match(r.body.error.message, /meta_json\.parent_run_id/);
     });
@@ -353,7 +392,10 @@ describe('features (DESIGN §7)', () => {
       near(root.attributes['oprelay.usage.cost_usd'], expectedCost, 'root cost');
       assert.equal(root.events.filter((e) => e.name === 'gen_ai.usage.report').length, 2);
       const view = await b.get(`/v1/runs/${run.run_id}`);
-      assert.deepEqual({ ...view.body.totals, cost_usd: 0 }, { input_tokens: 4000, output_tokens: 500, total_tokens: 4500, cost_usd: 0, llm_calls: 3 });
+      assert.deepEqual(
+        { ...view.body.totals, cost_usd: 0 },
+        { input_tokens: 4000, output_tokens: 500, total_tokens: 4500, cost_usd: 0, llm_calls: 3 },
+      );
       const metrics = await b.get('/metrics');
       assert.equal(counter(metrics.text, 'oprelay_usage_tokens_total', { oprelay_project_key: project, gen_ai_token_type: 'input' }), 4000);
       near(counter(metrics.text, 'oprelay_usage_cost_total', { oprelay_project_key: project }), expectedCost, 'cost metric');
@@ -364,7 +406,10 @@ describe('features (DESIGN §7)', () => {
     test('errors keeps only errored entry spans; totals, events and metrics stay exact', async () => {
       const { run, root } = await runWithEntries(errorsOnly, 'feat-entries-errors');
       const spans = entrySpansOf(run.run_id);
-      assert.deepEqual(spans.map((s) => s.name), ['execute_tool run_tests', 'execute_tool run_tests']);
+      assert.deepEqual(
+        spans.map((s) => s.name),
+        ['execute_tool run_tests', 'execute_tool run_tests'],
+      );
       for (const s of spans) {
         assert.equal(s.status.code, 2);
         assert.equal(s.parentSpanId, root.spanId);
@@ -380,7 +425,12 @@ describe('features (DESIGN §7)', () => {
 
     test('all (the default) exports every entry', async () => {
       const { run } = await runWithEntries(bridge, 'feat-entries-all');
-      assert.deepEqual(entrySpansOf(run.run_id).map((s) => s.name).sort(), ['chat gpt-4o', 'chat gpt-4o', 'execute_tool run_tests', 'execute_tool run_tests', 'plan', 'plan']);
+      assert.deepEqual(
+        entrySpansOf(run.run_id)
+          .map((s) => s.name)
+          .sort(),
+        ['chat gpt-4o', 'chat gpt-4o', 'execute_tool run_tests', 'execute_tool run_tests', 'plan', 'plan'],
+      );
     });
   });
 });

@@ -50,7 +50,10 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
     return v;
   }),
   fc.constantFrom(...PROTO_KEYS).map((k) => JSON.parse(`{"${k}": {"polluted": true, "input_tokens": 1}}`) as unknown),
-  fc.record({ input_tokens: fc.oneof(fc.integer(), fc.double()), output_tokens: fc.anything(), cost_usd: fc.double(), model: fc.string() }, { requiredKeys: [] }),
+  fc.record(
+    { input_tokens: fc.oneof(fc.integer(), fc.double()), output_tokens: fc.anything(), cost_usd: fc.double(), model: fc.string() },
+    { requiredKeys: [] },
+  ),
 );
 
 /** A valid call with some fields replaced by hostile values and some hostile keys added (own properties, prototype keys included). */
@@ -78,11 +81,24 @@ const mutatedCall = fc
   });
 
 const rawCall = fc.record({
-  tool: fc.oneof(fc.constantFrom(...TOOLS), fc.constantFrom('unknown_tool', '__proto__', 'constructor', '..%2F..%2Fmetrics', 'a'.repeat(300))),
+  tool: fc.oneof(
+    fc.constantFrom(...TOOLS),
+    fc.constantFrom('unknown_tool', '__proto__', 'constructor', '..%2F..%2Fmetrics', 'a'.repeat(300)),
+  ),
   body: fc.oneof(
     fc.json({ maxDepth: 4 }),
     fc.anything({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
-    fc.constantFrom('', '{', '[1,', '{"a":1}}', 'null', '"str"', '1e999', '{"run_id":1e999}', `{"run_id":"${RUN_IDS[0]}","token_usage":{"input_tokens":1e999}}`),
+    fc.constantFrom(
+      '',
+      '{',
+      '[1,',
+      '{"a":1}}',
+      'null',
+      '"str"',
+      '1e999',
+      '{"run_id":1e999}',
+      `{"run_id":"${RUN_IDS[0]}","token_usage":{"input_tokens":1e999}}`,
+    ),
     fc.string({ unit: 'binary', maxLength: 200 }),
   ),
 });
@@ -145,7 +161,10 @@ describe('fuzz: hostile JSON at every tool over HTTP', () => {
       }),
       { numRuns: 250, seed: Number(process.env.FUZZ_SEED ?? 20261124), endOnFailure: true },
     );
-    assert.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 0, `a mix of accepted and refused calls: ${JSON.stringify([...statuses])}`);
+    assert.ok(
+      (statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 0,
+      `a mix of accepted and refused calls: ${JSON.stringify([...statuses])}`,
+    );
     assert.equal(b.exitCode, null, 'the process is alive');
     assert.equal((await b.get('/healthz')).status, 200);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -182,7 +201,13 @@ const validReport: fc.Arbitrary<Report> = fc
     return {
       body: { token_usage: u },
       valid: true,
-      adds: { input_tokens: input, output_tokens: output, total_tokens: u.total_tokens ?? input + output, cost_usd: u.cost_usd ?? 0, llm_calls: u.llm_calls ?? 0 },
+      adds: {
+        input_tokens: input,
+        output_tokens: output,
+        total_tokens: u.total_tokens ?? input + output,
+        cost_usd: u.cost_usd ?? 0,
+        llm_calls: u.llm_calls ?? 0,
+      },
     };
   });
 
@@ -190,8 +215,20 @@ const invalidReport: fc.Arbitrary<Report> = fc
   .tuple(
     validReport,
     fc.oneof(
-      fc.record({ field: fc.constantFrom('input_tokens', 'output_tokens', 'total_tokens', 'llm_calls'), value: fc.oneof(fc.integer({ min: -1e9, max: -1 }), fc.constant(2 ** 53), fc.constant(1.5), fc.constantFrom('5', 'NaN', '-1', 'Infinity'), fc.constant(null)) }),
-      fc.record({ field: fc.constant('cost_usd'), value: fc.oneof(fc.double({ max: -1e-9, noNaN: true }), fc.constantFrom('0.5', 'NaN', true, null)) }),
+      fc.record({
+        field: fc.constantFrom('input_tokens', 'output_tokens', 'total_tokens', 'llm_calls'),
+        value: fc.oneof(
+          fc.integer({ min: -1e9, max: -1 }),
+          fc.constant(2 ** 53),
+          fc.constant(1.5),
+          fc.constantFrom('5', 'NaN', '-1', 'Infinity'),
+          fc.constant(null),
+        ),
+      }),
+      fc.record({
+        field: fc.constant('cost_usd'),
+        value: fc.oneof(fc.double({ max: -1e-9, noNaN: true }), fc.constantFrom('0.5', 'NaN', true, null)),
+      }),
       fc.record({ field: fc.constantFrom('input_token', '__proto__', 'constructor', 'cost'), value: fc.nat() }),
       fc.record({ field: fc.constant('prompt_preview'), value: fc.integer({ min: 2001, max: 5000 }).map((n) => 'p'.repeat(n)) }),
       fc.record({ field: fc.constant('model'), value: fc.oneof(fc.constant(''), fc.constant('m'.repeat(129)), fc.nat()) }),
@@ -203,7 +240,11 @@ const invalidReport: fc.Arbitrary<Report> = fc
     adds: ZERO,
   }));
 
-const tooManyTraces: fc.Arbitrary<Report> = validReport.map((r) => ({ body: { ...r.body, traces: Array.from({ length: 201 }, () => ({ name: 'step' })) }, valid: false, adds: ZERO }));
+const tooManyTraces: fc.Arbitrary<Report> = validReport.map((r) => ({
+  body: { ...r.body, traces: Array.from({ length: 201 }, () => ({ name: 'step' })) },
+  valid: false,
+  adds: ZERO,
+}));
 
 describe('fuzz: totals equal the sum of accepted reports exactly', () => {
   let b: BridgeProcess;
@@ -216,7 +257,10 @@ describe('fuzz: totals equal the sum of accepted reports exactly', () => {
 
   it('a run receiving valid, invalid and repeated core_report_usage calls (2 runs × up to 30 reports)', async () => {
     const reports = fc.array(
-      fc.tuple(fc.oneof({ arbitrary: validReport, weight: 3 }, { arbitrary: invalidReport, weight: 2 }, { arbitrary: tooManyTraces, weight: 1 }), fc.option(fc.constantFrom('k1', 'k2', 'k3'), { nil: undefined })),
+      fc.tuple(
+        fc.oneof({ arbitrary: validReport, weight: 3 }, { arbitrary: invalidReport, weight: 2 }, { arbitrary: tooManyTraces, weight: 1 }),
+        fc.option(fc.constantFrom('k1', 'k2', 'k3'), { nil: undefined }),
+      ),
       { minLength: 10, maxLength: 30 },
     );
     await fc.assert(

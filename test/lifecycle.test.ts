@@ -32,7 +32,11 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: numb
   return cond();
 }
 
-const answers = (url: string) => fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+const answers = (url: string) =>
+  fetch(`${url}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 describe('npm start', () => {
   let npm: ChildProcess | undefined;
@@ -65,12 +69,16 @@ describe('npm start', () => {
     assert.ok(await waitUntil(() => answers(url), 30_000), `npm start serves /healthz:\n${logs.join('')}`);
     assert.equal(statSync(CLI).mtimeMs, builtAt, 'dist/ is current, so npm start did not compile it again');
     assert.doesNotMatch(logs.join(''), /> tsc /);
-    const r = await fetch(`${url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project_key: 'p', agent_id: AGENT_ID }) });
+    const r = await fetch(`${url}/v1/tools/core_start_run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ project_key: 'p', agent_id: AGENT_ID }),
+    });
     assert.equal(r.status, 200);
 
     const t0 = performance.now();
     process.kill(npm.pid!, 'SIGTERM');
-    assert.ok(await waitUntil(async () => !(await answers(url)), (SHUTDOWN_TIMEOUT_S * 1000) + MARGIN_MS), 'the bridge stops serving');
+    assert.ok(await waitUntil(async () => !(await answers(url)), SHUTDOWN_TIMEOUT_S * 1000 + MARGIN_MS), 'the bridge stops serving');
     const code = await exited;
     assert.ok(await waitUntil(() => !alive(-npm!.pid!), 2_000), 'no process of npm start is left');
     const took = performance.now() - t0;
@@ -83,7 +91,8 @@ describe('npm start', () => {
 describe('the build before npm start', () => {
   it('compiles only when dist/ is missing or older than a source, and does nothing without sources', () => {
     const copy = tempDir('oprelay-build-');
-    for (const f of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+    for (const f of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'])
+      cpSync(join(ROOT, f), join(copy, f), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
     const build = () => spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: copy, encoding: 'utf8' });
     const cli = join(copy, 'dist', 'cli.js');
@@ -144,18 +153,25 @@ describe('shutdown within BRIDGE_SHUTDOWN_TIMEOUT, every flush included', () => 
   }
 
   const outboxDepth = (b: BridgeProcess) => {
-    const out = spawnSync(process.execPath, [CLI, 'outbox', 'status'], { env: { PATH: process.env.PATH ?? '', BRIDGE_DATA_DIR: b.dataDir }, encoding: 'utf8' });
+    const out = spawnSync(process.execPath, [CLI, 'outbox', 'status'], {
+      env: { PATH: process.env.PATH ?? '', BRIDGE_DATA_DIR: b.dataDir },
+      encoding: 'utf8',
+    });
     return (JSON.parse(out.stdout.split('\n')[0]) as { outbox_depth: number }).outbox_depth;
   };
 
   const cases: [name: string, endpoint: () => Promise<string>, runs: number][] = [
     ['no collector listening, spans waiting', async () => `http://127.0.0.1:${await freePort()}`, 5],
     ['no collector listening, empty outbox', async () => `http://127.0.0.1:${await freePort()}`, 0],
-    ['a collector that never answers, spans waiting', async () => {
-      await receiver.start();
-      receiver.answer({ kind: 'hang' });
-      return receiver.url;
-    }, 5],
+    [
+      'a collector that never answers, spans waiting',
+      async () => {
+        await receiver.start();
+        receiver.answer({ kind: 'hang' });
+        return receiver.url;
+      },
+      5,
+    ],
   ];
   for (const [name, endpoint, runs] of cases) {
     it(`${name}: exits 0 within the setting, what is unsent stays in the outbox`, async () => {

@@ -67,7 +67,15 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   });
 });
 
@@ -88,9 +96,19 @@ describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
     runs.alpha1 = await startRun(bridge, 'alpha', 0.1234, {}, AGENT_ID, 'triage-bot');
     runs.alpha2 = await startRun(bridge, 'alpha', 1.5, {}, OTHER_AGENT);
     runs.beta = await startRun(bridge, 'beta', 0.02, {}, AGENT_ID, 'billing-agent');
-    const failure = await bridge.tool('core_record_failure', { project_key: 'beta', run_id: runs.beta.runId, agent_id: AGENT_ID, summary: 'tool crashed', error: 'TimeoutError: upstream' });
+    const failure = await bridge.tool('core_record_failure', {
+      project_key: 'beta',
+      run_id: runs.beta.runId,
+      agent_id: AGENT_ID,
+      summary: 'tool crashed',
+      error: 'TimeoutError: upstream',
+    });
     assert.equal(failure.status, 200, JSON.stringify(failure.body));
-    const endBeta = await bridge.tool('core_end_run', { run_id: runs.beta.runId, status: 'failed', summary: 'gave up after the upstream timeout' });
+    const endBeta = await bridge.tool('core_end_run', {
+      run_id: runs.beta.runId,
+      status: 'failed',
+      summary: 'gave up after the upstream timeout',
+    });
     assert.equal(endBeta.status, 200, JSON.stringify(endBeta.body));
     runs.gamma = await startRun(bridge, 'gamma', 0.75);
     await endRun(bridge, runs.gamma.runId, 'completed');
@@ -102,18 +120,19 @@ describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
     const res = await page.goto(`${bridge.url}/`);
     assert.equal(res?.status(), 200);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
-    assert.deepEqual(
-      new Set(await rowIds(page, 'runs-running')),
-      new Set([runs.alpha1.runId, runs.alpha2.runId, runs.evil.runId]),
-    );
+    assert.deepEqual(new Set(await rowIds(page, 'runs-running')), new Set([runs.alpha1.runId, runs.alpha2.runId, runs.evil.runId]));
     assert.deepEqual(new Set(await rowIds(page, 'runs-recent')), new Set([runs.beta.runId, runs.gamma.runId]), 'only ended runs');
     assert.match((await page.textContent('#runs-recent caption')) ?? '', /Recently ended/);
-    const cells = await page.$$eval(`${rowSel('runs-running', runs.alpha1.runId)} > *`, (tds) => tds.map((td) => (td as HTMLElement).innerText.trim()));
+    const cells = await page.$$eval(`${rowSel('runs-running', runs.alpha1.runId)} > *`, (tds) =>
+      tds.map((td) => (td as HTMLElement).innerText.trim()),
+    );
     assert.deepEqual(cells.slice(0, 4), ['triage-bot', 'alpha', 'triage tickets', 'gpt-4o']);
     assert.match(cells[4], /^\d+s ago$/);
     assert.deepEqual(cells.slice(6, 10), ['1,500', '$0.1234', '0', 'running']);
     // without meta_json.agent_name the agent id's prefix stands in
-    const unnamed = await page.$$eval(`${rowSel('runs-running', runs.alpha2.runId)} > *`, (tds) => tds.map((td) => (td as HTMLElement).innerText.trim()));
+    const unnamed = await page.$$eval(`${rowSel('runs-running', runs.alpha2.runId)} > *`, (tds) =>
+      tds.map((td) => (td as HTMLElement).innerText.trim()),
+    );
     assert.equal(unnamed[0], `agent ${OTHER_AGENT.slice(0, 8)}`);
     // accessible table markup
     assert.match((await page.textContent('#runs-running caption')) ?? '', /Running now/);
@@ -123,10 +142,15 @@ describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
 
   test('a failed run shows why it failed, in the table and in its detail view', async () => {
     await page.goto(`${bridge.url}/`);
-    const beta = await page.$$eval(`${rowSel('runs-recent', runs.beta.runId)} > *`, (tds) => tds.map((td) => (td as HTMLElement).innerText.trim()));
+    const beta = await page.$$eval(`${rowSel('runs-recent', runs.beta.runId)} > *`, (tds) =>
+      tds.map((td) => (td as HTMLElement).innerText.trim()),
+    );
     assert.deepEqual([beta[0], beta[1], beta[8], beta[9]], ['billing-agent', 'beta', '1', 'failed']);
     assert.equal(beta[10], 'TimeoutError: tool crashed');
-    await Promise.all([page.waitForURL(`${bridge.url}/runs/${runs.beta.runId}`), page.click(`${rowSel('runs-recent', runs.beta.runId)} a.run`)]);
+    await Promise.all([
+      page.waitForURL(`${bridge.url}/runs/${runs.beta.runId}`),
+      page.click(`${rowSel('runs-recent', runs.beta.runId)} a.run`),
+    ]);
     const detail = async (name: string) => (await page.textContent(`[data-field="${name}"]`))?.trim();
     assert.equal(await detail('agent'), `billing-agent (${AGENT_ID})`);
     assert.equal(await detail('status'), 'failed');
@@ -193,7 +217,11 @@ describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
       // one more refresh after that one, so at least two have run in this document
       const stamp = await page.textContent('#updated');
       await page.waitForFunction((before) => document.getElementById('updated')?.textContent !== before, stamp, { timeout: 10_000 });
-      assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'refreshed in place');
+      assert.equal(
+        await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
+        true,
+        'refreshed in place',
+      );
       assert.deepEqual(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), [], 'no CSP violation');
       assert.deepEqual(consoleErrors, [], 'no console error across refreshes');
     } finally {
@@ -205,17 +233,22 @@ describe('live runs page, no keys (loopback)', { skip: skipBrowser }, () => {
     const shot = join(ARTIFACTS, 'live-page.png');
     rmSync(shot, { force: true }); // a file left by an earlier run must not pass for this one
     const started: string[] = [];
-    for (let i = 0; i < 4; i++) started.push((await startRun(bridge, `checkout-${i % 2}`, 0.05 * (i + 1), {}, AGENT_ID, `checkout-agent-${i}`)).runId);
+    for (let i = 0; i < 4; i++)
+      started.push((await startRun(bridge, `checkout-${i % 2}`, 0.05 * (i + 1), {}, AGENT_ID, `checkout-agent-${i}`)).runId);
     await page.goto(`${bridge.url}/`);
     for (const runId of started) await page.waitForSelector(rowSel('runs-running', runId));
-    const { width, height } = await page.evaluate(() => ({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight }));
+    const { width, height } = await page.evaluate(() => ({
+      width: document.documentElement.scrollWidth,
+      height: document.documentElement.scrollHeight,
+    }));
     const taken = await page.screenshot({ path: shot, fullPage: true });
     const png = readFileSync(shot);
     assert.ok(png.equals(taken), 'the file holds the screenshot just taken');
     assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature');
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [width, height], 'IHDR size is the whole page');
     const shown = await page.innerText('#runs');
-    for (const text of ['checkout-agent-3', 'triage-bot', 'triage tickets', 'gpt-4o', 'TimeoutError: tool crashed']) assert.ok(shown.includes(text), `the page shows ${text}`);
+    for (const text of ['checkout-agent-3', 'triage-bot', 'triage tickets', 'gpt-4o', 'TimeoutError: tool crashed'])
+      assert.ok(shown.includes(text), `the page shows ${text}`);
   });
 
   test('a trace link opens the run in the trace UI (BRIDGE_TRACE_URL)', async () => {
@@ -302,7 +335,10 @@ describe('live runs page with API keys', { skip: skipBrowser }, () => {
 
       await Promise.all([page.waitForURL(`${bridge.url}/`), page.click('text=Forget key')]);
       assert.equal(await page.locator('#key').count(), 1, 'back to the key form');
-      assert.equal((await context.cookies()).find((c) => c.name === 'oprelay_key'), undefined);
+      assert.equal(
+        (await context.cookies()).find((c) => c.name === 'oprelay_key'),
+        undefined,
+      );
     } finally {
       await context.close();
     }

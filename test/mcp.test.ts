@@ -27,18 +27,32 @@ async function callTool(client: Client, name: string, args: Record<string, unkno
 
 /** The seed's whole flow, run through whichever surface `call` speaks. */
 async function seedFlow(call: Call, project: string): Promise<string> {
-  const { run_id } = (await call('core_start_run', { project_key: project, agent_id: AGENT_ID, summary: 'Deploying rate limiter to staging' })) as {
+  const { run_id } = (await call('core_start_run', {
+    project_key: project,
+    agent_id: AGENT_ID,
+    summary: 'Deploying rate limiter to staging',
+  })) as {
     run_id: string;
   };
   await call('core_report_usage', {
     run_id,
     token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
     traces: [
-      { type: 'llm', model: 'claude-opus-4', input_tokens: 8400, output_tokens: 1200, started_at: '2025-01-01T00:00:00Z', ended_at: '2025-01-01T00:00:02Z' },
+      {
+        type: 'llm',
+        model: 'claude-opus-4',
+        input_tokens: 8400,
+        output_tokens: 1200,
+        started_at: '2025-01-01T00:00:00Z',
+        ended_at: '2025-01-01T00:00:02Z',
+      },
       { type: 'tool', tool: 'kubectl_apply', duration_ms: 800 },
     ],
   });
-  await call('core_report_usage', { run_id, token_usage: { input_tokens: 1000, output_tokens: 500, cost_usd: 0.005, model: 'claude-opus-4', llm_calls: 1 } });
+  await call('core_report_usage', {
+    run_id,
+    token_usage: { input_tokens: 1000, output_tokens: 500, cost_usd: 0.005, model: 'claude-opus-4', llm_calls: 1 },
+  });
   await call('core_record_failure', {
     project_key: project,
     run_id,
@@ -80,7 +94,13 @@ describe('MCP endpoint (open bridge)', () => {
   it('lists the five seed tools with the seed required fields and limits', async () => {
     const { tools } = await client.listTools();
     const byName = new Map<string, Tool>(tools.map((t) => [t.name, t]));
-    assert.deepEqual([...byName.keys()].sort(), ['core_end_run', 'core_record_failure', 'core_report_usage', 'core_start_run', 'record_run']);
+    assert.deepEqual([...byName.keys()].sort(), [
+      'core_end_run',
+      'core_record_failure',
+      'core_report_usage',
+      'core_start_run',
+      'record_run',
+    ]);
     type Props = Record<string, { maxLength?: number; maxItems?: number; enum?: string[]; description?: string }>;
     const props = (name: string) => byName.get(name)!.inputSchema.properties as Props;
 
@@ -91,7 +111,10 @@ describe('MCP endpoint (open bridge)', () => {
     assert.equal(props('core_start_run').summary.maxLength, 2000);
     assert.equal(props('core_start_run').summary.description, 'Intent or description (max 2000)');
     // what a model needs to fill the call in: agent_id is a UUID it may have to make up, usage is a delta
-    assert.match(props('core_start_run').agent_id.description ?? '', /a UUID \(8-4-4-4-12 hex digits\).*generate a random UUID once and keep it/);
+    assert.match(
+      props('core_start_run').agent_id.description ?? '',
+      /a UUID \(8-4-4-4-12 hex digits\).*generate a random UUID once and keep it/,
+    );
     assert.match(props('core_report_usage').token_usage.description ?? '', /send only what is new since the last report/);
     assert.match(props('core_end_run').token_usage.description ?? '', /the run totals/);
     assert.deepEqual(start.outputSchema?.required, ['run_id', 'trace_id', 'traceparent']);
@@ -160,7 +183,9 @@ describe('MCP endpoint (open bridge)', () => {
   it('reports a misspelt field and an unknown tool as tool errors', async () => {
     const typo = await callTool(client, 'core_start_run', { project_key: 'p', agent_id: AGENT_ID, sumary: 'typo' });
     assert.equal(typo.isError, true);
-    assert.deepEqual((textOf(typo) as { error: { details: unknown } }).error.details, [{ path: 'sumary', message: 'sumary: unknown field' }]);
+    assert.deepEqual((textOf(typo) as { error: { details: unknown } }).error.details, [
+      { path: 'sumary', message: 'sumary: unknown field' },
+    ]);
 
     const unknown = await callTool(client, 'core_delete_run', {});
     assert.equal(unknown.isError, true);

@@ -29,7 +29,11 @@ describe('messages', () => {
 
   it('a null (or other non-object) JSON body is not "malformed JSON": it says an object is expected', async () => {
     for (const raw of ['null', '"text"', '42', 'true']) {
-      const r = await fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+      const r = await fetch(`${b.url}/v1/tools/core_start_run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: raw,
+      });
       const body = (await r.json()) as { error: { code: string; message: string; details: { path: string }[] } };
       assert.equal(r.status, 400, raw);
       assert.equal(body.error.code, 'invalid_argument');

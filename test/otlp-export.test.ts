@@ -21,7 +21,15 @@ async function seedRun(b: BridgeProcess, runId: string, project = 'myproject'): 
     run_id: runId,
     token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
     traces: [
-      { model: 'claude-opus-4', input_tokens: 4000, output_tokens: 600, cost_usd: 0.014, started_at: new Date(t0).toISOString(), ended_at: t0 + 1500, request_id: 'req-1' },
+      {
+        model: 'claude-opus-4',
+        input_tokens: 4000,
+        output_tokens: 600,
+        cost_usd: 0.014,
+        started_at: new Date(t0).toISOString(),
+        ended_at: t0 + 1500,
+        request_id: 'req-1',
+      },
       { tool: 'kubectl', duration_ms: 250, status: 'error', error: 'TimeoutError: apply timed out' },
       { name: 'plan', type: 'step' },
     ],
@@ -51,7 +59,10 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
   let b: BridgeProcess;
   before(async () => {
     receiver = await new OtlpReceiver().start();
-    b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, BRIDGE_TRACE_URL: 'http://jaeger.local:16686/trace/{trace_id}' });
+    b = await BridgeProcess.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      BRIDGE_TRACE_URL: 'http://jaeger.local:16686/trace/{trace_id}',
+    });
   });
   after(async () => {
     await b.dispose();
@@ -103,7 +114,11 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     assert.equal(usageEvents[0].attributes['gen_ai.usage.input_tokens'], 8400);
     assert.equal(usageEvents[0].attributes['oprelay.usage.cost_usd'], 0.028);
     const exc = root.events.find((e) => e.name === 'exception')!;
-    assert.equal(exc.attributes['exception.type'], 'Error', 'the leading exception name of "Error: connect ETIMEDOUT…" (docs/tool-input.md)');
+    assert.equal(
+      exc.attributes['exception.type'],
+      'Error',
+      'the leading exception name of "Error: connect ETIMEDOUT…" (docs/tool-input.md)',
+    );
     assert.equal(exc.attributes['exception.message'], 'Database connection timeout during migration');
     assert.equal(exc.attributes['exception.stacktrace'], 'Error: connect ETIMEDOUT 10.0.0.5:5432');
     assert.equal(exc.attributes['oprelay.task.id'], TASK_ID);
@@ -135,18 +150,31 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
       assert.equal(tool.attributes['oprelay.trace.duration_ms'], 250);
     } else assert.equal(Math.round(tool.endMs - tool.startMs), 250);
     assert.ok(tool.startMs >= root.startMs, 'never before its run');
-    assert.ok(trace.find((s) => s.name === 'plan'), 'generic step named by name');
+    assert.ok(
+      trace.find((s) => s.name === 'plan'),
+      'generic step named by name',
+    );
   });
 
   it('a failed run is ERROR with error.type of its last failure; interrupted is UNSET', async () => {
     const failed = '2b3c4d5e-6f70-4a1b-8c2d-3e4f5a6b7c8d';
     await b.tool('core_start_run', { project_key: 'p2', agent_id: AGENT_ID, run_id: failed });
-    await b.tool('core_record_failure', { project_key: 'p2', run_id: failed, agent_id: AGENT_ID, summary: 'boom', error: 'ValueError: bad input\n  at x' });
+    await b.tool('core_record_failure', {
+      project_key: 'p2',
+      run_id: failed,
+      agent_id: AGENT_ID,
+      summary: 'boom',
+      error: 'ValueError: bad input\n  at x',
+    });
     await b.tool('core_end_run', { run_id: failed, status: 'failed', summary: 'gave up' });
     const interrupted = '3c4d5e6f-7081-4b2c-9d3e-4f5a6b7c8d9e';
     await b.tool('core_start_run', { project_key: 'p2', agent_id: AGENT_ID, run_id: interrupted });
     await b.tool('core_end_run', { run_id: interrupted, status: 'interrupted' });
-    await receiver.waitFor((all) => [failed, interrupted].every((id) => rootOf(all.filter((s) => s.traceId === hex(id)))), 10_000, 'two roots');
+    await receiver.waitFor(
+      (all) => [failed, interrupted].every((id) => rootOf(all.filter((s) => s.traceId === hex(id)))),
+      10_000,
+      'two roots',
+    );
     const f = rootOf(receiver.byTrace(hex(failed)))!;
     assert.equal(f.status.code, 2);
     assert.equal(f.status.message, 'gave up');
@@ -160,8 +188,18 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     const id = '4d5e6f70-8192-4c3d-8e4f-5a6b7c8d9e0f';
     await b.tool('core_start_run', { project_key: 'p2', agent_id: AGENT_ID, run_id: id });
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
-    await b.tool('core_record_failure', { project_key: 'p2', run_id: id, agent_id: AGENT_ID, summary: 'late failure', error: 'KeyError: x' });
-    const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'record_failure'), 10_000, 'record_failure');
+    await b.tool('core_record_failure', {
+      project_key: 'p2',
+      run_id: id,
+      agent_id: AGENT_ID,
+      summary: 'late failure',
+      error: 'KeyError: x',
+    });
+    const spans = await receiver.waitFor(
+      (all) => all.some((s) => s.traceId === hex(id) && s.name === 'record_failure'),
+      10_000,
+      'record_failure',
+    );
     const rf = spans.find((s) => s.traceId === hex(id) && s.name === 'record_failure')!;
     const root = rootOf(receiver.byTrace(hex(id)))!;
     assert.equal(rf.parentSpanId, root.spanId);
@@ -170,7 +208,12 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
   });
 
   it('record_run is a one-span trace', async () => {
-    const r = await b.tool('record_run', { project_key: 'myproject', agent: 'claude-opus', ticket: 'OPR-429', summary: 'Implemented project isolation.' });
+    const r = await b.tool('record_run', {
+      project_key: 'myproject',
+      agent: 'claude-opus',
+      ticket: 'OPR-429',
+      summary: 'Implemented project isolation.',
+    });
     const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === r.body.result.trace_id), 10_000, 'record_run span');
     const trace = spans.filter((s) => s.traceId === r.body.result.trace_id);
     assert.equal(trace.length, 1);
@@ -184,7 +227,11 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     const callerTrace = 'abcdef0123456789abcdef0123456789';
     const callerSpan = '0123456789abcdef';
     const id = '5e6f7081-92a3-4d4e-9f50-6a7b8c9d0e1f';
-    const s = await b.tool('core_start_run', { project_key: 'p3', agent_id: AGENT_ID, run_id: id }, { traceparent: `00-${callerTrace}-${callerSpan}-01` });
+    const s = await b.tool(
+      'core_start_run',
+      { project_key: 'p3', agent_id: AGENT_ID, run_id: id },
+      { traceparent: `00-${callerTrace}-${callerSpan}-01` },
+    );
     assert.equal(s.body.result.trace_id, callerTrace);
     assert.equal(s.body.result.trace_url, `http://jaeger.local:16686/trace/${callerTrace}`);
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
@@ -198,7 +245,8 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     const id = '6f708192-a3b4-4e5f-8061-7b8c9d0e1f20';
     await b.tool('core_start_run', { project_key: 'p4', agent_id: AGENT_ID, run_id: id });
     for (let i = 0; i < 105; i++) await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 1 } });
-    for (let i = 0; i < 30; i++) await b.tool('core_record_failure', { project_key: 'p4', run_id: id, agent_id: AGENT_ID, summary: `f${i}` });
+    for (let i = 0; i < 30; i++)
+      await b.tool('core_record_failure', { project_key: 'p4', run_id: id, agent_id: AGENT_ID, summary: `f${i}` });
     await b.tool('core_end_run', { run_id: id, status: 'completed' });
     await receiver.waitFor((all) => !!rootOf(all.filter((x) => x.traceId === hex(id))), 10_000, 'root');
     const root = rootOf(receiver.byTrace(hex(id)))!;
@@ -218,8 +266,18 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     };
     assert.equal(value(/^oprelay_runs_started_total\{oprelay_project_key="myproject"\}/), 2);
     assert.equal(value(/^oprelay_runs_ended_total\{oprelay_project_key="myproject",status="completed",end_reason="agent"\}/), 2);
-    assert.equal(value(/^oprelay_usage_tokens_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4",gen_ai_token_type="input"\}/), 12400);
-    assert.equal(value(/^oprelay_usage_tokens_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4",gen_ai_token_type="output"\}/), 3200);
+    assert.equal(
+      value(
+        /^oprelay_usage_tokens_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4",gen_ai_token_type="input"\}/,
+      ),
+      12400,
+    );
+    assert.equal(
+      value(
+        /^oprelay_usage_tokens_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4",gen_ai_token_type="output"\}/,
+      ),
+      3200,
+    );
     assert.equal(value(/^oprelay_usage_cost_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4"\}/), 0.042);
     assert.equal(value(/^oprelay_usage_llm_calls_total\{oprelay_project_key="myproject",gen_ai_request_model="claude-opus-4"\}/), 7);
     assert.equal(value(/^oprelay_failures_total\{oprelay_project_key="p2",error_type="ValueError"\}/), 1);

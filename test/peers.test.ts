@@ -20,7 +20,9 @@ const imageTag = (service: string) => String(compose.services[service].image).sp
 test('compose runs the Collector release the manifest builds, and every manifest module is at that release', () => {
   const release = String(manifest.dist.version);
   assert.equal(imageTag('otel-collector'), release);
-  const modules = ['extensions', 'receivers', 'processors', 'exporters'].flatMap((kind) => (manifest[kind] as { gomod: string }[]).map((m) => m.gomod));
+  const modules = ['extensions', 'receivers', 'processors', 'exporters'].flatMap((kind) =>
+    (manifest[kind] as { gomod: string }[]).map((m) => m.gomod),
+  );
   for (const gomod of modules) assert.equal(gomod.split(' ')[1], `v${release}`, `${gomod} is at the manifest's release`);
 });
 

@@ -6,7 +6,11 @@ import { PYTHON_TYPES_PATH, renderPythonTypes } from '../scripts/generate-python
 describe('generated Python types', () => {
   it('the committed tool_types.py matches a fresh generation from the tool schemas', () => {
     const committed = readFileSync(PYTHON_TYPES_PATH, 'utf8');
-    assert.equal(committed, renderPythonTypes(), 'clients/python/src/oprelay_bridge/tool_types.py is stale: run npm run generate:python-types');
+    assert.equal(
+      committed,
+      renderPythonTypes(),
+      'clients/python/src/oprelay_bridge/tool_types.py is stale: run npm run generate:python-types',
+    );
   });
 
   it('names every tool argument with its required flag as the schemas do', () => {

@@ -31,11 +31,14 @@ describe('BRIDGE_API_KEYS read-only entries', () => {
   });
 
   test('read: without projects fails naming the variable', () => {
-    assert.throws(() => loadConfig({ BRIDGE_API_KEYS: `${PROM}=read:` }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /BRIDGE_API_KEYS: expected KEY=\[read:\]PROJECT\[,PROJECT…\]/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ BRIDGE_API_KEYS: `${PROM}=read:` }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /BRIDGE_API_KEYS: expected KEY=\[read:\]PROJECT\[,PROJECT…\]/);
+        return true;
+      },
+    );
   });
 });
 
@@ -60,7 +63,10 @@ describe('a read-only key on a running bridge', () => {
   test('reads runs: GET /v1/runs and GET /v1/runs/{id}', async () => {
     const list = await b.get('/v1/runs', bearer(PROM));
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.runs.map((r: { run_id: string }) => r.run_id), [runId]);
+    assert.deepEqual(
+      list.body.runs.map((r: { run_id: string }) => r.run_id),
+      [runId],
+    );
     const one = await b.get(`/v1/runs/${runId}`, bearer(READER_A));
     assert.equal(one.status, 200);
     assert.equal(one.body.status, 'running');
@@ -121,7 +127,10 @@ describe('keys create --read-only', () => {
     assert.equal(out.scope, 'read');
 
     const listed = await run(process.execPath, [CLI, 'keys', 'list'], { env });
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; scope: string });
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; scope: string });
     assert.equal(rows.find((r) => r.id === out.id)?.scope, 'read');
 
     // the bridge reloads stored keys within 2 s

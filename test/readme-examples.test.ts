@@ -41,7 +41,12 @@ function examplesOf(markdown: string): Example[] {
     const parts = block.split(/\n(?=curl )/);
     const startLine = /^# first restart the bridge with: ((?:[A-Z_]+=\S+ )+)npm start$/m.exec(block);
     const startEnv = startLine
-      ? Object.fromEntries(startLine[1]!.trim().split(' ').map((pair) => pair.split('=') as [string, string]))
+      ? Object.fromEntries(
+          startLine[1]!
+            .trim()
+            .split(' ')
+            .map((pair) => pair.split('=') as [string, string]),
+        )
       : undefined;
     for (const part of parts) {
       const curl = part.slice(part.indexOf('curl '));

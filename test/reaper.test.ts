@@ -21,7 +21,11 @@ describe('the reaper (sqlite)', () => {
   let b: BridgeProcess;
   before(async () => {
     receiver = await new OtlpReceiver().start();
-    b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, BRIDGE_RUN_IDLE_TIMEOUT: '1s', BRIDGE_RUN_MAX_DURATION: '3s' });
+    b = await BridgeProcess.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      BRIDGE_RUN_IDLE_TIMEOUT: '1s',
+      BRIDGE_RUN_MAX_DURATION: '3s',
+    });
   });
   after(async () => {
     await b.dispose();
@@ -33,13 +37,19 @@ describe('the reaper (sqlite)', () => {
     await b.tool('core_start_run', { project_key: 'reap', agent_id: AGENT_ID, run_id: id });
     // the report is the run's last activity: the bridge stamps it between sending and answering
     const reportSent = Date.now();
-    assert.equal((await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 100, cost_usd: 1, model: 'm' } })).status, 200);
+    assert.equal(
+      (await b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 100, cost_usd: 1, model: 'm' } })).status,
+      200,
+    );
     const reportAnswered = Date.now();
     const run = await waitStatus(b, id, 'interrupted');
     assert.equal(run.end_reason, 'idle_timeout');
     const endedAt = Date.parse(run.ended_at);
     // the reap itself comes at least the 1 s idle timeout after the answer, so this tells the two apart
-    assert.ok(endedAt >= reportSent && endedAt <= reportAnswered, `ended at ${endedAt}, the report was made in [${reportSent}, ${reportAnswered}]`);
+    assert.ok(
+      endedAt >= reportSent && endedAt <= reportAnswered,
+      `ended at ${endedAt}, the report was made in [${reportSent}, ${reportAnswered}]`,
+    );
 
     await receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'invoke_agent'), 30_000, 'root');
     const root = receiver.byTrace(hex(id)).find((s) => s.name === 'invoke_agent')!;
@@ -47,12 +57,21 @@ describe('the reaper (sqlite)', () => {
     assert.equal(root.attributes['oprelay.run.end_reason'], 'idle_timeout');
     assert.equal(root.attributes['oprelay.run.status'], 'interrupted');
 
-    const late = await b.tool('core_end_run', { run_id: id, status: 'completed', summary: 'done after all', token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' } });
+    const late = await b.tool('core_end_run', {
+      run_id: id,
+      status: 'completed',
+      summary: 'done after all',
+      token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' },
+    });
     assert.equal(late.status, 200);
     assert.equal(late.body.result.already_ended, true);
     assert.equal(late.body.result.reaped, true);
     assert.equal(late.body.result.totals.input_tokens, 150);
-    const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === hex(id) && s.name === 'late_end_run'), 30_000, 'late_end_run');
+    const spans = await receiver.waitFor(
+      (all) => all.some((s) => s.traceId === hex(id) && s.name === 'late_end_run'),
+      30_000,
+      'late_end_run',
+    );
     const span = spans.find((s) => s.traceId === hex(id) && s.name === 'late_end_run')!;
     assert.equal(span.parentSpanId, root.spanId);
     assert.equal(span.attributes['oprelay.late_end.status'], 'completed');

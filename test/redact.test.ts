@@ -9,7 +9,11 @@ const SECRETS: { kind: string; secret: string; text: (s: string) => string }[] =
   { kind: 'api_key', secret: 'AKIAIOSFODNN7EXAMPLE', text: (s) => `aws_access_key_id = ${s}` },
   { kind: 'api_key', secret: 'ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R', text: (s) => `git clone https://github.com/o/r using ${s}` },
   { kind: 'api_key', secret: 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', text: (s) => `slack token: ${s}` },
-  { kind: 'bearer', secret: 'Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0', text: (s) => `curl -H "Authorization: ${s}" https://api.example.com` },
+  {
+    kind: 'bearer',
+    secret: 'Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0',
+    text: (s) => `curl -H "Authorization: ${s}" https://api.example.com`,
+  },
   { kind: 'url_password', secret: 'S3cr3tPassw0rd', text: (s) => `connect postgres://admin:${s}@db.internal:5432/app failed` },
   {
     kind: 'jwt',
@@ -18,7 +22,8 @@ const SECRETS: { kind: string; secret: string; text: (s: string) => string }[] =
   },
   {
     kind: 'private_key',
-    secret: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu3aumt5bGR1pTZ0A3aBmH6gHwGzX\n-----END RSA PRIVATE KEY-----',
+    secret:
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu3aumt5bGR1pTZ0A3aBmH6gHwGzX\n-----END RSA PRIVATE KEY-----',
     text: (s) => `key file:\n${s}\nend`,
   },
 ];
@@ -35,7 +40,10 @@ describe('redactText', () => {
   }
 
   it('keeps the text around a secret', () => {
-    assert.equal(redactText('connect postgres://admin:S3cr3t@db:5432/app now'), 'connect postgres://admin:[REDACTED:url_password]@db:5432/app now');
+    assert.equal(
+      redactText('connect postgres://admin:S3cr3t@db:5432/app now'),
+      'connect postgres://admin:[REDACTED:url_password]@db:5432/app now',
+    );
     assert.equal(redactText('key AKIAIOSFODNN7EXAMPLE.'), 'key [REDACTED:api_key].');
   });
 

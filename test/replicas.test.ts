@@ -21,7 +21,6 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
   }
 }
 
-
 const skip = await skipWithoutPostgres();
 
 /** BRIDGE_STORE for a schema of this test run (the bridge reads `?schema=`). */
@@ -81,7 +80,8 @@ if (skip) {
     for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
     await admin.end();
   });
-  const outboxRows = async (schema: string) => Number((await admin.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.outbox`)).rows[0]!.n);
+  const outboxRows = async (schema: string) =>
+    Number((await admin.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.outbox`)).rows[0]!.n);
   /** Every row acked: each export has been answered, so nothing is still on its way to the receiver. */
   const outboxDrained = (schema: string) => waitUntil(`the outbox of ${schema} to drain`, async () => (await outboxRows(schema)) === 0);
 
@@ -130,11 +130,21 @@ if (skip) {
       };
       const t0 = performance.now();
       await Promise.all([
-        pool(reports.filter((i) => i % 2 === 0), 16, report(p.a)),
-        pool(reports.filter((i) => i % 2 === 1), 16, report(p.b)),
+        pool(
+          reports.filter((i) => i % 2 === 0),
+          16,
+          report(p.a),
+        ),
+        pool(
+          reports.filter((i) => i % 2 === 1),
+          16,
+          report(p.b),
+        ),
       ]);
       const seconds = (performance.now() - t0) / 1000;
-      console.log(`replicas: ${N} reports through 2 replicas on postgres in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} reports/s (16 in flight per replica)`);
+      console.log(
+        `replicas: ${N} reports through 2 replicas on postgres in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} reports/s (16 in flight per replica)`,
+      );
 
       const ended = await p.b.tool('core_end_run', { run_id: id, status: 'completed', summary: 'done' });
       assert.equal(ended.status, 200);
@@ -155,7 +165,11 @@ if (skip) {
 
       const entries = N / ENTRY_EVERY;
       const want = 1 + entries + 1; // start_run + entry spans + root
-      await p.receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 30_000, `${want} spans`);
+      await p.receiver.waitFor(
+        (all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want,
+        30_000,
+        `${want} spans`,
+      );
       await outboxDrained(p.schema);
       const spans = p.receiver.byTrace(hex(id));
       const seen = countBy(spans);
@@ -165,8 +179,15 @@ if (skip) {
       assert.equal(roots[0]!.attributes['gen_ai.usage.input_tokens'], expected.input_tokens);
       assert.equal(spans.filter((s) => s.name === 'start_run').length, 1);
       assert.equal(spans.filter((s) => s.name.startsWith('execute_tool')).length, entries);
-      assert.deepEqual([...seen].filter(([, n]) => n !== 1), [], 'every span arrives exactly once');
-      for (const [r, name] of [[p.a, 'replica-a'], [p.b, 'replica-b']] as const) {
+      assert.deepEqual(
+        [...seen].filter(([, n]) => n !== 1),
+        [],
+        'every span arrives exactly once',
+      );
+      for (const [r, name] of [
+        [p.a, 'replica-a'],
+        [p.b, 'replica-b'],
+      ] as const) {
         assert.match((await r.get('/metrics')).text, new RegExp(`service_instance_id="${name}"`), 'each replica names itself');
       }
     });
@@ -212,15 +233,26 @@ if (skip) {
       b = await replica(schema, receiver, 'replica-b', { BRIDGE_OUTBOX_LEASE: '30s' });
       // span id → the end of A's lease on its row (both sides use this host's clock)
       const leaseEndOf = new Map(leased.map((r) => [(JSON.parse(r.span) as { span_id: string }).span_id, Number(r.lease_until)]));
-      await receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want, 30_000, 'every span');
+      await receiver.waitFor(
+        (all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want,
+        30_000,
+        'every span',
+      );
       await outboxDrained(schema);
       const spans = receiver.byTrace(hex(id));
       for (const s of spans.filter((span) => leaseEndOf.has(span.spanId))) {
-        assert.ok(s.receivedAtMs >= leaseEndOf.get(s.spanId)!, `span ${s.spanId} held by A arrived ${leaseEndOf.get(s.spanId)! - s.receivedAtMs} ms before A's lease ran out`);
+        assert.ok(
+          s.receivedAtMs >= leaseEndOf.get(s.spanId)!,
+          `span ${s.spanId} held by A arrived ${leaseEndOf.get(s.spanId)! - s.receivedAtMs} ms before A's lease ran out`,
+        );
       }
       const seen = countBy(spans);
       assert.equal(seen.size, want);
-      assert.deepEqual([...seen].filter(([, n]) => n !== 1), [], 'each span delivered once');
+      assert.deepEqual(
+        [...seen].filter(([, n]) => n !== 1),
+        [],
+        'each span delivered once',
+      );
     });
   });
 
@@ -240,7 +272,11 @@ if (skip) {
 
       const logsAtRecovery = [p.a.logs.length, p.b.logs.length];
       p.receiver.answer({ kind: 'ok' });
-      await p.receiver.waitFor((all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= 2, 30_000, 'start_run and root');
+      await p.receiver.waitFor(
+        (all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= 2,
+        30_000,
+        'start_run and root',
+      );
       await outboxDrained(p.schema);
       const spans = p.receiver.byTrace(hex(id));
       assert.deepEqual([...new Set(spans.map((s) => s.name))].sort(), ['invoke_agent', 'start_run']);
@@ -249,7 +285,10 @@ if (skip) {
       const givenUpAfterRecovery = [...p.a.logs.slice(logsAtRecovery[0]), ...p.b.logs.slice(logsAtRecovery[1])]
         .filter((l) => l.includes(leaseGiveUp))
         .reduce((n, l) => n + Number(/"spans":(\d+)/.exec(l)?.[1] ?? 0), 0);
-      assert.ok(spans.length - 2 <= givenUpAfterRecovery, `${spans.length - 2} extra arrivals, ${givenUpAfterRecovery} spans given up on after recovery`);
+      assert.ok(
+        spans.length - 2 <= givenUpAfterRecovery,
+        `${spans.length - 2} extra arrivals, ${givenUpAfterRecovery} spans given up on after recovery`,
+      );
     });
   });
 
@@ -272,7 +311,11 @@ if (skip) {
       const ended = 'oprelay_runs_ended_total{oprelay_project_key="reap2",status="interrupted",end_reason="idle_timeout"}';
       assert.equal(await metricSum([p.a, p.b], ended), 1);
 
-      const late = await p.b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' } });
+      const late = await p.b.tool('core_end_run', {
+        run_id: id,
+        status: 'completed',
+        token_usage: { input_tokens: 150, cost_usd: 1.5, model: 'm' },
+      });
       assert.equal(late.status, 200);
       assert.equal(late.body.result.reaped, true);
       assert.equal((await p.a.get(`/v1/runs/${id}`)).body.totals.input_tokens, 150);

@@ -34,7 +34,11 @@ async function makeRun(project: string, agent: string, cost: number, status: Mad
   const start = await bridge.tool('core_start_run', { project_key: project, agent_id: agent }, KEY_ALL);
   assert.equal(start.status, 200, JSON.stringify(start.body));
   const runId: string = start.body.result.run_id;
-  const usage = await bridge.tool('core_report_usage', { run_id: runId, token_usage: { input_tokens: 100, output_tokens: 10, cost_usd: cost } }, KEY_ALL);
+  const usage = await bridge.tool(
+    'core_report_usage',
+    { run_id: runId, token_usage: { input_tokens: 100, output_tokens: 10, cost_usd: cost } },
+    KEY_ALL,
+  );
   assert.equal(usage.status, 200, JSON.stringify(usage.body));
   if (status !== 'running') {
     const end = await bridge.tool('core_end_run', { run_id: runId, status }, KEY_ALL);
@@ -69,7 +73,8 @@ const ids = (runs: { run_id: string }[]) => runs.map((r) => r.run_id).sort();
 before(async () => {
   bridge = await BridgeProcess.start({ BRIDGE_API_KEYS: 'key-a-123456=proj-a;key-ac-123456=proj-a,proj-c;key-all-123456=*' });
   const costs = [0.25, 1.5, 0.05, 3.2, 0.8, 0.01, 2.4, 0.6, 1.1, 0.3, 4.75, 0.02];
-  for (let i = 0; i < 7; i++) await makeRun('proj-a', i % 3 === 0 ? OTHER_AGENT : AGENT_ID, costs[i], i === 2 ? 'failed' : i === 4 ? 'running' : 'completed');
+  for (let i = 0; i < 7; i++)
+    await makeRun('proj-a', i % 3 === 0 ? OTHER_AGENT : AGENT_ID, costs[i], i === 2 ? 'failed' : i === 4 ? 'running' : 'completed');
   await new Promise((r) => setTimeout(r, 20));
   secondGroupSince = new Date().toISOString();
   await new Promise((r) => setTimeout(r, 5));
@@ -89,7 +94,10 @@ describe('GET /v1/runs', () => {
     assert.deepEqual(ids(runs), ids(made));
     for (let i = 1; i < runs.length; i++) {
       const [prev, cur] = [runs[i - 1], runs[i]];
-      assert.ok(prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id), 'newest first, ties by run_id');
+      assert.ok(
+        prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id),
+        'newest first, ties by run_id',
+      );
     }
     assert.equal(runs[runs.length - 1].started_at, runs.map((r) => r.started_at).sort()[0], 'the oldest run comes last');
   });
@@ -123,7 +131,18 @@ describe('GET /v1/runs', () => {
     const { runs } = await list('limit=1');
     const one = await bridge.get(`/v1/runs/${runs[0].run_id}`, KEY_ALL);
     assert.equal(one.status, 200);
-    for (const field of ['run_id', 'project_key', 'agent_id', 'status', 'started_at', 'ended_at', 'totals', 'models', 'failures', 'trace_id'])
+    for (const field of [
+      'run_id',
+      'project_key',
+      'agent_id',
+      'status',
+      'started_at',
+      'ended_at',
+      'totals',
+      'models',
+      'failures',
+      'trace_id',
+    ])
       assert.deepEqual((runs[0] as unknown as Record<string, unknown>)[field], one.body[field], field);
   });
 
@@ -177,10 +196,16 @@ describe('GET /v1/runs', () => {
     assert.deepEqual(ids(byStart.runs), ids(visible));
     for (let i = 1; i < byStart.runs.length; i++) {
       const [prev, cur] = [byStart.runs[i - 1], byStart.runs[i]];
-      assert.ok(prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id), 'newest first across both projects');
+      assert.ok(
+        prev.started_at > cur.started_at || (prev.started_at === cur.started_at && prev.run_id > cur.run_id),
+        'newest first across both projects',
+      );
     }
     const byCost = await walk('sort=cost&limit=3', KEY_AC);
-    assert.deepEqual(byCost.runs.map((r) => r.totals.cost_usd), visible.map((m) => m.cost).sort((a, b) => b - a));
+    assert.deepEqual(
+      byCost.runs.map((r) => r.totals.cost_usd),
+      visible.map((m) => m.cost).sort((a, b) => b - a),
+    );
     assert.equal(new Set(byCost.runs.map((r) => r.run_id)).size, visible.length);
     assert.deepEqual(ids((await list('status=failed', KEY_AC)).runs), ids(visible.filter((m) => m.status === 'failed')));
     assert.deepEqual(ids((await list('project_key=proj-c', KEY_AC)).runs), ids(made.filter((m) => m.project === 'proj-c')));

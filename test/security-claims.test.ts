@@ -20,7 +20,11 @@ describe('the redactor knows every key shape SECURITY.md lists', () => {
   const SHAPES: { shape: string; secret: string; text: (s: string) => string }[] = [
     { shape: 'sk_live_', secret: 'sk_live_4eC39HqLyjWDarjtT1zdp7dc', text: (s) => `stripe.api_key = "${s}"` },
     { shape: 'sk_test_', secret: 'sk_test_51HcJ2kLmNoPqRsTuVwXyZ0123', text: (s) => `STRIPE_KEY=${s} in .env` },
-    { shape: 'github_pat_', secret: 'github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsTuV', text: (s) => `git push with token ${s}` },
+    {
+      shape: 'github_pat_',
+      secret: 'github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsTuV',
+      text: (s) => `git push with token ${s}`,
+    },
     { shape: 'AIza', secret: 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY', text: (s) => `maps?key=${s}&q=x` },
     { shape: 'ASIA', secret: 'ASIAIOSFODNN7EXAMPLE', text: (s) => `aws_access_key_id=${s}` },
   ];
@@ -41,7 +45,12 @@ describe('the redactor knows every key shape SECURITY.md lists', () => {
   });
 
   it('leaves prose that only starts like these shapes alone', () => {
-    for (const text of ['the sk_live_ prefix marks live keys', 'github_pat_ tokens expire', 'AIza is a prefix', 'ASIA and EUROPE regions']) {
+    for (const text of [
+      'the sk_live_ prefix marks live keys',
+      'github_pat_ tokens expire',
+      'AIza is a prefix',
+      'ASIA and EUROPE regions',
+    ]) {
       assert.equal(redactText(text), text);
     }
   });
@@ -85,7 +94,16 @@ describe('API keys are compared digest against digest in constant time, against 
       compared.length = 0;
       const principal = await ring.authenticate(presented);
       assert.deepEqual(principal?.projects, projects, presented);
-      assert.deepEqual(compared, [[32, 32], [32, 32], [32, 32], [32, 32]], `${presented}: no early exit, digests only`);
+      assert.deepEqual(
+        compared,
+        [
+          [32, 32],
+          [32, 32],
+          [32, 32],
+          [32, 32],
+        ],
+        `${presented}: no early exit, digests only`,
+      );
     }
     await store.close();
   });
@@ -114,13 +132,19 @@ describe('hostile requests at the HTTP edge', () => {
     assert.equal(view.status, 200);
     assert.ok(!view.text.includes('PROTO-MARKER') && !view.text.includes('proto_marker'), view.text);
 
-    const spans = await receiver.waitFor((all) => all.some((s) => s.name.startsWith('invoke_agent') && s.attributes['oprelay.run.id'] === runId), 10_000, 'root span');
+    const spans = await receiver.waitFor(
+      (all) => all.some((s) => s.name.startsWith('invoke_agent') && s.attributes['oprelay.run.id'] === runId),
+      10_000,
+      'root span',
+    );
     const root = spans.find((s) => s.name.startsWith('invoke_agent') && s.attributes['oprelay.run.id'] === runId)!;
     assert.equal(root.attributes['oprelay.meta.constructor'], 'CTOR-MARKER-9b1c');
     assert.equal(root.attributes['oprelay.meta.note'], 'kept');
     assert.ok(!JSON.stringify(receiver.byTrace(root.traceId)).includes('PROTO-MARKER'), 'nothing of __proto__ was exported');
 
-    const stored = readdirSync(b.dataDir).map((f) => readFileSync(join(b.dataDir, f)).toString('latin1')).join('\n');
+    const stored = readdirSync(b.dataDir)
+      .map((f) => readFileSync(join(b.dataDir, f)).toString('latin1'))
+      .join('\n');
     assert.ok(stored.includes('CTOR-MARKER-9b1c'), 'the constructor value is stored as data');
     assert.ok(!stored.includes('PROTO-MARKER-7f3a') && !stored.includes('proto_marker'), 'nothing of __proto__ is stored');
     assert.equal((await b.get('/healthz')).status, 200, 'the bridge still answers');
@@ -132,7 +156,9 @@ describe('hostile requests at the HTTP edge', () => {
     socket.on('data', (d: Buffer) => (received += d.toString()));
     const body = JSON.stringify({ project_key: 'slow', agent: 'a', summary: 's' });
     // complete headers, then the body one byte a second: never done before the 30 s request timeout
-    socket.write(`POST /v1/tools/record_run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length + 100}\r\n\r\n`);
+    socket.write(
+      `POST /v1/tools/record_run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length + 100}\r\n\r\n`,
+    );
     let sent = 0;
     const drip = setInterval(() => socket.writable && socket.write(body[sent++ % body.length]!), 1000);
     const startedAt = Date.now();

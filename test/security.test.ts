@@ -24,9 +24,16 @@ const UNKNOWN = '0c0c0c0c-1111-4222-8333-444444444444';
 const notFound = (id: string) => ({ error: { code: 'run_not_found', message: `run ${id} not found` } });
 
 /** `node dist/cli.js …` with the given environment; resolves with exit code and output. */
-function cli(args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -60,7 +67,12 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
   return last;
 }
 
-const start = (project: string, run_id?: string, extra: Record<string, unknown> = {}) => ({ project_key: project, agent_id: AGENT_ID, ...(run_id ? { run_id } : {}), ...extra });
+const start = (project: string, run_id?: string, extra: Record<string, unknown> = {}) => ({
+  project_key: project,
+  agent_id: AGENT_ID,
+  ...(run_id ? { run_id } : {}),
+  ...extra,
+});
 
 describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
   let b: BridgeProcess;
@@ -89,13 +101,23 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
 
     const listed = await cli(['keys', 'list'], env);
     assert.equal(listed.code, 0, listed.stderr);
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(rows.map((r) => [r.id, r.projects, r.label, r.revoked]), [[id, ['proj-c'], 'ci', false]]);
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.projects, r.label, r.revoked]),
+      [[id, ['proj-c'], 'ci', false]],
+    );
     assert.ok(!listed.stdout.includes(key) && !listed.stdout.includes(key.slice(5, 15)), 'no key material in keys list');
     assert.ok(!listed.stdout.includes(createHash('sha256').update(key).digest('hex')), 'not even the hash');
 
     // the running bridge picks the new key up within its 2 s reload
-    const ok = await until('the new key to work', () => b.tool('core_start_run', start('proj-c'), bearer(key)), (r) => r.status === 200);
+    const ok = await until(
+      'the new key to work',
+      () => b.tool('core_start_run', start('proj-c'), bearer(key)),
+      (r) => r.status === 200,
+    );
     assert.match(ok.body.result.run_id, /^[0-9a-f-]{36}$/);
     const other = await b.tool('core_start_run', start('proj-a'), bearer(key));
     assert.equal(other.status, 403);
@@ -106,7 +128,12 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
     assert.equal(revoked.stdout.trim(), `revoked ${id}`);
     // SECURITY.md: refused within 2 s of the command's end (the poll allows one request's time past that)
     const revokedAt = performance.now();
-    const denied = await until('the revoked key to be refused', () => b.tool('core_start_run', start('proj-c'), bearer(key)), (r) => r.status === 401, 2_500);
+    const denied = await until(
+      'the revoked key to be refused',
+      () => b.tool('core_start_run', start('proj-c'), bearer(key)),
+      (r) => r.status === 401,
+      2_500,
+    );
     assert.equal(denied.body.error.code, 'unauthorized');
     console.log(`revoked key refused ${Math.round(performance.now() - revokedAt)} ms after keys revoke exited`);
     const again = await cli(['keys', 'revoke', id], env);
@@ -115,12 +142,24 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
 
   it('revoking the only key closes the bridge instead of opening it', async () => {
     const env = { BRIDGE_DATA_DIR: lone.dataDir };
-    assert.equal((await lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' })).status, 200, 'open on loopback without keys');
+    assert.equal(
+      (await lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' })).status,
+      200,
+      'open on loopback without keys',
+    );
     const { id, key } = JSON.parse((await cli(['keys', 'create', '--project', 'p'], env)).stdout) as { id: string; key: string };
-    await until('keys to be required', () => lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' }), (r) => r.status === 401);
+    await until(
+      'keys to be required',
+      () => lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' }),
+      (r) => r.status === 401,
+    );
     assert.equal((await lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' }, bearer(key))).status, 200);
     assert.equal((await cli(['keys', 'revoke', id], env)).code, 0);
-    await until('the revoked key to be refused', () => lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' }, bearer(key)), (r) => r.status === 401);
+    await until(
+      'the revoked key to be refused',
+      () => lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' }, bearer(key)),
+      (r) => r.status === 401,
+    );
     const anonymous = await lone.tool('record_run', { project_key: 'p', agent: 'a', summary: 's' });
     assert.equal(anonymous.status, 401, 'still closed with no active key');
   });
@@ -129,7 +168,11 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
     // no key, another scheme, an unknown key, and a real key with one character more (a near miss)
     const answers: string[] = [];
     for (const headers of [{}, { authorization: 'Basic abc' }, bearer('not-a-key-at-all'), bearer(`${KEY_A}x`)]) {
-      const r = await fetch(`${b.url}/v1/tools/core_start_run`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(start('proj-a')) });
+      const r = await fetch(`${b.url}/v1/tools/core_start_run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(start('proj-a')),
+      });
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('www-authenticate'), 'Bearer');
       const text = await r.text();
@@ -148,7 +191,11 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
     const badCookie = await b.get('/v1/runs', { cookie: 'oprelay_key=%E0%A4%A' });
     assert.equal(badCookie.status, 401, 'a malformed cookie is no key');
     assert.equal((await b.get('/v1/runs', { cookie: `oprelay_key=${KEY_ALL}` })).status, 200, 'the live page cookie works for reads');
-    const viaCookie = await fetch(`${b.url}/v1/tools/record_run`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `oprelay_key=${KEY_ALL}` }, body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 's' }) });
+    const viaCookie = await fetch(`${b.url}/v1/tools/record_run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `oprelay_key=${KEY_ALL}` },
+      body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 's' }),
+    });
     assert.equal(viaCookie.status, 401, 'a browser session never authorises tool calls');
     assert.equal((await b.get('/healthz')).status, 200, 'health stays public');
   });
@@ -158,7 +205,8 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
     assert.equal((await b.tool('core_start_run', start('proj-b'), bearer(KEY_A))).status, 403);
     assert.equal((await b.tool('core_start_run', start('proj-c'), bearer(KEY_AC))).status, 200);
     assert.equal((await b.tool('core_start_run', start('proj-b'), bearer(KEY_AC))).status, 403);
-    for (const p of ['proj-a', 'proj-b', 'anything-else']) assert.equal((await b.tool('core_start_run', start(p), bearer(KEY_ALL))).status, 200, p);
+    for (const p of ['proj-a', 'proj-b', 'anything-else'])
+      assert.equal((await b.tool('core_start_run', start(p), bearer(KEY_ALL))).status, 200, p);
   });
 
   it('/metrics needs a * key once keys exist', async () => {
@@ -178,10 +226,16 @@ describe('project isolation: another project’s runs are invisible', () => {
   before(async () => {
     b = await BridgeProcess.start({ BRIDGE_API_KEYS: ENV_KEYS });
     const B = bearer(KEY_B);
-    assert.equal((await b.tool('core_start_run', start('proj-b', RUN_B, { summary: 'b work' }), { ...B, 'idempotency-key': 'shared-key' })).status, 200);
+    assert.equal(
+      (await b.tool('core_start_run', start('proj-b', RUN_B, { summary: 'b work' }), { ...B, 'idempotency-key': 'shared-key' })).status,
+      200,
+    );
     const usage = { run_id: RUN_B, token_usage: { input_tokens: 10, output_tokens: 2, cost_usd: 0.5 }, idempotency_key: 'batch-1' };
     assert.equal((await b.tool('core_report_usage', usage, B)).status, 200);
-    assert.equal((await b.tool('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'f' }, B)).status, 200);
+    assert.equal(
+      (await b.tool('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'f' }, B)).status,
+      200,
+    );
     assert.equal((await b.tool('core_start_run', start('proj-a', RUN_A), bearer(KEY_A))).status, 200);
     snapshot = (await b.get(`/v1/runs/${RUN_B}`, B)).body;
   });
@@ -192,9 +246,20 @@ describe('project isolation: another project’s runs are invisible', () => {
   it('report_usage, end_run and GET /v1/runs/{id} answer exactly as for an unknown run', async () => {
     const calls: [string, (id: string) => Promise<{ status: number; body: unknown }>][] = [
       ['core_report_usage', (id) => b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 1 } }, A)],
-      ['core_report_usage (repeating B’s idempotency key)', (id) => b.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 10, output_tokens: 2, cost_usd: 0.5 }, idempotency_key: 'batch-1' }, A)],
+      [
+        'core_report_usage (repeating B’s idempotency key)',
+        (id) =>
+          b.tool(
+            'core_report_usage',
+            { run_id: id, token_usage: { input_tokens: 10, output_tokens: 2, cost_usd: 0.5 }, idempotency_key: 'batch-1' },
+            A,
+          ),
+      ],
       ['core_end_run', (id) => b.tool('core_end_run', { run_id: id, status: 'completed' }, A)],
-      ['core_end_run (Idempotency-Key header)', (id) => b.tool('core_end_run', { run_id: id, status: 'failed' }, { ...A, 'idempotency-key': 'shared-key' })],
+      [
+        'core_end_run (Idempotency-Key header)',
+        (id) => b.tool('core_end_run', { run_id: id, status: 'failed' }, { ...A, 'idempotency-key': 'shared-key' }),
+      ],
       ['GET /v1/runs/{id}', (id) => b.get(`/v1/runs/${id}`, A)],
     ];
     for (const [name, call] of calls) {
@@ -210,9 +275,18 @@ describe('project isolation: another project’s runs are invisible', () => {
   it('start_run and record_failure in the key’s own project with the other project’s run_id → 404', async () => {
     const calls: [string, () => Promise<{ status: number; body: unknown }>][] = [
       ['core_start_run', () => b.tool('core_start_run', start('proj-a', RUN_B), A)],
-      ['core_start_run (repeating B’s Idempotency-Key)', () => b.tool('core_start_run', start('proj-a', RUN_B), { ...A, 'idempotency-key': 'shared-key' })],
-      ['core_record_failure', () => b.tool('core_record_failure', { project_key: 'proj-a', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' }, A)],
-      ['core_start_run with parent_run_id in proj-b', () => b.tool('core_start_run', start('proj-a', undefined, { meta_json: { parent_run_id: RUN_B } }), A)],
+      [
+        'core_start_run (repeating B’s Idempotency-Key)',
+        () => b.tool('core_start_run', start('proj-a', RUN_B), { ...A, 'idempotency-key': 'shared-key' }),
+      ],
+      [
+        'core_record_failure',
+        () => b.tool('core_record_failure', { project_key: 'proj-a', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' }, A),
+      ],
+      [
+        'core_start_run with parent_run_id in proj-b',
+        () => b.tool('core_start_run', start('proj-a', undefined, { meta_json: { parent_run_id: RUN_B } }), A),
+      ],
     ];
     for (const [name, call] of calls) {
       const r = await call();
@@ -225,7 +299,10 @@ describe('project isolation: another project’s runs are invisible', () => {
   it('start_run, record_failure and record_run naming the other project → 403 forbidden', async () => {
     const calls: [string, () => Promise<{ status: number; body: { error: { code: string; message: string } } }>][] = [
       ['core_start_run', () => b.tool('core_start_run', start('proj-b', UNKNOWN), A)],
-      ['core_record_failure', () => b.tool('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' }, A)],
+      [
+        'core_record_failure',
+        () => b.tool('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' }, A),
+      ],
       ['record_run', () => b.tool('record_run', { project_key: 'proj-b', agent: 'a', summary: 's' }, A)],
     ];
     for (const [name, call] of calls) {
@@ -237,7 +314,10 @@ describe('project isolation: another project’s runs are invisible', () => {
 
   it('GET /v1/runs lists only the key’s projects, whatever the filter', async () => {
     const mine = await b.get('/v1/runs', A);
-    assert.deepEqual(mine.body.runs.map((r: { run_id: string }) => r.run_id), [RUN_A]);
+    assert.deepEqual(
+      mine.body.runs.map((r: { run_id: string }) => r.run_id),
+      [RUN_A],
+    );
     const theirs = await b.get('/v1/runs?project_key=proj-b', A);
     assert.equal(theirs.status, 200);
     assert.deepEqual(theirs.body, { runs: [], next_cursor: null });
@@ -246,8 +326,17 @@ describe('project isolation: another project’s runs are invisible', () => {
   });
 
   it('MCP: no key → 401; cross-project calls → isError run_not_found / forbidden', async () => {
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
-    const r = await fetch(`${b.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(init) });
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    };
+    const r = await fetch(`${b.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(init),
+    });
     assert.equal(r.status, 401);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthorized');
 
@@ -262,7 +351,10 @@ describe('project isolation: another project’s runs are invisible', () => {
       assert.deepEqual(await errorOf('core_report_usage', { run_id: RUN_B, token_usage: { input_tokens: 1 } }), notFound(RUN_B));
       assert.deepEqual(await errorOf('core_end_run', { run_id: RUN_B, status: 'completed' }), notFound(RUN_B));
       assert.deepEqual(await errorOf('core_start_run', start('proj-a', RUN_B)), notFound(RUN_B));
-      assert.equal((await errorOf('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' })).error.code, 'forbidden');
+      assert.equal(
+        (await errorOf('core_record_failure', { project_key: 'proj-b', run_id: RUN_B, agent_id: AGENT_ID, summary: 'x' })).error.code,
+        'forbidden',
+      );
       assert.equal((await errorOf('record_run', { project_key: 'proj-b', agent: 'a', summary: 's' })).error.code, 'forbidden');
     } finally {
       await client.close();
@@ -283,7 +375,12 @@ describe('refusal to serve open on a non-loopback address', () => {
   it('0.0.0.0 without keys exits non-zero naming BRIDGE_API_KEYS and BRIDGE_AUTH', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const r = await cli(['serve'], { BRIDGE_HOST: '0.0.0.0', BRIDGE_PORT: String(await freePort()), BRIDGE_DATA_DIR: dir, OTEL_METRICS_EXPORTER: 'none' });
+    const r = await cli(['serve'], {
+      BRIDGE_HOST: '0.0.0.0',
+      BRIDGE_PORT: String(await freePort()),
+      BRIDGE_DATA_DIR: dir,
+      OTEL_METRICS_EXPORTER: 'none',
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /BRIDGE_API_KEYS/);
     assert.match(r.stderr, /BRIDGE_AUTH=off/);
@@ -310,8 +407,16 @@ const SECRETS: { kind: string; secret: string; needle: string }[] = [
   { kind: 'api_key', secret: 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', needle: 'AbCdEfGhIjKlMnOp' },
   { kind: 'bearer', secret: 'Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0', needle: '9f8e7d6c5b4a3928' },
   { kind: 'url_password', secret: 'postgres://admin:S3cr3tPassw0rd@db.internal:5432/app', needle: 'S3cr3tPassw0rd' },
-  { kind: 'jwt', secret: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', needle: 'dozjgNryP4J3jVmN' },
-  { kind: 'private_key', secret: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7Oej\n-----END RSA PRIVATE KEY-----', needle: 'MIIEowIBAAKCAQEA1c7' },
+  {
+    kind: 'jwt',
+    secret: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    needle: 'dozjgNryP4J3jVmN',
+  },
+  {
+    kind: 'private_key',
+    secret: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7Oej\n-----END RSA PRIVATE KEY-----',
+    needle: 'MIIEowIBAAKCAQEA1c7',
+  },
 ];
 const LEAK = SECRETS.map((s) => `leaked ${s.secret} here`).join('; ');
 const KINDS = [...new Set(SECRETS.map((s) => s.kind))];
@@ -337,15 +442,21 @@ describe('redaction: secrets never leave the bridge', () => {
     const secretJwt = SECRETS.find((s) => s.kind === 'jwt')!.secret;
     const calls: [string, unknown][] = [
       ['core_start_run', start('proj', RUN, { summary: LEAK, meta_json: { note: LEAK, session_id: secretJwt, nested: { deep: [LEAK] } } })],
-      ['core_report_usage', {
-        run_id: RUN,
-        token_usage: { input_tokens: 5, cost_usd: 0.01, prompt_preview: LEAK },
-        traces: [
-          { type: 'tool', tool: 'bash', status: 'error', error: LEAK, command: LEAK },
-          { model: 'gpt-4o', input_tokens: 3, prompt: { text: LEAK } },
-        ],
-      }],
-      ['core_record_failure', { project_key: 'proj', run_id: RUN, agent_id: AGENT_ID, summary: LEAK, error: LEAK, context: { env: LEAK }, meta: { note: LEAK } }],
+      [
+        'core_report_usage',
+        {
+          run_id: RUN,
+          token_usage: { input_tokens: 5, cost_usd: 0.01, prompt_preview: LEAK },
+          traces: [
+            { type: 'tool', tool: 'bash', status: 'error', error: LEAK, command: LEAK },
+            { model: 'gpt-4o', input_tokens: 3, prompt: { text: LEAK } },
+          ],
+        },
+      ],
+      [
+        'core_record_failure',
+        { project_key: 'proj', run_id: RUN, agent_id: AGENT_ID, summary: LEAK, error: LEAK, context: { env: LEAK }, meta: { note: LEAK } },
+      ],
       ['core_end_run', { run_id: RUN, status: 'failed', summary: LEAK, meta_json: { final: LEAK } }],
       ['record_run', { project_key: 'proj', agent: 'auditor', summary: LEAK, meta_json: { note: LEAK } }],
     ];
@@ -357,7 +468,10 @@ describe('redaction: secrets never leave the bridge', () => {
     }
     const trace = RUN.replace(/-/g, '');
     await receiver.waitFor(
-      () => receiver.byTrace(trace).some((s) => s.name.startsWith('invoke_agent')) && receiver.byTrace(trace).length >= 4 && receiver.byTrace(recordTrace).length === 1,
+      () =>
+        receiver.byTrace(trace).some((s) => s.name.startsWith('invoke_agent')) &&
+        receiver.byTrace(trace).length >= 4 &&
+        receiver.byTrace(recordTrace).length === 1,
       10_000,
       'the run and record_run spans',
     );
@@ -396,16 +510,31 @@ describe('redaction: secrets never leave the bridge', () => {
   it('BRIDGE_CAPTURE_CONTENT=false drops prompt_preview and error text entirely', async () => {
     const calls: [string, unknown][] = [
       ['core_start_run', start('proj', BARE_RUN, { summary: 'start' })],
-      ['core_report_usage', { run_id: BARE_RUN, token_usage: { input_tokens: 1, prompt_preview: 'PROMPT-MARKER-1' }, traces: [{ tool: 'bash', status: 'error', error: 'ERROR-MARKER-2' }] }],
-      ['core_record_failure', { project_key: 'proj', run_id: BARE_RUN, agent_id: AGENT_ID, summary: 'disk full', error: 'OSError: ERROR-MARKER-3' }],
+      [
+        'core_report_usage',
+        {
+          run_id: BARE_RUN,
+          token_usage: { input_tokens: 1, prompt_preview: 'PROMPT-MARKER-1' },
+          traces: [{ tool: 'bash', status: 'error', error: 'ERROR-MARKER-2' }],
+        },
+      ],
+      [
+        'core_record_failure',
+        { project_key: 'proj', run_id: BARE_RUN, agent_id: AGENT_ID, summary: 'disk full', error: 'OSError: ERROR-MARKER-3' },
+      ],
       ['core_end_run', { run_id: BARE_RUN, status: 'failed' }],
     ];
     for (const [tool, args] of calls) assert.equal((await bare.tool(tool, args)).status, 200, tool);
     const trace = BARE_RUN.replace(/-/g, '');
-    await receiver.waitFor(() => receiver.byTrace(trace).some((s) => s.name.startsWith('invoke_agent')) && receiver.byTrace(trace).length >= 3, 10_000, 'the bare run');
+    await receiver.waitFor(
+      () => receiver.byTrace(trace).some((s) => s.name.startsWith('invoke_agent')) && receiver.byTrace(trace).length >= 3,
+      10_000,
+      'the bare run',
+    );
     const spans = receiver.byTrace(trace);
     const json = JSON.stringify(spans);
-    for (const marker of ['PROMPT-MARKER-1', 'ERROR-MARKER-2', 'ERROR-MARKER-3']) assert.ok(!json.includes(marker), `${marker} left the bridge`);
+    for (const marker of ['PROMPT-MARKER-1', 'ERROR-MARKER-2', 'ERROR-MARKER-3'])
+      assert.ok(!json.includes(marker), `${marker} left the bridge`);
     const root = spans.find((s) => s.name.startsWith('invoke_agent'))!;
     const failure = root.events.find((e) => e.name === 'exception')!;
     assert.equal(failure.attributes['exception.message'], 'disk full', 'summaries are still sent');
@@ -414,7 +543,8 @@ describe('redaction: secrets never leave the bridge', () => {
     const usage = root.events.find((e) => e.name === 'gen_ai.usage.report')!;
     assert.ok(!('oprelay.usage.prompt_preview' in usage.attributes));
     assert.ok(!('oprelay.trace.error' in spans.find((s) => s.name === 'execute_tool bash')!.attributes));
-    for (const marker of ['PROMPT-MARKER-1', 'ERROR-MARKER-2', 'ERROR-MARKER-3']) assert.ok(!storeBytes(bare.dataDir).includes(marker), `${marker} stored`);
+    for (const marker of ['PROMPT-MARKER-1', 'ERROR-MARKER-2', 'ERROR-MARKER-3'])
+      assert.ok(!storeBytes(bare.dataDir).includes(marker), `${marker} stored`);
   });
 });
 
@@ -442,7 +572,11 @@ describe('limits under hostile input', () => {
   it('rate limit per key: a burst of 20 gets 429 rate_limited with Retry-After; another key is unaffected', async () => {
     const burst = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${limited.url}/v1/tools/record_run`, { method: 'POST', headers: { 'content-type': 'application/json', ...A }, body: JSON.stringify({ project_key: 'proj-a', agent: 'a', summary: 's' }) }),
+        fetch(`${limited.url}/v1/tools/record_run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...A },
+          body: JSON.stringify({ project_key: 'proj-a', agent: 'a', summary: 's' }),
+        }),
       ),
     );
     const limitedOnes = burst.filter((r) => r.status === 429);
@@ -471,7 +605,10 @@ describe('limits under hostile input', () => {
       ['core_start_run', `{"project_key":"proj-a","agent_id":"${AGENT_ID}","meta_json":${deepObject}}`],
       ['core_report_usage', `{"run_id":"${UNKNOWN}","token_usage":${deepObject}}`],
       ['core_report_usage', `{"run_id":"${UNKNOWN}","token_usage":{},"traces":[{"x":${deepArray}}]}`],
-      ['core_record_failure', `{"project_key":"proj-a","run_id":"${UNKNOWN}","agent_id":"${AGENT_ID}","summary":"s","context":{"c":${deepArray}}}`],
+      [
+        'core_record_failure',
+        `{"project_key":"proj-a","run_id":"${UNKNOWN}","agent_id":"${AGENT_ID}","summary":"s","context":{"c":${deepArray}}}`,
+      ],
     ];
     for (const [tool, body] of bodies) {
       const r = await post(body, tool);

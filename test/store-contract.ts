@@ -81,11 +81,7 @@ const ids = (runs: RunRecord[]) => runs.map((r) => r.run_id);
  * not been initialised; each describe block gets its own (init() is called here, then close(),
  * then cleanup).
  */
-export function runStoreContract(
-  name: string,
-  makeStore: () => Promise<RunStore>,
-  cleanup?: (s: RunStore) => Promise<void>,
-): void {
+export function runStoreContract(name: string, makeStore: () => Promise<RunStore>, cleanup?: (s: RunStore) => Promise<void>): void {
   /** A describe block with its own fresh store. */
   function withStore(title: string, body: (store: () => RunStore) => void): void {
     describe(title, () => {
@@ -207,7 +203,12 @@ export function runStoreContract(
         const byCost = await store().listRuns({ sort: 'cost', limit: 1 });
         assert.equal(byCost.runs[0].run_id, 'run-act');
         assert.equal(byCost.runs[0].totals.cost_usd, 1234);
-        assert.deepEqual(await store().listRuns({ sort: 'cost', limit: 5, min_cost: 1000 }).then((p) => ids(p.runs)), ['run-act']);
+        assert.deepEqual(
+          await store()
+            .listRuns({ sort: 'cost', limit: 5, min_cost: 1000 })
+            .then((p) => ids(p.runs)),
+          ['run-act'],
+        );
         assert.ok(!(await store().findStaleRuns(T0 + 1, 0, 100)).includes('run-act'), 'no longer idle at T0 + 1');
         assert.ok((await store().findStaleRuns(T0 + 5001, 0, 100)).includes('run-act'));
         await store().transact('run-act', async (tx) => {
@@ -251,19 +252,33 @@ export function runStoreContract(
       it('replaces a response for the same scope and purges old ones', async () => {
         await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { response: { n: 1 }, request_hash: 'a' }, T0));
         await store().transact('run-i', (tx) => tx.putIdempotent('alpha:key-2', { response: { n: 2 }, request_hash: null }, T0 + 10));
-        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', T0 + 5)), { response: { n: 2 }, request_hash: null });
+        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', T0 + 5)), {
+          response: { n: 2 },
+          request_hash: null,
+        });
         // key-1 (T0) is older than T0 + 1; key-2 (T0 + 10) is not.
         assert.equal(await store().purgeIdempotency(T0 + 1), 1);
         assert.equal(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-1', 0)), undefined);
-        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', 0)), { response: { n: 2 }, request_hash: null });
+        assert.deepEqual(await store().transact('run-i', (tx) => tx.getIdempotent('alpha:key-2', 0)), {
+          response: { n: 2 },
+          request_hash: null,
+        });
       });
     });
 
     withStore('outbox depth', (store) => {
       it('reports depth and the age of the oldest row', async () => {
         assert.deepEqual(await store().outboxStats(T0), { depth: 0, oldestAgeMs: null });
-        await enqueue(store(), ['a', 'b', 'c'].map((n) => makeSpan('run-o', n)), T0);
-        await enqueue(store(), ['d', 'e'].map((n) => makeSpan('run-o', n)), T0 + 5000);
+        await enqueue(
+          store(),
+          ['a', 'b', 'c'].map((n) => makeSpan('run-o', n)),
+          T0,
+        );
+        await enqueue(
+          store(),
+          ['d', 'e'].map((n) => makeSpan('run-o', n)),
+          T0 + 5000,
+        );
         assert.deepEqual(await store().outboxStats(T0 + 10_000), { depth: 5, oldestAgeMs: 10_000 });
         assert.deepEqual(await store().outboxStats(T0 - 50), { depth: 5, oldestAgeMs: 0 });
       });
@@ -271,64 +286,101 @@ export function runStoreContract(
 
     withStore('outbox claim and lease', (store) => {
       it('claims due rows in order, up to the limit, and leases them', async () => {
-        await enqueue(store(), ['s0', 's1', 's2', 's3', 's4'].map((n) => makeSpan('run-c', n)), T0);
+        await enqueue(
+          store(),
+          ['s0', 's1', 's2', 's3', 's4'].map((n) => makeSpan('run-c', n)),
+          T0,
+        );
         assert.deepEqual(await store().claimOutbox('early', 10, 30_000, T0 - 1), []);
 
         const first = await store().claimOutbox('relay-a', 3, 30_000, T0 + 1);
-        assert.deepEqual(first.map((r) => r.span.name), ['s0', 's1', 's2']);
-        assert.deepEqual(first.map((r) => [r.run_id, r.created_at, r.attempts]), [
-          ['run-c', T0, 0],
-          ['run-c', T0, 0],
-          ['run-c', T0, 0],
-        ]);
+        assert.deepEqual(
+          first.map((r) => r.span.name),
+          ['s0', 's1', 's2'],
+        );
+        assert.deepEqual(
+          first.map((r) => [r.run_id, r.created_at, r.attempts]),
+          [
+            ['run-c', T0, 0],
+            ['run-c', T0, 0],
+            ['run-c', T0, 0],
+          ],
+        );
         assert.deepEqual(first[0].span, makeSpan('run-c', 's0'));
         assert.ok(first[0].id < first[1].id && first[1].id < first[2].id);
 
         const second = await store().claimOutbox('relay-b', 10, 30_000, T0 + 10_000);
-        assert.deepEqual(second.map((r) => r.span.name), ['s3', 's4']);
+        assert.deepEqual(
+          second.map((r) => r.span.name),
+          ['s3', 's4'],
+        );
         assert.ok(second[0].id > first[2].id);
         assert.deepEqual(await store().claimOutbox('relay-b', 10, 30_000, T0 + 20_000), []);
 
         // relay-a's lease (until T0 + 30001) has expired, relay-b's (until T0 + 40000) has not.
         const reclaimed = await store().claimOutbox('relay-b', 10, 30_000, T0 + 31_000);
-        assert.deepEqual(reclaimed.map((r) => r.id), first.map((r) => r.id));
+        assert.deepEqual(
+          reclaimed.map((r) => r.id),
+          first.map((r) => r.id),
+        );
         assert.equal((await store().outboxStats(T0)).depth, 5);
       });
     });
 
     withStore('outbox retry and ack', (store) => {
       it('hides retried rows until due, counts attempts, orders by next attempt', async () => {
-        await enqueue(store(), ['r0', 'r1'].map((n) => makeSpan('run-r', n)), T0);
+        await enqueue(
+          store(),
+          ['r0', 'r1'].map((n) => makeSpan('run-r', n)),
+          T0,
+        );
         const [r0, r1] = await store().claimOutbox('relay-a', 10, 30_000, T0 + 1);
         await store().retryOutbox([r0.id], T0 + 60_000);
         // r0 is not due yet and r1 is still leased.
         assert.deepEqual(await store().claimOutbox('relay-b', 10, 30_000, T0 + 1000), []);
         const later = await store().claimOutbox('relay-b', 10, 30_000, T0 + 60_000);
-        assert.deepEqual(later.map((r) => [r.id, r.attempts]), [
-          [r1.id, 0],
-          [r0.id, 1],
-        ]);
+        assert.deepEqual(
+          later.map((r) => [r.id, r.attempts]),
+          [
+            [r1.id, 0],
+            [r0.id, 1],
+          ],
+        );
         await store().retryOutbox([r0.id], T0 + 70_000);
         await store().retryOutbox([r0.id], T0 + 80_000);
         const again = await store().claimOutbox('relay-b', 10, 30_000, T0 + 80_000);
-        assert.deepEqual(again.map((r) => [r.id, r.attempts]), [[r0.id, 3]]);
+        assert.deepEqual(
+          again.map((r) => [r.id, r.attempts]),
+          [[r0.id, 3]],
+        );
       });
 
       it('removes acknowledged rows', async () => {
         await store().ackOutbox((await store().claimOutbox('relay-c', 10, 1, T0 + 200_000)).map((r) => r.id));
         assert.equal((await store().outboxStats(T0)).depth, 0);
-        await enqueue(store(), ['a0', 'a1', 'a2'].map((n) => makeSpan('run-a', n)), T0);
+        await enqueue(
+          store(),
+          ['a0', 'a1', 'a2'].map((n) => makeSpan('run-a', n)),
+          T0,
+        );
         const rows = await store().claimOutbox('relay-a', 10, 30_000, T0 + 1);
         await store().ackOutbox([rows[0].id, rows[2].id, 999_999]);
         assert.equal((await store().outboxStats(T0)).depth, 1);
         const left = await store().claimOutbox('relay-b', 10, 30_000, T0 + 40_000);
-        assert.deepEqual(left.map((r) => r.span.name), ['a1']);
+        assert.deepEqual(
+          left.map((r) => r.span.name),
+          ['a1'],
+        );
       });
     });
 
     withStore('dead letters', (store) => {
       it('moves rows to dead letters with reason and attempts, records and replays them', async () => {
-        await enqueue(store(), ['d0', 'd1', 'd2'].map((n) => makeSpan('run-d', n)), T0);
+        await enqueue(
+          store(),
+          ['d0', 'd1', 'd2'].map((n) => makeSpan('run-d', n)),
+          T0,
+        );
         const [d0, d1] = await store().claimOutbox('relay-a', 2, 30_000, T0 + 1);
         await store().retryOutbox([d0.id], T0 + 2);
         await store().deadLetter([d0.id, d1.id], 'HTTP 400: bad span', T0 + 5000);
@@ -357,26 +409,40 @@ export function runStoreContract(
         assert.equal(await store().replayDeadLetters([]), 0);
         assert.equal(await store().replayDeadLetters([all[1].id]), 1);
         assert.equal(await store().countDeadLetters(), 2);
-        assert.deepEqual((await store().listDeadLetters(10)).map((r) => r.span.name), ['d0', 'e0']);
+        assert.deepEqual(
+          (await store().listDeadLetters(10)).map((r) => r.span.name),
+          ['d0', 'e0'],
+        );
         assert.equal(await store().replayDeadLetters(), 2);
         assert.equal(await store().countDeadLetters(), 0);
         assert.equal((await store().outboxStats(T0)).depth, 4);
 
         // Replayed rows are due from the time of replay, with fresh attempts, after d2 (due at T0).
         const replayed = await store().claimOutbox('relay-b', 10, 30_000, Date.now() + 1000);
-        assert.deepEqual(replayed.map((r) => [r.span.name, r.attempts]), [
-          ['d2', 0],
-          ['d1', 0],
-          ['d0', 0],
-          ['e0', 0],
-        ]);
+        assert.deepEqual(
+          replayed.map((r) => [r.span.name, r.attempts]),
+          [
+            ['d2', 0],
+            ['d1', 0],
+            ['d0', 0],
+            ['e0', 0],
+          ],
+        );
       });
     });
 
     withStore('outbox expiry', (store) => {
       it('deletes only rows created before the cut-off and counts them', async () => {
-        await enqueue(store(), ['x0', 'x1'].map((n) => makeSpan('run-x', n)), T0);
-        await enqueue(store(), ['x2', 'x3', 'x4'].map((n) => makeSpan('run-x', n)), T0 + 10_000);
+        await enqueue(
+          store(),
+          ['x0', 'x1'].map((n) => makeSpan('run-x', n)),
+          T0,
+        );
+        await enqueue(
+          store(),
+          ['x2', 'x3', 'x4'].map((n) => makeSpan('run-x', n)),
+          T0 + 10_000,
+        );
         await store().claimOutbox('relay-a', 1, 30_000, T0 + 1);
         assert.equal(await store().expireOutbox(T0 + 10_000), 2);
         assert.deepEqual(await store().outboxStats(T0 + 10_000), { depth: 3, oldestAgeMs: 0 });
@@ -435,7 +501,10 @@ export function runStoreContract(
             pages.push(ids(page.runs));
             cursor = page.next_cursor ?? undefined;
           } while (cursor && pages.length < 10);
-          assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+          assert.deepEqual(
+            pages.map((p) => p.length),
+            [10, 10, 5],
+          );
           assert.deepEqual(pages.flat(), all);
           assert.equal(new Set(pages.flat()).size, 25);
         });
@@ -445,7 +514,12 @@ export function runStoreContract(
         const first = await store().listRuns({ sort: 'started_at', limit: 10, projects: ['alpha', 'gamma'] });
         assert.equal(first.runs.length, 10);
         assert.ok(first.next_cursor);
-        const second = await store().listRuns({ sort: 'started_at', limit: 10, projects: ['alpha', 'gamma'], cursor: first.next_cursor ?? undefined });
+        const second = await store().listRuns({
+          sort: 'started_at',
+          limit: 10,
+          projects: ['alpha', 'gamma'],
+          cursor: first.next_cursor ?? undefined,
+        });
         assert.equal(second.runs.length, 5);
         assert.equal(second.next_cursor, null);
         const exact = await store().listRuns({ sort: 'started_at', limit: 5, project_key: 'gamma' });
@@ -503,10 +577,13 @@ export function runStoreContract(
         assert.equal(await store().revokeApiKey('k1', T0 + 200), false);
         assert.equal(await store().revokeApiKey('nope', T0 + 200), false);
         const listed = await store().listApiKeys();
-        assert.deepEqual(listed.map((k) => [k.id, k.revoked_at]), [
-          ['k1', T0 + 100],
-          ['k2', null],
-        ]);
+        assert.deepEqual(
+          listed.map((k) => [k.id, k.revoked_at]),
+          [
+            ['k1', T0 + 100],
+            ['k2', null],
+          ],
+        );
       });
 
       it('rejects a duplicate key id', async () => {

@@ -11,7 +11,6 @@ const RUN_TAG = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
 let schemaSeq = 0;
 const newSchema = () => `${RUN_TAG}_${schemaSeq++}`;
 
-
 const skip = await skipWithoutPostgres();
 
 /** Open stores and the schema each one uses; several stores may share a schema (replicas). */
@@ -90,7 +89,12 @@ describe('postgres store: several replicas', { skip }, () => {
   test('concurrent claimers on two replicas never get the same outbox row', async () => {
     const [a, b] = await twoReplicas();
     for (let r = 0; r < 3; r++) {
-      await a.transact(`run-${r}`, (tx) => tx.enqueue(Array.from({ length: 100 }, (_, i) => makeSpan(`run-${r}`, `span ${r * 100 + i}`)), 1_000));
+      await a.transact(`run-${r}`, (tx) =>
+        tx.enqueue(
+          Array.from({ length: 100 }, (_, i) => makeSpan(`run-${r}`, `span ${r * 100 + i}`)),
+          1_000,
+        ),
+      );
     }
     const claimed: number[] = [];
     const claimer = async (store: PostgresStore, owner: string) => {
@@ -132,7 +136,11 @@ describe('postgres store: several replicas', { skip }, () => {
     await admin.connect();
     try {
       const { rows } = await admin.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version ORDER BY version`);
-      assert.deepEqual(rows.map((r) => r.version), rows.map((_, i) => i + 1), 'each migration recorded once, in order');
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        rows.map((_, i) => i + 1),
+        'each migration recorded once, in order',
+      );
       assert.ok(rows.length >= 1);
     } finally {
       await admin.end();

@@ -55,7 +55,10 @@ describe('sqlite: WAL checkpoints on the checkpointer thread', () => {
       const before = statSync(file).size;
       // ~4 MiB of spans: far below the 80 MB at which a COMMIT would checkpoint by itself
       for (let i = 0; i < 50; i++) {
-        const spans = Array.from({ length: 100 }, (_, j) => ({ ...makeSpan('run-ck', `s${i}-${j}`), attributes: { 'oprelay.run.id': 'run-ck', pad: 'x'.repeat(800) } }));
+        const spans = Array.from({ length: 100 }, (_, j) => ({
+          ...makeSpan('run-ck', `s${i}-${j}`),
+          attributes: { 'oprelay.run.id': 'run-ck', pad: 'x'.repeat(800) },
+        }));
         await store.transact('run-ck', (tx) => tx.enqueue(spans, T0));
       }
       assert.equal(statSync(file).size, before, 'the committed spans are in the WAL only');

@@ -13,7 +13,11 @@ describe('trace entries without times: laid out back to back, ending at the repo
     ]);
   });
   it('cut at the run start when they add up to more than the run so far', () => {
-    const slots = layoutTimelessEntries([{ duration_ms: 5_000 }, { duration_ms: 2_000 }, { duration_ms: 1_000 }], runStart, runStart + 1_500);
+    const slots = layoutTimelessEntries(
+      [{ duration_ms: 5_000 }, { duration_ms: 2_000 }, { duration_ms: 1_000 }],
+      runStart,
+      runStart + 1_500,
+    );
     assert.deepEqual(slots, [
       { start: runStart, end: runStart, clamped: true },
       { start: runStart, end: runStart + 500, clamped: true },

@@ -66,7 +66,8 @@ export class KeyRing {
    */
   async authenticate(presented: string, address?: string): Promise<Principal | undefined> {
     const wait = address === undefined ? 0 : this.throttle.waitSeconds(address);
-    if (wait > 0) throw new BridgeError('rate_limited', `too many failed API-key attempts from this address; retry in ${wait} s`, undefined, wait);
+    if (wait > 0)
+      throw new BridgeError('rate_limited', `too many failed API-key attempts from this address; retry in ${wait} s`, undefined, wait);
     await this.fresh();
     const digest = Buffer.from(hashKey(presented), 'hex');
     let found: Principal | undefined;

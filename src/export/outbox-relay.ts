@@ -104,8 +104,16 @@ export class OutboxRelay {
       const partial = outcome.partial;
       if (partial) {
         const reason = `partial success: collector rejected ${partial.rejected} of ${rows.length} spans: ${partial.message}`;
-        this.options.log.warn('collector rejected part of a batch', { rejected: partial.rejected, batch: rows.length, reason: partial.message });
-        await this.options.store.recordDeadLetters(rows.map((r) => r.span), reason, this.now());
+        this.options.log.warn('collector rejected part of a batch', {
+          rejected: partial.rejected,
+          batch: rows.length,
+          reason: partial.message,
+        });
+        await this.options.store.recordDeadLetters(
+          rows.map((r) => r.span),
+          reason,
+          this.now(),
+        );
         this.options.onExported?.('partial_rejected', partial.rejected);
       }
       await this.options.store.ackOutbox(ids);
@@ -161,8 +169,16 @@ export class OutboxRelay {
   }
 
   private async deadLetter(rows: OutboxRow[], reason: string): Promise<boolean> {
-    await this.options.store.deadLetter(rows.map((r) => r.id), reason, this.now());
-    this.options.log.error('batch dead-lettered', { spans: rows.length, reason, run_ids: [...new Set(rows.map((r) => r.run_id))].slice(0, 20) });
+    await this.options.store.deadLetter(
+      rows.map((r) => r.id),
+      reason,
+      this.now(),
+    );
+    this.options.log.error('batch dead-lettered', {
+      spans: rows.length,
+      reason,
+      run_ids: [...new Set(rows.map((r) => r.run_id))].slice(0, 20),
+    });
     this.options.onExported?.('dead_letter', rows.length);
     return true;
   }

@@ -52,7 +52,9 @@ export class SpanMaterializer {
       name: rec.name,
       kind: rec.kind,
       spanContext: () => ctx,
-      parentSpanContext: rec.parent_span_id ? { traceId: rec.trace_id, spanId: rec.parent_span_id, traceFlags: rec.trace_flags, isRemote: false } : undefined,
+      parentSpanContext: rec.parent_span_id
+        ? { traceId: rec.trace_id, spanId: rec.parent_span_id, traceFlags: rec.trace_flags, isRemote: false }
+        : undefined,
       startTime: start,
       endTime: end,
       duration: hrTime(durMs),

@@ -9,9 +9,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelpe
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { CollectorRefusal, CollectorTransport } from './collector-transport.js';
 
-export type ExportOutcome =
-  | { ok: true }
-  | { ok: false; status?: number; message: string; retryAfterMs?: number };
+export type ExportOutcome = { ok: true } | { ok: false; status?: number; message: string; retryAfterMs?: number };
 
 /** The narrow export interface InlineRowExporter needs from an OTLP exporter. */
 export interface BatchExporter {

@@ -19,7 +19,12 @@ export function bearerOf(header: string | undefined): string | undefined {
  * scope what the call may see. Without keys the bridge is open (and bound to loopback only):
  * the answer is then undefined. Throws 401 or 429 BridgeErrors.
  */
-export async function authorize(keys: KeyRing, limiter: RateLimiter, presented: string | undefined, address: string | undefined): Promise<Principal | undefined> {
+export async function authorize(
+  keys: KeyRing,
+  limiter: RateLimiter,
+  presented: string | undefined,
+  address: string | undefined,
+): Promise<Principal | undefined> {
   if (!(await keys.enabled())) {
     const wait = limiter.take('anonymous');
     if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);

@@ -55,8 +55,14 @@ export function writeError(res: ServerResponse, err: unknown, log: Logger, path:
     return;
   }
   const correlationId = randomUUID();
-  log.error('internal error', { correlation_id: correlationId, path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  writeJson(res, 500, { error: { code: 'internal', message: `internal error (correlation id ${correlationId})`, correlation_id: correlationId } });
+  log.error('internal error', {
+    correlation_id: correlationId,
+    path,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  writeJson(res, 500, {
+    error: { code: 'internal', message: `internal error (correlation id ${correlationId})`, correlation_id: correlationId },
+  });
 }
 
 /** A JSON answer written straight to node:http. */

@@ -91,7 +91,20 @@ export function traceCell(run: LiveRun): string {
   return `${link}<code class="tid" title="trace id">${esc(run.trace_id)}</code><button type="button" class="copy secondary" data-copy="${esc(run.trace_id)}" aria-label="Copy trace id of run ${esc(run.run_id)}">Copy</button>`;
 }
 
-const COLUMNS = ['Agent', 'Project', 'Summary', 'Model', 'Started', 'Duration', 'Tokens', 'Cost (USD)', 'Failures', 'Status', 'Failure / end reason', 'Trace'];
+const COLUMNS = [
+  'Agent',
+  'Project',
+  'Summary',
+  'Model',
+  'Started',
+  'Duration',
+  'Tokens',
+  'Cost (USD)',
+  'Failures',
+  'Status',
+  'Failure / end reason',
+  'Trace',
+];
 const NUMERIC = new Set(['Duration', 'Tokens', 'Cost (USD)', 'Failures']);
 
 function row(run: LiveRun, now: number): string {

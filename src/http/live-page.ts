@@ -96,9 +96,7 @@ async function tables(d: LivePageDeps, principal: Principal | undefined, project
   const running = await page('running', RUNNING_LIMIT);
   // each run in one table: running ones above, the newest of every ended status below
   const ended = await Promise.all((['completed', 'failed', 'interrupted'] as const).map((s) => page(s, RECENT_LIMIT)));
-  const recent = ended
-    .flatMap((p) => p.runs)
-    .sort((a, b) => b.started_at - a.started_at || (a.run_id < b.run_id ? 1 : -1));
+  const recent = ended.flatMap((p) => p.runs).sort((a, b) => b.started_at - a.started_at || (a.run_id < b.run_id ? 1 : -1));
   const tables: RunTable[] = [
     { id: 'runs-running', caption: 'Running now, newest first', runs: live(running.runs), more: running.next_cursor !== null },
     {

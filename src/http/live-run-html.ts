@@ -30,7 +30,9 @@ export function renderRunDetail(nonce: string, run: LiveRun, now: number): strin
     field('trace', 'Trace', traceCell(run), true),
     field('trace_id', 'Trace id', run.trace_id),
     field('run_id', 'Run id', run.run_id),
-    ...(run.parent_run_id ? [field('parent_run_id', 'Parent run', `<a href="/runs/${esc(run.parent_run_id)}">${esc(run.parent_run_id)}</a>`, true)] : []),
+    ...(run.parent_run_id
+      ? [field('parent_run_id', 'Parent run', `<a href="/runs/${esc(run.parent_run_id)}">${esc(run.parent_run_id)}</a>`, true)]
+      : []),
     ...(run.session_id ? [field('session_id', 'Session', run.session_id)] : []),
   ];
   const meta = run.meta ? `<h2>meta_json</h2><pre>${esc(JSON.stringify(run.meta, null, 2))}</pre>` : '';

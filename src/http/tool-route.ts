@@ -91,7 +91,9 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
     // any JSON value parses; one that is not an object is then refused by validation, naming what it got
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new BridgeError('invalid_argument', `body: malformed JSON (${(err as Error).message})`, [{ path: 'body', message: 'malformed JSON' }]);
+    throw new BridgeError('invalid_argument', `body: malformed JSON (${(err as Error).message})`, [
+      { path: 'body', message: 'malformed JSON' },
+    ]);
   }
 }
 

@@ -54,7 +54,11 @@ export function mcpRouter(gateway: ToolGateway, log: Logger): Router {
     res
       .status(405)
       .set('Allow', 'POST')
-      .json({ jsonrpc: '2.0', error: { code: -32000, message: `Method not allowed: ${req.method} /mcp (stateless server: use POST)` }, id: null });
+      .json({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: `Method not allowed: ${req.method} /mcp (stateless server: use POST)` },
+        id: null,
+      });
   });
   return router;
 }

@@ -56,8 +56,7 @@ const DESCRIPTIONS: Record<ToolName, { tool: string; params: Record<string, stri
     },
   },
   record_run: {
-    tool:
-      'v1 run tool. Append a plain audit trail entry for an agent session. Does not require a pre-existing run ID — creates a complete record in one call.',
+    tool: 'v1 run tool. Append a plain audit trail entry for an agent session. Does not require a pre-existing run ID — creates a complete record in one call.',
     params: {
       project_key: 'Project identifier',
       agent: 'Agent name or identifier (max 128)',
@@ -73,7 +72,9 @@ type ObjectSchema = Tool['inputSchema'];
 /** JSON Schema of a zod object schema; `$schema` is dropped because some clients' validators reject draft 2020-12. */
 function jsonSchemaOf(schema: z.ZodType, params: Record<string, string> = {}): ObjectSchema {
   // io 'input' for results too: it leaves out `additionalProperties: false`, so newer fields do not fail old clients
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as ObjectSchema & { $schema?: string };
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as ObjectSchema & {
+    $schema?: string;
+  };
   const properties = json.properties as Record<string, Record<string, unknown>> | undefined;
   for (const [name, description] of Object.entries(params)) {
     if (properties?.[name]) properties[name] = { description, ...properties[name] };

@@ -28,7 +28,10 @@ export class Reaper {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.scan().catch((e: unknown) => this.options.log.error('reaper scan failed', { error: String(e) })), this.intervalMs);
+    this.timer = setInterval(
+      () => void this.scan().catch((e: unknown) => this.options.log.error('reaper scan failed', { error: String(e) })),
+      this.intervalMs,
+    );
     this.timer.unref();
   }
 

@@ -5,14 +5,7 @@ import { ATTR } from '../telemetry/attributes.js';
 import { parseTraceparent } from '../telemetry/ids.js';
 import { redactText, redactValue } from '../telemetry/redact.js';
 import { rootSpan, recordRunSpan } from '../telemetry/root-span.js';
-import {
-  errorTypeOf,
-  failureEvent,
-  lateEndSpan,
-  recordFailureSpan,
-  startRunSpan,
-  totalBelowParts,
-} from '../telemetry/run-spans.js';
+import { errorTypeOf, failureEvent, lateEndSpan, recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import { setTokenUsage, usageEvent } from '../telemetry/usage-attributes.js';
 import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
@@ -80,51 +73,63 @@ export class RunService {
     const scope = args.run_id ?? `project:${args.project_key}`;
     const lockKey = args.run_id ?? (ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId);
     if (this.options.beforeStart) await this.options.beforeStart(args.project_key);
-    return this.call({ tool: 'core_start_run', lockKey, scope, ctx, request: args, apply: async (tx, now) => {
-      const existing = await tx.getRun(runId);
-      if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
-      if (existing && !existing.implicit) return { result: this.views.startResult(existing), spans: [], effects: [] };
+    return this.call({
+      tool: 'core_start_run',
+      lockKey,
+      scope,
+      ctx,
+      request: args,
+      apply: async (tx, now) => {
+        const existing = await tx.getRun(runId);
+        if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
+        if (existing && !existing.implicit) return { result: this.views.startResult(existing), spans: [], effects: [] };
 
-      const meta = args.meta_json ? redactValue(args.meta_json) : null;
-      let traceparent = parseTraceparent(ctx.traceparent);
-      let parentRunId: string | null = null;
-      const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
-      if (parentRef === runId) {
-        const message = 'meta_json.parent_run_id: a run cannot be its own parent';
-        throw new BridgeError('invalid_argument', message, [{ path: 'meta_json.parent_run_id', message }]);
-      }
-      if (parentRef) {
-        const parent = await tx.getRun(parentRef);
-        if (!parent || parent.project_key !== args.project_key || !canSee(ctx, parent.project_key))
-          throw new BridgeError('run_not_found', `meta_json.parent_run_id: run ${parentRef} not found`);
-        parentRunId = parent.run_id;
-        traceparent = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
-      }
-      const effects: MetricEffect[] = [];
-      let run: RunRecord;
-      if (existing) {
-        // a failure came first: the trace identity is fixed; a late parent becomes a link
-        run = existing;
-        run.implicit = false;
-        run.agent_id = args.agent_id;
-        if (traceparent) {
-          run.links.push({ trace_id: traceparent.trace_id, span_id: traceparent.span_id, attributes: { 'oprelay.link.reason': 'late_parent' } });
-          run.parent_run_id = parentRunId ?? run.parent_run_id;
+        const meta = args.meta_json ? redactValue(args.meta_json) : null;
+        let traceparent = parseTraceparent(ctx.traceparent);
+        let parentRunId: string | null = null;
+        const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
+        if (parentRef === runId) {
+          const message = 'meta_json.parent_run_id: a run cannot be its own parent';
+          throw new BridgeError('invalid_argument', message, [{ path: 'meta_json.parent_run_id', message }]);
         }
-      } else {
-        run = newRunRecord(runId, args.project_key, args.agent_id, now, traceparent);
-        run.parent_run_id = parentRunId;
-        effects.push({ kind: 'run_started', project: run.project_key });
-      }
-      run.summary = this.text(args.summary);
-      run.meta = meta;
-      if (typeof meta?.session_id === 'string' && meta.session_id) run.session_id = meta.session_id.slice(0, 256);
-      run.last_activity_at = now;
-      return { result: this.views.startResult(run), spans: [startRunSpan(run, now)], effects, run };
-    }, guard: async (tx) => {
-      const existing = await tx.getRun(runId);
-      if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
-    } });
+        if (parentRef) {
+          const parent = await tx.getRun(parentRef);
+          if (!parent || parent.project_key !== args.project_key || !canSee(ctx, parent.project_key))
+            throw new BridgeError('run_not_found', `meta_json.parent_run_id: run ${parentRef} not found`);
+          parentRunId = parent.run_id;
+          traceparent = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
+        }
+        const effects: MetricEffect[] = [];
+        let run: RunRecord;
+        if (existing) {
+          // a failure came first: the trace identity is fixed; a late parent becomes a link
+          run = existing;
+          run.implicit = false;
+          run.agent_id = args.agent_id;
+          if (traceparent) {
+            run.links.push({
+              trace_id: traceparent.trace_id,
+              span_id: traceparent.span_id,
+              attributes: { 'oprelay.link.reason': 'late_parent' },
+            });
+            run.parent_run_id = parentRunId ?? run.parent_run_id;
+          }
+        } else {
+          run = newRunRecord(runId, args.project_key, args.agent_id, now, traceparent);
+          run.parent_run_id = parentRunId;
+          effects.push({ kind: 'run_started', project: run.project_key });
+        }
+        run.summary = this.text(args.summary);
+        run.meta = meta;
+        if (typeof meta?.session_id === 'string' && meta.session_id) run.session_id = meta.session_id.slice(0, 256);
+        run.last_activity_at = now;
+        return { result: this.views.startResult(run), spans: [startRunSpan(run, now)], effects, run };
+      },
+      guard: async (tx) => {
+        const existing = await tx.getRun(runId);
+        if (existing && existing.project_key !== args.project_key) throw runNotFound(runId);
+      },
+    });
   }
 
   private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number): SpanRecord[] {
@@ -132,151 +137,201 @@ export class RunService {
   }
 
   async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
-    const keyed = args.idempotency_key !== undefined ? { idempotencyKey: args.idempotency_key, idempotencyKeyName: 'idempotency_key' as const } : {};
+    const keyed =
+      args.idempotency_key !== undefined ? { idempotencyKey: args.idempotency_key, idempotencyKeyName: 'idempotency_key' as const } : {};
     const callContext = { ...ctx, ...keyed };
-    return this.call({ tool: 'core_report_usage', lockKey: args.run_id, scope: args.run_id, ctx: callContext, request: args, apply: async (tx, now) => {
-      const run = await this.getVisible(tx, args.run_id, ctx);
-      if (run.status !== 'running') throw new BridgeError('run_ended', `run ${run.run_id} has ended (${run.status}); usage can no longer be reported`);
-      const batch = toBatch(args.token_usage, this.options.pricing);
-      if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
-      const effects: MetricEffect[] = [];
-      const effect = addUsage(run, batch);
-      if (effect) effects.push(effect);
-      const promptPreview = args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
-      await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
-      run.last_activity_at = now;
-      const spans = this.entrySpans(run, args.traces, now);
-      return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
-    }, guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)) });
+    return this.call({
+      tool: 'core_report_usage',
+      lockKey: args.run_id,
+      scope: args.run_id,
+      ctx: callContext,
+      request: args,
+      apply: async (tx, now) => {
+        const run = await this.getVisible(tx, args.run_id, ctx);
+        if (run.status !== 'running')
+          throw new BridgeError('run_ended', `run ${run.run_id} has ended (${run.status}); usage can no longer be reported`);
+        const batch = toBatch(args.token_usage, this.options.pricing);
+        if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
+        const effects: MetricEffect[] = [];
+        const effect = addUsage(run, batch);
+        if (effect) effects.push(effect);
+        const promptPreview =
+          args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
+        await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
+        run.last_activity_at = now;
+        const spans = this.entrySpans(run, args.traces, now);
+        return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
+      },
+      guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)),
+    });
   }
 
   async endRun(args: ToolArgs<'core_end_run'>, ctx: CallContext) {
-    return this.call({ tool: 'core_end_run', lockKey: args.run_id, scope: args.run_id, ctx, request: args, apply: async (tx, now) => {
-      const run = await this.getVisible(tx, args.run_id, ctx);
-      const reaped = run.status === 'interrupted' && (run.end_reason === 'idle_timeout' || run.end_reason === 'max_duration');
-      if (run.status !== 'running' && !reaped) {
-        if (run.status !== args.status)
-          throw new BridgeError('run_already_ended', `run ${run.run_id} already ended with status ${run.status}, not ${args.status}`);
-        return { result: { ...this.views.endResult(run), already_ended: true }, spans: [], effects: [] };
-      }
-      const before = run.totals;
-      const effects: MetricEffect[] = [];
-      const spans = this.entrySpans(run, args.traces, now);
-      if (args.token_usage) {
-        const batch = toBatch(args.token_usage, this.options.pricing);
-        if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
-        if (this.options.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
-        else {
-          const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
-          run.totals = totals;
-          run.final_mismatch = run.final_mismatch || mismatch;
+    return this.call({
+      tool: 'core_end_run',
+      lockKey: args.run_id,
+      scope: args.run_id,
+      ctx,
+      request: args,
+      apply: async (tx, now) => {
+        const run = await this.getVisible(tx, args.run_id, ctx);
+        const reaped = run.status === 'interrupted' && (run.end_reason === 'idle_timeout' || run.end_reason === 'max_duration');
+        if (run.status !== 'running' && !reaped) {
+          if (run.status !== args.status)
+            throw new BridgeError('run_already_ended', `run ${run.run_id} already ended with status ${run.status}, not ${args.status}`);
+          return { result: { ...this.views.endResult(run), already_ended: true }, spans: [], effects: [] };
         }
-        run.extra = addExtra(run.extra, batch.extra);
-        noteBatch(run, batch);
-        const diff = positiveDiff(run.totals, before);
-        if (!isZero(diff))
-          effects.push({ kind: 'usage', project: run.project_key, runStartedAt: run.started_at, model: args.token_usage.model ?? run.last_model ?? '', delta: diff });
-      }
-      if (reaped) {
-        const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
-        const diff = positiveDiff(run.totals, before);
-        setTokenUsage(late.attributes, { input_tokens: diff.input_tokens, output_tokens: diff.output_tokens });
-        late.attributes[ATTR.traceCostUsd] = diff.cost_usd;
-        spans.push(late);
-        return { result: { ...this.views.endResult(run), already_ended: true, reaped: true }, spans, effects, run };
-      }
-      run.status = args.status;
-      run.end_reason = 'agent';
-      run.ended_at = now;
-      run.last_activity_at = now;
-      run.end_summary = this.text(args.summary);
-      if (args.meta_json) run.meta = { ...(run.meta ?? {}), ...redactValue(args.meta_json) };
-      spans.push(rootSpan(run, await tx.takeEvents(run.run_id)));
-      run.root_exported = true;
-      effects.push(runEndedEffect(run));
-      return { result: this.views.endResult(run), spans, effects, run };
-    }, guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)) });
+        const before = run.totals;
+        const effects: MetricEffect[] = [];
+        const spans = this.entrySpans(run, args.traces, now);
+        if (args.token_usage) {
+          const batch = toBatch(args.token_usage, this.options.pricing);
+          if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
+          if (this.options.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
+          else {
+            const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
+            run.totals = totals;
+            run.final_mismatch = run.final_mismatch || mismatch;
+          }
+          run.extra = addExtra(run.extra, batch.extra);
+          noteBatch(run, batch);
+          const diff = positiveDiff(run.totals, before);
+          if (!isZero(diff))
+            effects.push({
+              kind: 'usage',
+              project: run.project_key,
+              runStartedAt: run.started_at,
+              model: args.token_usage.model ?? run.last_model ?? '',
+              delta: diff,
+            });
+        }
+        if (reaped) {
+          const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
+          const diff = positiveDiff(run.totals, before);
+          setTokenUsage(late.attributes, { input_tokens: diff.input_tokens, output_tokens: diff.output_tokens });
+          late.attributes[ATTR.traceCostUsd] = diff.cost_usd;
+          spans.push(late);
+          return { result: { ...this.views.endResult(run), already_ended: true, reaped: true }, spans, effects, run };
+        }
+        run.status = args.status;
+        run.end_reason = 'agent';
+        run.ended_at = now;
+        run.last_activity_at = now;
+        run.end_summary = this.text(args.summary);
+        if (args.meta_json) run.meta = { ...(run.meta ?? {}), ...redactValue(args.meta_json) };
+        spans.push(rootSpan(run, await tx.takeEvents(run.run_id)));
+        run.root_exported = true;
+        effects.push(runEndedEffect(run));
+        return { result: this.views.endResult(run), spans, effects, run };
+      },
+      guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)),
+    });
   }
 
   async recordFailure(args: ToolArgs<'core_record_failure'>, ctx: CallContext) {
     this.requireProject(ctx, args.project_key);
-    return this.call({ tool: 'core_record_failure', lockKey: args.run_id, scope: args.run_id, ctx, request: args, apply: async (tx, now) => {
-      let run = await tx.getRun(args.run_id);
-      const effects: MetricEffect[] = [];
-      if (run && (run.project_key !== args.project_key || !canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
-      if (!run) {
-        // nothing is lost: the run's trace exists from this failure on
-        run = newRunRecord(args.run_id, args.project_key, args.agent_id, now, parseTraceparent(ctx.traceparent));
-        run.implicit = true;
-        effects.push({ kind: 'run_started', project: run.project_key });
-      }
-      const error = this.options.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
-      const failureId = randomUUID();
-      // the type becomes a span attribute and a metric label: derive it from redacted text only
-      const errorType = errorTypeOf(args.error === undefined ? undefined : redactText(args.error), args.meta ? redactValue(args.meta) : undefined);
-      const event = failureEvent(
-        {
-          failure_id: failureId,
-          error_type: errorType,
-          summary: redactText(args.summary),
-          error,
-          task_id: args.task_id,
-          context: args.context ? redactValue(args.context) : undefined,
-          meta: args.meta ? redactValue(args.meta) : undefined,
-        },
-        now,
-      );
-      const spans: SpanRecord[] = [];
-      if (run.root_exported) spans.push(recordFailureSpan(run, event));
-      else await keepEvent(tx, run, event);
-      run.failures += 1;
-      run.last_error_type = errorType;
-      run.last_failure_summary = redactText(args.summary);
-      if (run.status === 'running') run.last_activity_at = now;
-      effects.push({ kind: 'failure', project: run.project_key, errorType });
-      return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };
-    }, guard: async (tx) => {
-      const run = await tx.getRun(args.run_id);
-      if (run && (run.project_key !== args.project_key || !canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
-    } });
+    return this.call({
+      tool: 'core_record_failure',
+      lockKey: args.run_id,
+      scope: args.run_id,
+      ctx,
+      request: args,
+      apply: async (tx, now) => {
+        let run = await tx.getRun(args.run_id);
+        const effects: MetricEffect[] = [];
+        if (run && (run.project_key !== args.project_key || !canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
+        if (!run) {
+          // nothing is lost: the run's trace exists from this failure on
+          run = newRunRecord(args.run_id, args.project_key, args.agent_id, now, parseTraceparent(ctx.traceparent));
+          run.implicit = true;
+          effects.push({ kind: 'run_started', project: run.project_key });
+        }
+        const error = this.options.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
+        const failureId = randomUUID();
+        // the type becomes a span attribute and a metric label: derive it from redacted text only
+        const errorType = errorTypeOf(
+          args.error === undefined ? undefined : redactText(args.error),
+          args.meta ? redactValue(args.meta) : undefined,
+        );
+        const event = failureEvent(
+          {
+            failure_id: failureId,
+            error_type: errorType,
+            summary: redactText(args.summary),
+            error,
+            task_id: args.task_id,
+            context: args.context ? redactValue(args.context) : undefined,
+            meta: args.meta ? redactValue(args.meta) : undefined,
+          },
+          now,
+        );
+        const spans: SpanRecord[] = [];
+        if (run.root_exported) spans.push(recordFailureSpan(run, event));
+        else await keepEvent(tx, run, event);
+        run.failures += 1;
+        run.last_error_type = errorType;
+        run.last_failure_summary = redactText(args.summary);
+        if (run.status === 'running') run.last_activity_at = now;
+        effects.push({ kind: 'failure', project: run.project_key, errorType });
+        return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };
+      },
+      guard: async (tx) => {
+        const run = await tx.getRun(args.run_id);
+        if (run && (run.project_key !== args.project_key || !canSee(ctx, run.project_key))) throw runNotFound(args.run_id);
+      },
+    });
   }
 
   async recordRun(args: ToolArgs<'record_run'>, ctx: CallContext) {
     this.requireProject(ctx, args.project_key);
     const runId = randomUUID();
     const lockKey = ctx.idempotencyKey ? `idem:${args.project_key}:${ctx.idempotencyKey}` : runId;
-    return this.call({ tool: 'record_run', lockKey, scope: `project:${args.project_key}`, ctx, request: args, apply: async (_tx, now) => {
-      const run = newRunRecord(runId, args.project_key, null, now);
-      run.agent_name = args.agent;
-      run.summary = redactText(args.summary);
-      run.meta = args.meta_json ? redactValue(args.meta_json) : null;
-      run.status = 'completed';
-      run.end_reason = 'agent';
-      run.ended_at = now;
-      run.root_exported = true;
-      const effects: MetricEffect[] = [{ kind: 'run_started', project: run.project_key }, runEndedEffect(run)];
-      return { result: { run_id: run.run_id, trace_id: run.trace_id }, spans: [recordRunSpan(run, args.ticket)], effects, run };
-    } });
+    return this.call({
+      tool: 'record_run',
+      lockKey,
+      scope: `project:${args.project_key}`,
+      ctx,
+      request: args,
+      apply: async (_tx, now) => {
+        const run = newRunRecord(runId, args.project_key, null, now);
+        run.agent_name = args.agent;
+        run.summary = redactText(args.summary);
+        run.meta = args.meta_json ? redactValue(args.meta_json) : null;
+        run.status = 'completed';
+        run.end_reason = 'agent';
+        run.ended_at = now;
+        run.root_exported = true;
+        const effects: MetricEffect[] = [{ kind: 'run_started', project: run.project_key }, runEndedEffect(run)];
+        return { result: { run_id: run.run_id, trace_id: run.trace_id }, spans: [recordRunSpan(run, args.ticket)], effects, run };
+      },
+    });
   }
 
   /** Ends one stale run as interrupted (the reaper); false when it is no longer stale. */
   async reap(runId: string, idleBefore: number, startedBefore: number): Promise<boolean> {
     let reaped = false;
-    await this.call({ tool: 'reaper', lockKey: runId, scope: undefined, ctx: {}, request: {}, apply: async (tx, now) => {
-      const run = await tx.getRun(runId);
-      if (!run || run.status !== 'running') return { result: {}, spans: [], effects: [] };
-      const idle = run.last_activity_at < idleBefore;
-      const tooOld = run.started_at < startedBefore;
-      if (!idle && !tooOld) return { result: {}, spans: [], effects: [] };
-      run.status = 'interrupted';
-      run.end_reason = idle ? 'idle_timeout' : 'max_duration';
-      // an idle run ends at its last activity, not at reap time
-      run.ended_at = idle ? run.last_activity_at : now;
-      const spans = [rootSpan(run, await tx.takeEvents(run.run_id))];
-      run.root_exported = true;
-      reaped = true;
-      return { result: {}, spans, effects: [runEndedEffect(run)], run };
-    } });
+    await this.call({
+      tool: 'reaper',
+      lockKey: runId,
+      scope: undefined,
+      ctx: {},
+      request: {},
+      apply: async (tx, now) => {
+        const run = await tx.getRun(runId);
+        if (!run || run.status !== 'running') return { result: {}, spans: [], effects: [] };
+        const idle = run.last_activity_at < idleBefore;
+        const tooOld = run.started_at < startedBefore;
+        if (!idle && !tooOld) return { result: {}, spans: [], effects: [] };
+        run.status = 'interrupted';
+        run.end_reason = idle ? 'idle_timeout' : 'max_duration';
+        // an idle run ends at its last activity, not at reap time
+        run.ended_at = idle ? run.last_activity_at : now;
+        const spans = [rootSpan(run, await tx.takeEvents(run.run_id))];
+        run.root_exported = true;
+        reaped = true;
+        return { result: {}, spans, effects: [runEndedEffect(run)], run };
+      },
+    });
     return reaped;
   }
 

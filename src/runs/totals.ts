@@ -70,7 +70,12 @@ export function applyFinal(current: Totals, final: Totals, given: TokenUsage): {
   const out = { ...current };
   let mismatch = false;
   for (const f of fields) {
-    const provided = f === 'total_tokens' ? given.total_tokens !== undefined || given.input_tokens !== undefined || given.output_tokens !== undefined : f === 'cost_usd' ? final.cost_usd > 0 || given.cost_usd !== undefined : given[f] !== undefined;
+    const provided =
+      f === 'total_tokens'
+        ? given.total_tokens !== undefined || given.input_tokens !== undefined || given.output_tokens !== undefined
+        : f === 'cost_usd'
+          ? final.cost_usd > 0 || given.cost_usd !== undefined
+          : given[f] !== undefined;
     if (!provided) continue;
     if (final[f] < current[f]) mismatch = true;
     out[f] = Math.max(current[f], final[f]);
@@ -111,5 +116,11 @@ export function addUsage(run: RunRecord, batch: UsageBatch): MetricEffect | unde
   run.extra = addExtra(run.extra, batch.extra);
   noteBatch(run, batch);
   if (isZero(batch.totals)) return undefined;
-  return { kind: 'usage', project: run.project_key, runStartedAt: run.started_at, model: batch.model ?? run.last_model ?? '', delta: batch.totals };
+  return {
+    kind: 'usage',
+    project: run.project_key,
+    runStartedAt: run.started_at,
+    model: batch.model ?? run.last_model ?? '',
+    delta: batch.totals,
+  };
 }

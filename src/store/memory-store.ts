@@ -121,7 +121,15 @@ export class MemoryStore implements RunStore {
   private insertOutbox(spanJson: string, runId: string | null, createdAt: number, nextAttemptAt: number, attempts: number): void {
     const id = this.nextOutboxId++;
     const lease = { lease_owner: null, lease_until: null };
-    this.outbox.set(id, { id, run_id: runId, created_at: createdAt, attempts, span_json: spanJson, next_attempt_at: nextAttemptAt, ...lease });
+    this.outbox.set(id, {
+      id,
+      run_id: runId,
+      created_at: createdAt,
+      attempts,
+      span_json: spanJson,
+      next_attempt_at: nextAttemptAt,
+      ...lease,
+    });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

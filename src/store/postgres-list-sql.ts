@@ -12,7 +12,8 @@ export function listRunsSql(q: RunQuery): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const merged = q.projects && q.projects.length > 1 && !q.project_key ? q.projects : undefined;
   if (merged) where.push('project_key = scope.key');
-  else if (q.projects) where.push(q.projects.length === 1 ? `project_key = ${p(q.projects[0])}` : `project_key = ANY(${p(q.projects)}::text[])`);
+  else if (q.projects)
+    where.push(q.projects.length === 1 ? `project_key = ${p(q.projects[0])}` : `project_key = ANY(${p(q.projects)}::text[])`);
   if (q.project_key) where.push(`project_key = ${p(q.project_key)}`);
   if (q.status) where.push(`status = ${p(q.status)}`);
   if (q.agent_id) where.push(`agent_id = ${p(q.agent_id)}`);

@@ -64,7 +64,11 @@ export class PostgresTx implements StoreTx {
   async takeEvents(runId: string): Promise<StoredEvent[]> {
     const stored = this.taken.has(runId)
       ? []
-      : (await this.client.query<{ seq: number; event: string }>(named('SELECT seq, event FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]))).rows;
+      : (
+          await this.client.query<{ seq: number; event: string }>(
+            named('SELECT seq, event FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]),
+          )
+        ).rows;
     this.taken.add(runId);
     const mine = this.events.filter((e) => e.run_id === runId);
     this.events = this.events.filter((e) => e.run_id !== runId);

@@ -103,9 +103,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
       `INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
        SELECT run_id, created_at, ?, attempts + 1, ?, span FROM outbox WHERE id = ?`,
     ),
-    insertDead: db.prepare(
-      'INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span) VALUES (?, ?, ?, 1, ?, ?)',
-    ),
+    insertDead: db.prepare('INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span) VALUES (?, ?, ?, 1, ?, ?)'),
     expire: db.prepare('DELETE FROM outbox WHERE created_at < ?'),
     listDead: db.prepare<[number], DeadDbRow>(
       'SELECT id, run_id, created_at, dead_at, attempts, reason, span FROM dead_letters ORDER BY id LIMIT ?',

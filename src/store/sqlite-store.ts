@@ -71,10 +71,12 @@ export class SqliteStore implements RunStore {
     const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
     const current = row.v ?? 0;
     for (let i = current; i < MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]);
-        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(i + 1);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[i]);
+          this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(i + 1);
+        })
+        .immediate();
     }
     // one node owns an SQLite file: leases left by a crashed process need not wait to expire
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL');

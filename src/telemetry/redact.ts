@@ -14,7 +14,14 @@ const RULES: [kind: string, pattern: RegExp, accept?: (match: string) => boolean
   // otherwise rescan the rest of the run from every "eyJ", quadratic in its length
   ['jwt', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g],
   // a token with a digit, or a long one: "the bearer of this letter" stays readable
-  ['bearer', /\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, (m) => { const token = m.split(/\s+/)[1]; return hasDigit(token) || token.length >= 20; }],
+  [
+    'bearer',
+    /\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+    (m) => {
+      const token = m.split(/\s+/)[1];
+      return hasDigit(token) || token.length >= 20;
+    },
+  ],
   ['url_password', /(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/gi],
   // OpenAI/Anthropic-style keys: a digit and a random run of 10+, so "sk-learn-preprocessing-pipeline" is kept
   ['api_key', /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{20,}/g, (m) => hasDigit(m) && /[A-Za-z0-9]{10}/.test(m)],

@@ -93,8 +93,21 @@ function toMs(v: string | number | undefined): number | undefined {
 }
 
 const KNOWN_ENTRY_FIELDS = new Set([
-  'type', 'name', 'model', 'tool', 'input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'started_at',
-  'ended_at', 'duration_ms', 'status', 'error', 'cache_read_input_tokens', 'cache_creation_input_tokens',
+  'type',
+  'name',
+  'model',
+  'tool',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cost_usd',
+  'started_at',
+  'ended_at',
+  'duration_ms',
+  'status',
+  'error',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
   'reasoning_output_tokens',
 ]);
 

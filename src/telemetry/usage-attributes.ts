@@ -17,8 +17,7 @@ export function setTokenUsage(attrs: Attributes, counts: TokenCounts): void {
   if (counts.input_tokens !== undefined) attrs[ATTR.genAiUsageInputTokens] = counts.input_tokens;
   if (counts.output_tokens !== undefined) attrs[ATTR.genAiUsageOutputTokens] = counts.output_tokens;
   if (counts.cache_read_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheReadInputTokens] = counts.cache_read_input_tokens;
-  if (counts.cache_creation_input_tokens !== undefined)
-    attrs[ATTR.genAiUsageCacheCreationInputTokens] = counts.cache_creation_input_tokens;
+  if (counts.cache_creation_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheCreationInputTokens] = counts.cache_creation_input_tokens;
   if (counts.reasoning_output_tokens !== undefined) attrs[ATTR.genAiUsageReasoningOutputTokens] = counts.reasoning_output_tokens;
 }
 

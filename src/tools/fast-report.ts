@@ -16,10 +16,14 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const isoInstant = z.iso.datetime({ offset: true });
 
-const text = (max: number, min = 0): Check => (v) => typeof v === 'string' && v.length >= min && v.length <= max && !v.includes('\u0000');
+const text =
+  (max: number, min = 0): Check =>
+  (v) =>
+    typeof v === 'string' && v.length >= min && v.length <= max && !v.includes('\u0000');
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const nonNegative: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const instant: Check = (v) => (count(v) || (typeof v === 'string' && isoInstant.safeParse(v).success)) && inInstantRange(instantMs(v as string | number));
+const instant: Check = (v) =>
+  (count(v) || (typeof v === 'string' && isoInstant.safeParse(v).success)) && inInstantRange(instantMs(v as string | number));
 const status: Check = (v) => v === 'ok' || v === 'error';
 
 const USAGE: Record<string, Check> = {
@@ -77,7 +81,11 @@ function fields(v: unknown, checks: Record<string, Check>): Record<string, unkno
 function entry(v: unknown): Record<string, unknown> | undefined {
   const out = fields(v, ENTRY);
   if (!out) return undefined;
-  if (out.started_at !== undefined && out.ended_at !== undefined && instantMs(out.ended_at as string | number) < instantMs(out.started_at as string | number))
+  if (
+    out.started_at !== undefined &&
+    out.ended_at !== undefined &&
+    instantMs(out.ended_at as string | number) < instantMs(out.started_at as string | number)
+  )
     return undefined;
   let chars = 0;
   for (const k in out) chars += typeof out[k] === 'string' ? (out[k] as string).length : 0;

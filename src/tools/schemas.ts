@@ -124,7 +124,10 @@ export const traceEntry = z
   })
   .superRefine((value, ctx) => {
     // depth first: JSON.stringify of a hostile, deeply nested entry would overflow the stack
-    if (jsonDepth(value, LIMITS.openObjectDepth) > LIMITS.openObjectDepth || Buffer.byteLength(JSON.stringify(value)) > LIMITS.openObjectBytes) {
+    if (
+      jsonDepth(value, LIMITS.openObjectDepth) > LIMITS.openObjectDepth ||
+      Buffer.byteLength(JSON.stringify(value)) > LIMITS.openObjectBytes
+    ) {
       ctx.addIssue({
         code: 'custom',
         message: `must be at most ${LIMITS.openObjectBytes} bytes as JSON and ${LIMITS.openObjectDepth} levels deep`,
@@ -138,7 +141,9 @@ export const traceEntry = z
       ctx.addIssue({ code: 'custom', path: ['ended_at'], message: 'must not be before started_at' });
   });
 
-const traces = z.array(traceEntry, { message: 'must be an array of trace entries' }).max(LIMITS.traces, { message: `must hold at most ${LIMITS.traces} entries` });
+const traces = z
+  .array(traceEntry, { message: 'must be an array of trace entries' })
+  .max(LIMITS.traces, { message: `must hold at most ${LIMITS.traces} entries` });
 
 export const tokenUsage = z.strictObject({
   input_tokens: count.optional(),

@@ -72,7 +72,8 @@ async function repeatedSpans(traceIds: string[]): Promise<string> {
   const repeated: string[] = [];
   for (const id of traceIds) {
     const seen = new Map<string, number>();
-    for (const span of (await stack.api.trace(id))?.spans ?? []) seen.set(`${span.operationName} ${span.spanID}`, (seen.get(`${span.operationName} ${span.spanID}`) ?? 0) + 1);
+    for (const span of (await stack.api.trace(id))?.spans ?? [])
+      seen.set(`${span.operationName} ${span.spanID}`, (seen.get(`${span.operationName} ${span.spanID}`) ?? 0) + 1);
     for (const [span, count] of seen) if (count > 1) repeated.push(`${id}: ${span} ×${count}`);
   }
   return repeated.join('; ') || 'none';

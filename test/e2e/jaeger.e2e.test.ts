@@ -49,7 +49,14 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
     run_id: runId,
     token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4', llm_calls: 3 },
     traces: [
-      { type: 'llm', model: 'claude-opus-4', input_tokens: 5000, output_tokens: 700, started_at: new Date(t0).toISOString(), ended_at: new Date(t0 + 1_200).toISOString() },
+      {
+        type: 'llm',
+        model: 'claude-opus-4',
+        input_tokens: 5000,
+        output_tokens: 700,
+        started_at: new Date(t0).toISOString(),
+        ended_at: new Date(t0 + 1_200).toISOString(),
+      },
       { tool: 'kubectl', started_at: t0 + 1_300, ended_at: t0 + 1_600, status: 'ok' },
     ],
   });
@@ -77,7 +84,12 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
   // start_run + root + chat + execute_tool
   const trace = await traceWithSpans(traceIdOf(runId), 4);
   assert.equal(trace.traceID, traceIdOf(runId));
-  assert.deepEqual(trace.spans.map((s) => s.operationName).sort(), ['chat claude-opus-4', 'execute_tool kubectl', 'invoke_agent deployer', 'start_run']);
+  assert.deepEqual(trace.spans.map((s) => s.operationName).sort(), [
+    'chat claude-opus-4',
+    'execute_tool kubectl',
+    'invoke_agent deployer',
+    'start_run',
+  ]);
   assert.ok((await stack.api.services()).includes(project), 'project_key is a Jaeger service');
   for (const span of trace.spans) assert.equal(trace.processes[span.processID]?.serviceName, project);
 
@@ -145,11 +157,19 @@ test('a failed run has error status and the failure type on its root', async () 
 test('a running run is visible in Jaeger before it ends, by its start_run span', async () => {
   const project = `e2e-running-${randomUUID().slice(0, 8)}`;
   const runId = randomUUID();
-  const started = await stack.bridge.tool('core_start_run', { project_key: project, agent_id: AGENT_ID, run_id: runId, summary: 'long job' });
+  const started = await stack.bridge.tool('core_start_run', {
+    project_key: project,
+    agent_id: AGENT_ID,
+    run_id: runId,
+    summary: 'long job',
+  });
   assert.equal(started.status, 200);
 
   const trace = await traceWithSpans(traceIdOf(runId), 1);
-  assert.deepEqual(trace.spans.map((s) => s.operationName), ['start_run']);
+  assert.deepEqual(
+    trace.spans.map((s) => s.operationName),
+    ['start_run'],
+  );
   const rootSpanId = started.body.result.traceparent.split('-')[2];
   assert.equal(parentOf(trace.spans[0]!), rootSpanId, 'start_run points at the root span that will come at the end');
 
@@ -162,7 +182,12 @@ test('a sub-agent run nests under its parent in the same trace; record_run is a 
   const project = `e2e-tree-${randomUUID().slice(0, 8)}`;
   const parentId = randomUUID();
   const childId = randomUUID();
-  await stack.bridge.tool('core_start_run', { project_key: project, agent_id: AGENT_ID, run_id: parentId, meta_json: { agent_name: 'planner' } });
+  await stack.bridge.tool('core_start_run', {
+    project_key: project,
+    agent_id: AGENT_ID,
+    run_id: parentId,
+    meta_json: { agent_name: 'planner' },
+  });
   const child = await stack.bridge.tool('core_start_run', {
     project_key: project,
     agent_id: AGENT_ID,

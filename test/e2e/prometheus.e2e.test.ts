@@ -27,7 +27,10 @@ let startedRuns = 0;
 const dir = tempDir('oprelay-e2e-prom-');
 
 before(async () => {
-  stack = await Stack.start({ BRIDGE_API_KEYS: `${AGENT_KEY}=*;${METRICS_KEY}=read:*`, BRIDGE_BUDGETS: PROJECTS.map((p) => `${p}=50`).join(';') });
+  stack = await Stack.start({
+    BRIDGE_API_KEYS: `${AGENT_KEY}=*;${METRICS_KEY}=read:*`,
+    BRIDGE_BUDGETS: PROJECTS.map((p) => `${p}=50`).join(';'),
+  });
   const collectorExporter = stack.collector.env.OTELCOL_PROMETHEUS_ENDPOINT!;
   const config = adaptPrometheusConfig(dir, { bridge: new URL(stack.bridge.url).host, collector: collectorExporter, key: METRICS_KEY });
   mkdirSync(join(dir, 'tsdb'));
@@ -63,7 +66,13 @@ async function traffic(wave: number): Promise<void> {
       if (i === 3) continue; // stays running
       const failed = i === 2;
       if (failed) {
-        await call('core_record_failure', { project_key: project, run_id: runId, agent_id: AGENT_ID, summary: `wave ${wave} timeout`, error: 'TimeoutError: upstream took 30s' });
+        await call('core_record_failure', {
+          project_key: project,
+          run_id: runId,
+          agent_id: AGENT_ID,
+          summary: `wave ${wave} timeout`,
+          error: 'TimeoutError: upstream took 30s',
+        });
       }
       await call('core_end_run', { run_id: runId, status: failed ? 'failed' : 'completed' });
     }
@@ -100,10 +109,15 @@ test('every alert rule in alerts.yml loads and evaluates with health ok', async 
 });
 
 test('every Grafana dashboard query returns data after realistic traffic', async () => {
-  await waitFor('the bridge target to be up', async () => {
-    const up = await instantQuery(promUrl, 'up{job="oprelay-bridge"}');
-    return up.length === 1 && up[0]!.value[1] === '1';
-  }, 90_000, 1_000);
+  await waitFor(
+    'the bridge target to be up',
+    async () => {
+      const up = await instantQuery(promUrl, 'up{job="oprelay-bridge"}');
+      return up.length === 1 && up[0]!.value[1] === '1';
+    },
+    90_000,
+    1_000,
+  );
 
   // First wave: every series exists in Prometheus before the second wave moves it.
   await traffic(1);
@@ -123,7 +137,11 @@ test('every Grafana dashboard query returns data after realistic traffic', async
     // Counters moved in the window, so their rates and increases are positive; gauges are present.
     const moving = /\b(rate|increase)\(/.test(expr) && !expr.includes('histogram_quantile');
     assert.ok(result.length > 0 && values.every(Number.isFinite), `panel "${panel}" has data: ${expr} → ${JSON.stringify(result)}`);
-    if (moving) assert.ok(values.some((v) => v > 0), `panel "${panel}" shows the traffic: ${expr} → ${JSON.stringify(result)}`);
+    if (moving)
+      assert.ok(
+        values.some((v) => v > 0),
+        `panel "${panel}" shows the traffic: ${expr} → ${JSON.stringify(result)}`,
+      );
   }
 
   // The dashboard's Jaeger panel lists a project's traces through Jaeger's search API.

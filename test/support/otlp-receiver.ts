@@ -182,15 +182,17 @@ export class OtlpReceiver {
     }
     if (mode.kind === 'status') {
       this.requests.push({ contentType, spans: decoded.length, answered: mode.code });
-      res.writeHead(mode.code, { 'content-type': 'application/json', ...(mode.retryAfter ? { 'retry-after': String(mode.retryAfter) } : {}) });
+      res.writeHead(mode.code, {
+        'content-type': 'application/json',
+        ...(mode.retryAfter ? { 'retry-after': String(mode.retryAfter) } : {}),
+      });
       res.end(JSON.stringify({ code: mode.code, message: `receiver answers ${mode.code}` }));
       return;
     }
     this.requests.push({ contentType, spans: decoded.length, answered: 200 });
     const receivedAtMs = Date.now();
     this.spans.push(...decoded.map((span) => ({ ...span, receivedAtMs })));
-    const answer =
-      mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
+    const answer = mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   }
 
@@ -205,6 +207,8 @@ export class OtlpReceiver {
       if (pred(this.spans)) return this.spans;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.spans.length} spans: ${this.spans.map((s) => s.name).join(', ')}`);
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${what}; received ${this.spans.length} spans: ${this.spans.map((s) => s.name).join(', ')}`,
+    );
   }
 }

@@ -44,13 +44,19 @@ describe('import rules', () => {
   });
 
   it('only the entry points import the composition root', () => {
-    const importers = all.filter((e) => e.to === 'bridge.ts').map((e) => e.from).sort();
+    const importers = all
+      .filter((e) => e.to === 'bridge.ts')
+      .map((e) => e.from)
+      .sort();
     assert.deepEqual(importers, ['cli.ts', 'index.ts']);
   });
 
   it('store/ and telemetry/ take no value from runs/, tools/, http/, mcp/, export/ or auth/', () => {
     const upward = all.filter(
-      (e) => ['store', 'telemetry'].includes(folderOf(e.from)) && !e.typeOnly && ['runs', 'tools', 'http', 'mcp', 'export', 'auth'].includes(folderOf(e.to)),
+      (e) =>
+        ['store', 'telemetry'].includes(folderOf(e.from)) &&
+        !e.typeOnly &&
+        ['runs', 'tools', 'http', 'mcp', 'export', 'auth'].includes(folderOf(e.to)),
     );
     assert.deepEqual(upward, []);
   });
@@ -64,11 +70,16 @@ describe('import rules', () => {
   });
 
   it('export/ and auth/ import nothing from runs/, tools/, http/ or mcp/', () => {
-    const upward = all.filter((e) => ['export', 'auth'].includes(folderOf(e.from)) && ['runs', 'tools', 'http', 'mcp'].includes(folderOf(e.to)));
+    const upward = all.filter(
+      (e) => ['export', 'auth'].includes(folderOf(e.from)) && ['runs', 'tools', 'http', 'mcp'].includes(folderOf(e.to)),
+    );
     assert.deepEqual(upward, []);
   });
 
   it('tools/ imports nothing from http/, mcp/ or export/', () => {
-    assert.deepEqual(all.filter((e) => folderOf(e.from) === 'tools' && ['http', 'mcp', 'export'].includes(folderOf(e.to))), []);
+    assert.deepEqual(
+      all.filter((e) => folderOf(e.from) === 'tools' && ['http', 'mcp', 'export'].includes(folderOf(e.to))),
+      [],
+    );
   });
 });

@@ -58,7 +58,12 @@ function relayWith(exporter: RowExporter, batchSize = 10): OutboxRelay {
 }
 
 async function enqueue(...names: string[]): Promise<void> {
-  await store.transact('run', (tx) => tx.enqueue(names.map((n) => span(n)), clock.time));
+  await store.transact('run', (tx) =>
+    tx.enqueue(
+      names.map((n) => span(n)),
+      clock.time,
+    ),
+  );
 }
 
 beforeEach(async () => {

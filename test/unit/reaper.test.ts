@@ -60,7 +60,14 @@ describe('Reaper', () => {
         return false;
       },
     };
-    const reaper = new Reaper({ store, service, log: new RecordingLog(), idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, now: new FakeClock().now });
+    const reaper = new Reaper({
+      store,
+      service,
+      log: new RecordingLog(),
+      idleTimeoutMs: 60_000,
+      maxDurationMs: 3_600_000,
+      now: new FakeClock().now,
+    });
     assert.equal(await reaper.scan(), 0);
     assert.equal(calls, 200);
     assert.equal(store.asked.length, 1);

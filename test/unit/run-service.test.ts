@@ -55,7 +55,10 @@ describe('RunService', () => {
       trace_url: 'http://jaeger.test/trace/0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
     });
     const startSpans = await drainOutbox(store, clock.time);
-    assert.deepEqual(startSpans.map((s) => [s.name, s.start]), [['start_run', t0]]);
+    assert.deepEqual(
+      startSpans.map((s) => [s.name, s.start]),
+      [['start_run', t0]],
+    );
 
     clock.advance(1_000);
     const reported = await report({ input_tokens: 1200, output_tokens: 300, cost_usd: 0.0125, model: 'gpt-4o', llm_calls: 1 });
@@ -107,7 +110,10 @@ describe('RunService', () => {
     await end({ status: 'failed', summary: 'gave up' });
     const before = metrics.effects.length;
     assert.deepEqual(await end({ status: 'failed' }).then((r) => ('already_ended' in r ? r.already_ended : undefined)), true);
-    await assert.rejects(end({ status: 'completed' }), (err: unknown) => err instanceof BridgeError && err.code === 'run_already_ended' && err.status === 409);
+    await assert.rejects(
+      end({ status: 'completed' }),
+      (err: unknown) => err instanceof BridgeError && err.code === 'run_already_ended' && err.status === 409,
+    );
     assert.equal(metrics.effects.length, before);
   });
 
@@ -164,9 +170,15 @@ describe('RunService', () => {
 
     clock.advance(1_000);
     const late = await end({ status: 'completed', summary: 'done late', token_usage: { input_tokens: 80 } });
-    assert.deepEqual([late.status, 'reaped' in late && late.reaped, 'already_ended' in late && late.already_ended], ['interrupted', true, true]);
+    assert.deepEqual(
+      [late.status, 'reaped' in late && late.reaped, 'already_ended' in late && late.already_ended],
+      ['interrupted', true, true],
+    );
     const spans = await drainOutbox(store, clock.time);
-    assert.deepEqual(spans.map((s) => s.name), ['invoke_agent', 'late_end_run']);
+    assert.deepEqual(
+      spans.map((s) => s.name),
+      ['invoke_agent', 'late_end_run'],
+    );
     const lateSpan = spans[1];
     assert.equal(lateSpan.attributes['oprelay.late_end.status'], 'completed');
     assert.equal(lateSpan.attributes['gen_ai.usage.input_tokens'], 30);
@@ -201,14 +213,18 @@ describe('RunService', () => {
     assert.deepEqual(metrics.effects[1], { kind: 'failure', project: 'shop', errorType: 'TimeoutError' });
     const root = (await drainOutbox(store, clock.time)).at(-1)!;
     assert.equal(root.attributes['error.type'], 'TimeoutError');
-    assert.deepEqual(root.events.map((e) => [e.name, e.attributes['exception.type'], e.attributes['exception.message']]), [
-      ['exception', 'TimeoutError', 'payment API down'],
-    ]);
+    assert.deepEqual(
+      root.events.map((e) => [e.name, e.attributes['exception.type'], e.attributes['exception.message']]),
+      [['exception', 'TimeoutError', 'payment API down']],
+    );
   });
 
   it('another project sees the run as not found and the caller key scope is enforced', async () => {
     await start();
-    await assert.rejects(service.getRun(RUN, { projects: ['billing'] }), (err: unknown) => err instanceof BridgeError && err.code === 'run_not_found');
+    await assert.rejects(
+      service.getRun(RUN, { projects: ['billing'] }),
+      (err: unknown) => err instanceof BridgeError && err.code === 'run_not_found',
+    );
     await assert.rejects(
       service.startRun(parseToolArgs('core_start_run', { project_key: 'shop', agent_id: AGENT }), { projects: ['billing'] }),
       (err: unknown) => err instanceof BridgeError && err.code === 'forbidden',

@@ -136,7 +136,16 @@ describe('child spans', () => {
   it('an LLM entry becomes `chat {model}` (CLIENT) with its own times and usage; its cost only as oprelay.trace.cost_usd', () => {
     const span = entrySpan(
       run,
-      { model: 'gpt-4o', input_tokens: 900, output_tokens: 120, cost_usd: 0.004, started_at: '2026-01-15T09:00:01.000Z', duration_ms: 1500, status: 'ok', temperature: 0.2 },
+      {
+        model: 'gpt-4o',
+        input_tokens: 900,
+        output_tokens: 120,
+        cost_usd: 0.004,
+        started_at: '2026-01-15T09:00:01.000Z',
+        duration_ms: 1500,
+        status: 'ok',
+        temperature: 0.2,
+      },
       T0 + 10_000,
     );
     assert.equal(span.name, 'chat gpt-4o');
@@ -157,7 +166,11 @@ describe('child spans', () => {
   });
 
   it('a failed tool entry becomes `execute_tool {tool}` with status ERROR and the error type', () => {
-    const span = entrySpan(run, { tool: 'refund_api', status: 'error', error: 'HttpError: 502 from payments', ended_at: T0 + 3_000, duration_ms: 250 }, T0 + 10_000);
+    const span = entrySpan(
+      run,
+      { tool: 'refund_api', status: 'error', error: 'HttpError: 502 from payments', ended_at: T0 + 3_000, duration_ms: 250 },
+      T0 + 10_000,
+    );
     assert.equal(span.name, 'execute_tool refund_api');
     assert.equal(span.kind, SPAN_KIND.INTERNAL);
     assert.deepEqual([span.start, span.end], [T0 + 2_750, T0 + 3_000]);

@@ -48,7 +48,11 @@ describe('buildParts', () => {
   });
 
   it('wires the gateway, the service and the relay to one store: a started run reaches the exporter', async () => {
-    const started = (await parts.gateway.call('core_start_run', { project_key: PROJECT, agent_id: AGENT }, {})) as { run_id: string; trace_id: string; trace_url: string };
+    const started = (await parts.gateway.call('core_start_run', { project_key: PROJECT, agent_id: AGENT }, {})) as {
+      run_id: string;
+      trace_id: string;
+      trace_url: string;
+    };
     assert.equal(started.trace_url, `http://jaeger.test/trace/${started.trace_id}`);
     assert.equal((await parts.store.getRun(started.run_id))?.project_key, PROJECT);
     await parts.relay.tick();

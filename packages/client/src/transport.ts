@@ -42,7 +42,13 @@ async function errorFrom(res: Response): Promise<OprelayError> {
   }
   const e = body.error;
   if (e?.code && e.message) return new OprelayError(e.code as BridgeErrorCode, e.message, res.status, e.details, retryAfter);
-  return new OprelayError('invalid_response', `HTTP ${res.status}: ${text.slice(0, 200) || res.statusText}`, res.status, undefined, retryAfter);
+  return new OprelayError(
+    'invalid_response',
+    `HTTP ${res.status}: ${text.slice(0, 200) || res.statusText}`,
+    res.status,
+    undefined,
+    retryAfter,
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -22,8 +22,7 @@ export interface OprelayMiddlewareOptions {
   agentId?: string;
 }
 
-const present = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+const present = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
 /** The SDK's usage → the bridge's fields; input includes cache reads, as in the GenAI conventions. */
 export function usageOf(usage: ModelUsage | undefined): CallUsage {
@@ -61,7 +60,13 @@ export function oprelayMiddleware(options: OprelayMiddlewareOptions): LanguageMo
       const startedAt = Date.now();
       try {
         const result = await doGenerate();
-        reportCall(target, { model: model.modelId, startedAt, endedAt: Date.now(), usage: usageOf(result.usage), finishReason: finishReasonOf(result.finishReason) });
+        reportCall(target, {
+          model: model.modelId,
+          startedAt,
+          endedAt: Date.now(),
+          usage: usageOf(result.usage),
+          finishReason: finishReasonOf(result.finishReason),
+        });
         return result;
       } catch (error) {
         reportCall(target, { model: model.modelId, startedAt, endedAt: Date.now(), usage: {}, error, aborted: isAborted(params, error) });
@@ -139,4 +144,3 @@ export function oprelayMiddleware(options: OprelayMiddlewareOptions): LanguageMo
     },
   };
 }
-

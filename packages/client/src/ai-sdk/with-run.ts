@@ -14,7 +14,11 @@ export interface RunHandle {
  * failure unless a model call already recorded that same error), then rethrows it. Everything goes
  * through the background queue: call `client.flush()` or `client.close()` before the process exits.
  */
-export async function withRun<R>(client: BackgroundClient, args: ToolInput<'core_start_run'>, fn: (run: RunHandle) => Promise<R> | R): Promise<R> {
+export async function withRun<R>(
+  client: BackgroundClient,
+  args: ToolInput<'core_start_run'>,
+  fn: (run: RunHandle) => Promise<R> | R,
+): Promise<R> {
   const runId = client.startRun(args);
   const run: RunHandle = { runId, projectKey: args.project_key, agentId: args.agent_id };
   try {

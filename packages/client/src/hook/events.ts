@@ -37,7 +37,13 @@ function startCall(state: SessionState, payload: HookPayload, previousRun?: stri
   if (previousRun) meta.resumed_from_run_id = previousRun;
   return call(
     'core_start_run',
-    { project_key: state.project_key, agent_id: state.agent_id, run_id: state.run_id, summary: `Claude Code session${source ? ` (${source})` : ''}`, meta_json: meta },
+    {
+      project_key: state.project_key,
+      agent_id: state.agent_id,
+      run_id: state.run_id,
+      summary: `Claude Code session${source ? ` (${source})` : ''}`,
+      meta_json: meta,
+    },
     `start:${state.run_id}`,
   );
 }
@@ -135,7 +141,12 @@ export function callsForEvent(settings: HookSettings, payload: HookPayload, prev
     case 'PostToolUse':
     case 'PostToolUseFailure': {
       const failed = payload.hook_event_name === 'PostToolUseFailure';
-      const entry: TraceEntry = { type: 'tool', tool: clip(payload.tool_name, LIMITS.name), ended_at: now, status: failed ? 'error' : 'ok' };
+      const entry: TraceEntry = {
+        type: 'tool',
+        tool: clip(payload.tool_name, LIMITS.name),
+        ended_at: now,
+        status: failed ? 'error' : 'ok',
+      };
       if (payload.tool_use_id) entry.tool_use_id = clip(payload.tool_use_id, 128);
       if (failed) {
         entry.error = clip(textOf(payload.error) || 'tool call failed', LIMITS.error);

@@ -22,7 +22,14 @@ export type HookPayload = Common &
 export type HookEventName = HookPayload['hook_event_name'];
 
 /** Events the hook handles; any other event name is ignored (exit 0, nothing sent). */
-export const HANDLED_EVENTS: readonly HookEventName[] = ['SessionStart', 'PostToolUse', 'PostToolUseFailure', 'Stop', 'StopFailure', 'SessionEnd'];
+export const HANDLED_EVENTS: readonly HookEventName[] = [
+  'SessionStart',
+  'PostToolUse',
+  'PostToolUseFailure',
+  'Stop',
+  'StopFailure',
+  'SessionEnd',
+];
 
 const OPTIONAL_STRINGS = ['transcript_path', 'cwd', 'source', 'model', 'tool_use_id', 'error_type', 'error_message', 'reason'] as const;
 
@@ -31,7 +38,8 @@ export function parseHookPayload(value: unknown): { payload: HookPayload } | { p
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: 'the payload must be a JSON object' };
   const v = value as Record<string, unknown>;
   const event = v.hook_event_name;
-  if (typeof event !== 'string' || !(HANDLED_EVENTS as readonly string[]).includes(event)) return { problem: `event ${String(event)} is not handled` };
+  if (typeof event !== 'string' || !(HANDLED_EVENTS as readonly string[]).includes(event))
+    return { problem: `event ${String(event)} is not handled` };
   if (typeof v.session_id !== 'string' || v.session_id.length === 0 || v.session_id.length > 256)
     return { problem: `bad ${event} payload: session_id must be a string of 1 to 256 characters` };
   if ((event === 'PostToolUse' || event === 'PostToolUseFailure') && (typeof v.tool_name !== 'string' || v.tool_name.length === 0))

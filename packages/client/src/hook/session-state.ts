@@ -17,7 +17,13 @@ export interface SessionState {
   /** assistant message ids already reported, across every run of the session */
   counted: string[];
   /** this run's usage so far: the final totals sent with core_end_run */
-  totals: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number; llm_calls: number };
+  totals: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens: number;
+    cache_creation_input_tokens: number;
+    llm_calls: number;
+  };
   last_model?: string;
 }
 

@@ -95,7 +95,12 @@ export async function deliver(settings: HookSettings, calls: SpooledCall[], log:
       const call = pending[sent + refused];
       try {
         // the transport alone, not the typed client: its result schemas would load zod, and nothing here reads the answer
-        const { send, auth } = createTransport({ url: settings.url, apiKey: settings.apiKey, maxRetries: 0, timeoutMs: Math.min(remaining, 2000) });
+        const { send, auth } = createTransport({
+          url: settings.url,
+          apiKey: settings.apiKey,
+          maxRetries: 0,
+          timeoutMs: Math.min(remaining, 2000),
+        });
         await send(`/v1/tools/${encodeURIComponent(call.tool)}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': call.key, ...auth },
