@@ -144,8 +144,8 @@ function postFrom(
   url: string,
   body: unknown,
   headers: Record<string, string>,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = request(

@@ -88,8 +88,8 @@ export class BridgeProcess {
   }
 
   /** POST /v1/tools/{tool}; returns status and parsed body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async tool(tool: string, args: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    // eslint-disable-line @typescript-eslint/no-explicit-any
     const r = await fetch(`${this.url}/v1/tools/${tool}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -98,8 +98,8 @@ export class BridgeProcess {
     return { status: r.status, body: await r.json() };
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string }> {
-    // eslint-disable-line @typescript-eslint/no-explicit-any
     const r = await fetch(`${this.url}${path}`, { headers });
     const text = await r.text();
     let body: unknown = undefined;
