@@ -47,7 +47,7 @@ function counter(metrics: string, name: string, labels: Record<string, string>):
   return sum;
 }
 
-describe('features (DESIGN §7)', () => {
+describe('features beyond the seed tools (docs/tools.md)', () => {
   const receiver = new OtlpReceiver();
   let bridge: BridgeProcess;
   let costOff: BridgeProcess;

@@ -152,7 +152,7 @@ describe('fuzz: hostile JSON at every tool over HTTP', () => {
   });
   after(async () => b?.dispose());
 
-  it('never crashes and always answers well-formed JSON 2xx/4xx with the §1 error shape (250 calls)', async () => {
+  it('never crashes and always answers well-formed JSON 2xx/4xx with the documented error shape {error: {code, message, details?}} (250 calls)', async () => {
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(call, async ({ c, idem }) => {
