@@ -4,15 +4,18 @@ import type { RunStore, StoreTx } from '../store/run-store.js';
 import { ATTR } from '../telemetry/attributes.js';
 import { parseTraceparent } from '../telemetry/ids.js';
 import { redactText, redactValue } from '../telemetry/redact.js';
-import { rootSpan, recordRunSpan } from '../telemetry/root-span.js';
-import { errorTypeOf, failureEvent, lateEndSpan, recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
+import { rootSpan } from '../telemetry/root-span.js';
+import { lateEndSpan, recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import { setTokenUsage, usageEvent } from '../telemetry/usage-attributes.js';
 import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
 import { canSee, type CallContext } from './call-context.js';
 import { runEndedEffect, type MetricEffect, type MetricSink } from './effects.js';
 import type { RunRecord, RunView, Totals } from './model.js';
+import { failureRecord } from './failure-record.js';
 import { newRunRecord } from './new-run.js';
+import { parentOfStart } from './parent-run.js';
+import { reapBody, recordRunBody } from './one-step-runs.js';
 import { keepEvent, keepUsageReport } from './root-events.js';
 import { callInTransaction, type CallOptions } from './run-transaction.js';
 import { descendants } from './run-tree.js';
@@ -85,20 +88,7 @@ export class RunService {
         if (existing && !existing.implicit) return { result: this.views.startResult(existing), spans: [], effects: [] };
 
         const meta = args.meta_json ? redactValue(args.meta_json) : null;
-        let traceparent = parseTraceparent(ctx.traceparent);
-        let parentRunId: string | null = null;
-        const parentRef = typeof meta?.parent_run_id === 'string' ? meta.parent_run_id.toLowerCase() : undefined;
-        if (parentRef === runId) {
-          const message = 'meta_json.parent_run_id: a run cannot be its own parent';
-          throw new BridgeError('invalid_argument', message, [{ path: 'meta_json.parent_run_id', message }]);
-        }
-        if (parentRef) {
-          const parent = await tx.getRun(parentRef);
-          if (!parent || parent.project_key !== args.project_key || !canSee(ctx, parent.project_key))
-            throw new BridgeError('run_not_found', `meta_json.parent_run_id: run ${parentRef} not found`);
-          parentRunId = parent.run_id;
-          traceparent = { trace_id: parent.trace_id, span_id: parent.root_span_id, trace_flags: parent.trace_flags };
-        }
+        const { traceparent, parentRunId } = await parentOfStart(tx, runId, args.project_key, meta, ctx);
         const effects: MetricEffect[] = [];
         let run: RunRecord;
         if (existing) {
@@ -246,25 +236,7 @@ export class RunService {
           run.implicit = true;
           effects.push({ kind: 'run_started', project: run.project_key });
         }
-        const error = this.options.captureContent && args.error !== undefined ? redactText(args.error) : undefined;
-        const failureId = randomUUID();
-        // the type becomes a span attribute and a metric label: derive it from redacted text only
-        const errorType = errorTypeOf(
-          args.error === undefined ? undefined : redactText(args.error),
-          args.meta ? redactValue(args.meta) : undefined,
-        );
-        const event = failureEvent(
-          {
-            failure_id: failureId,
-            error_type: errorType,
-            summary: redactText(args.summary),
-            error,
-            task_id: args.task_id,
-            context: args.context ? redactValue(args.context) : undefined,
-            meta: args.meta ? redactValue(args.meta) : undefined,
-          },
-          now,
-        );
+        const { failureId, errorType, event } = failureRecord(args, this.options.captureContent, now);
         const spans: SpanRecord[] = [];
         if (run.root_exported) spans.push(recordFailureSpan(run, event));
         else await keepEvent(tx, run, event);
@@ -292,46 +264,15 @@ export class RunService {
       scope: `project:${args.project_key}`,
       ctx,
       request: args,
-      apply: async (_tx, now) => {
-        const run = newRunRecord(runId, args.project_key, null, now);
-        run.agent_name = args.agent;
-        run.summary = redactText(args.summary);
-        run.meta = args.meta_json ? redactValue(args.meta_json) : null;
-        run.status = 'completed';
-        run.end_reason = 'agent';
-        run.ended_at = now;
-        run.root_exported = true;
-        const effects: MetricEffect[] = [{ kind: 'run_started', project: run.project_key }, runEndedEffect(run)];
-        return { result: { run_id: run.run_id, trace_id: run.trace_id }, spans: [recordRunSpan(run, args.ticket)], effects, run };
-      },
+      apply: recordRunBody(runId, args),
     });
   }
 
   /** Ends one stale run as interrupted (the reaper); false when it is no longer stale. */
   async reap(runId: string, idleBefore: number, startedBefore: number): Promise<boolean> {
     let reaped = false;
-    await this.call({
-      tool: 'reaper',
-      lockKey: runId,
-      scope: undefined,
-      ctx: {},
-      request: {},
-      apply: async (tx, now) => {
-        const run = await tx.getRun(runId);
-        if (!run || run.status !== 'running') return { result: {}, spans: [], effects: [] };
-        const idle = run.last_activity_at < idleBefore;
-        const tooOld = run.started_at < startedBefore;
-        if (!idle && !tooOld) return { result: {}, spans: [], effects: [] };
-        run.status = 'interrupted';
-        run.end_reason = idle ? 'idle_timeout' : 'max_duration';
-        // an idle run ends at its last activity, not at reap time
-        run.ended_at = idle ? run.last_activity_at : now;
-        const spans = [rootSpan(run, await tx.takeEvents(run.run_id))];
-        run.root_exported = true;
-        reaped = true;
-        return { result: {}, spans, effects: [runEndedEffect(run)], run };
-      },
-    });
+    const apply = reapBody(runId, idleBefore, startedBefore, () => (reaped = true));
+    await this.call({ tool: 'reaper', lockKey: runId, scope: undefined, ctx: {}, request: {}, apply });
     return reaped;
   }
 

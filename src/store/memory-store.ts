@@ -3,8 +3,6 @@ import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-re
 import {
   type ActiveRuns,
   Mutex,
-  decodeCursor,
-  encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
   type IdempotentAnswer,
@@ -15,6 +13,7 @@ import {
   type RunStore,
   type StoreTx,
 } from './run-store.js';
+import { listRunsIn } from './memory-list.js';
 
 type DeadEntry = Omit<OutboxEntry, 'next_attempt_at' | 'lease_owner' | 'lease_until'> & { dead_at: number; reason: string };
 
@@ -137,24 +136,7 @@ export class MemoryStore implements RunStore {
   }
 
   async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
-    if (q.projects && q.projects.length === 0) return { runs: [], next_cursor: null };
-    const sortValue = (r: RunRecord) => (q.sort === 'cost' ? r.totals.cost_usd : r.started_at);
-    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const matches = [...this.runs.values()].filter(
-      (r) =>
-        (!q.projects || q.projects.includes(r.project_key)) &&
-        (!q.project_key || r.project_key === q.project_key) &&
-        (!q.status || r.status === q.status) &&
-        (!q.agent_id || r.agent_id === q.agent_id) &&
-        (q.since === undefined || r.started_at >= q.since) &&
-        (q.min_cost === undefined || r.totals.cost_usd >= q.min_cost) &&
-        (!q.parent_run_id || r.parent_run_id === q.parent_run_id) &&
-        (!cursor || compareDesc(sortValue(r), r.run_id, cursor[0], cursor[1]) > 0),
-    );
-    matches.sort((a, b) => compareDesc(sortValue(a), a.run_id, sortValue(b), b.run_id));
-    const runs = matches.slice(0, q.limit);
-    const last = runs[runs.length - 1];
-    const next_cursor = matches.length > q.limit && last ? encodeCursor(sortValue(last), last.run_id) : null;
+    const { runs, next_cursor } = listRunsIn(this.runs.values(), q);
     return { runs: clone(runs), next_cursor };
   }
 
@@ -290,12 +272,6 @@ export class MemoryStore implements RunStore {
     for (const [k, v] of map) if (predicate(v) && map.delete(k)) n++;
     return n;
   }
-}
-
-/** Orders (sortValue, runId) pairs descending: negative when a comes first. */
-function compareDesc(aValue: number, aId: string, bValue: number, bId: string): number {
-  if (aValue !== bValue) return bValue - aValue;
-  return aId < bId ? 1 : aId > bId ? -1 : 0;
 }
 
 function toOutboxRow(r: Pick<OutboxEntry, 'id' | 'run_id' | 'created_at' | 'attempts' | 'span_json'>): OutboxRow {
