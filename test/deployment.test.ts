@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { freePort, stopChild } from './support/bridge-process.js';
 import { skipWhenMissing } from './support/required-service.js';
+import { allPanels, dashboard, prometheusTargets } from './support/dashboard.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p: string[]) => join(ROOT, ...p);
@@ -364,21 +365,9 @@ test('alerts.test.yml has a firing and a quiet case for every alert rule', () =>
 // Grafana
 // ---------------------------------------------------------------------------------------------
 
-const dashboard = JSON.parse(readFileSync(at('deploy', 'grafana', 'dashboards', 'agent-runs.json'), 'utf8'));
-
-function allPanels(panels: any[]): any[] {
-  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
-}
-
 /** Every PromQL query of the dashboard: panel targets on Prometheus and template variables. */
 function dashboardQueries(): string[] {
-  const out: string[] = [];
-  for (const p of allPanels(dashboard.panels)) {
-    for (const t of p.targets ?? []) {
-      const uid = t.datasource?.uid ?? p.datasource?.uid;
-      if (uid === 'prometheus' && t.expr) out.push(t.expr);
-    }
-  }
+  const out = prometheusTargets().map((t) => t.expr);
   for (const v of dashboard.templating?.list ?? []) {
     const q = typeof v.query === 'string' ? v.query : v.query?.query;
     if (v.type === 'query' && q) out.push(q);

@@ -5,8 +5,6 @@ import type { ExportResult } from '../telemetry/attributes.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 import { classify } from './span-exporter.js';
 
-export type { ExportResult } from '../telemetry/attributes.js';
-
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { OutboxRelay, type ExportResult } from '../../src/export/outbox-relay.js';
+import { OutboxRelay } from '../../src/export/outbox-relay.js';
+import type { ExportResult } from '../../src/telemetry/attributes.js';
 import type { RowExporter, RowExportOutcome } from '../../src/export/row-exporter.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { OutboxRow } from '../../src/store/run-store.js';

@@ -2,6 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, ROOT } from '../../support/bridge-process.js';
+import { prometheusTargets } from '../../support/dashboard.js';
 import { httpOk, PeerProcess } from './peer-process.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed Prometheus and Grafana documents have an open shape */
@@ -65,19 +66,11 @@ export interface PanelQuery {
 
 /** Every Prometheus query of the Grafana dashboard, with its variables substituted as Grafana would. */
 export function dashboardQueries(variables: Record<string, string>): PanelQuery[] {
-  const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/agent-runs.json'), 'utf8'));
-  const panels = (list: any[]): any[] => list.flatMap((p) => [p, ...panels(p.panels ?? [])]);
-  const out: PanelQuery[] = [];
-  for (const panel of panels(dashboard.panels)) {
-    for (const target of panel.targets ?? []) {
-      const uid = target.datasource?.uid ?? panel.datasource?.uid;
-      if (uid !== 'prometheus' || !target.expr) continue;
-      const expr = String(target.expr).replace(/\$\{?(\w+)\}?/g, (match, name: string) => {
-        if (!(name in variables)) throw new Error(`panel "${panel.title}" uses $${name}, which the test does not substitute`);
-        return variables[name]!;
-      });
-      out.push({ panel: String(panel.title), expr });
-    }
-  }
-  return out;
+  return prometheusTargets().map(({ panel, expr }) => ({
+    panel,
+    expr: expr.replace(/\$\{?(\w+)\}?/g, (_match, name: string) => {
+      if (!(name in variables)) throw new Error(`panel "${panel}" uses $${name}, which the test does not substitute`);
+      return variables[name]!;
+    }),
+  }));
 }

@@ -86,17 +86,21 @@ export class Stack {
 
   /** Spans the bridge's relay reported as accepted by the collector (its own Prometheus counter). */
   async exportedSpans(): Promise<number> {
-    const metrics = await this.bridge.get('/metrics');
-    const line = metrics.text.split('\n').find((l) => l.startsWith('oprelay_export_spans_total{') && l.includes('result="success"'));
-    return line ? Number(line.split(' ').pop()) : 0;
+    return (await this.bridgeMetric('oprelay_export_spans_total{', 'result="success"')) ?? 0;
   }
 
   /** Rows still waiting in the bridge's outbox. */
   async outboxDepth(): Promise<number> {
+    const depth = await this.bridgeMetric('oprelay_outbox_depth');
+    if (depth === undefined) throw new Error('oprelay_outbox_depth is missing from /metrics');
+    return depth;
+  }
+
+  /** The value of the first /metrics line that starts with `prefix` and contains `part`. */
+  private async bridgeMetric(prefix: string, part = ''): Promise<number | undefined> {
     const metrics = await this.bridge.get('/metrics');
-    const line = metrics.text.split('\n').find((l) => l.startsWith('oprelay_outbox_depth'));
-    if (!line) throw new Error('oprelay_outbox_depth is missing from /metrics');
-    return Number(line.split(' ').pop());
+    const line = metrics.text.split('\n').find((l) => l.startsWith(prefix) && l.includes(part));
+    return line === undefined ? undefined : Number(line.split(' ').pop());
   }
 
   async stop(): Promise<void> {
