@@ -20,37 +20,41 @@ let bridge: BridgeProcess;
 let sent: SentFlows;
 let spansByProject: Map<string, PhoenixSpan[]>;
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'oprelay-e2e-phoenix-'));
-  const [phoenixPort, bridgePort] = await freePorts(2);
-  ({ process: phoenix, api } = phoenixPeer(phoenixPort!, join(dir, 'phoenix')));
-  const started = Date.now();
-  await phoenix.start(180_000);
-  console.log(`# Phoenix answered /healthz ${Date.now() - started} ms after its start`);
-  bridge = await BridgeProcess.start(
-    {
-      OTEL_EXPORTER_OTLP_ENDPOINT: api.otlpEndpoint,
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
-      OTEL_METRICS_EXPORTER: 'prometheus',
-      BRIDGE_EXPORT_INTERVAL_MS: '100',
-      BRIDGE_RETRY_MAX_BACKOFF: '1s',
-      // Phoenix's first writes on a loaded machine can take seconds: a short lease would only add retries
-      BRIDGE_OUTBOX_LEASE: '30s',
-      BRIDGE_PORT: String(bridgePort),
-    },
-    join(dir, 'bridge'),
-  );
-  sent = await sendFlows(bridge);
-  spansByProject = await waitForIngestion(bridge, api).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n--- phoenix ---\n${phoenix.tail()}\n--- bridge ---\n${bridge.logs.slice(-30).join('\n')}`);
-  });
-  const seed = await api.traceUsage(sent.seed.traceId);
-  console.log(`# Phoenix, seed run: ${JSON.stringify(seed)}`);
-  const kinds = spansOf(sent.seed.traceId).map((s) => `${s.name}=${s.span_kind}`);
-  console.log(`# Phoenix, seed run's span kinds: ${kinds.join(', ')}`);
-  for (const project of spansByProject.keys())
-    console.log(`# Phoenix, project ${project}: ${JSON.stringify(await api.projectUsage(project))}`);
-});
+// Bounded: Phoenix's start (at most 180 s) and two ingestion waits (60 s each).
+before(
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'oprelay-e2e-phoenix-'));
+    const [phoenixPort, bridgePort] = await freePorts(2);
+    ({ process: phoenix, api } = phoenixPeer(phoenixPort!, join(dir, 'phoenix')));
+    const started = Date.now();
+    await phoenix.start(180_000);
+    console.log(`# Phoenix answered /healthz ${Date.now() - started} ms after its start`);
+    bridge = await BridgeProcess.start(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: api.otlpEndpoint,
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        BRIDGE_EXPORT_INTERVAL_MS: '100',
+        BRIDGE_RETRY_MAX_BACKOFF: '1s',
+        // Phoenix's first writes on a loaded machine can take seconds: a short lease would only add retries
+        BRIDGE_OUTBOX_LEASE: '30s',
+        BRIDGE_PORT: String(bridgePort),
+      },
+      join(dir, 'bridge'),
+    );
+    sent = await sendFlows(bridge);
+    spansByProject = await waitForIngestion(bridge, api).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n--- phoenix ---\n${phoenix.tail()}\n--- bridge ---\n${bridge.logs.slice(-30).join('\n')}`);
+    });
+    const seed = await api.traceUsage(sent.seed.traceId);
+    console.log(`# Phoenix, seed run: ${JSON.stringify(seed)}`);
+    const kinds = spansOf(sent.seed.traceId).map((s) => `${s.name}=${s.span_kind}`);
+    console.log(`# Phoenix, seed run's span kinds: ${kinds.join(', ')}`);
+    for (const project of spansByProject.keys())
+      console.log(`# Phoenix, project ${project}: ${JSON.stringify(await api.projectUsage(project))}`);
+  },
+  { timeout: 360_000 },
+);
 
 after(async () => {
   await bridge?.dispose();
