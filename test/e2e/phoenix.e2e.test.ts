@@ -122,6 +122,15 @@ test('span kinds: AGENT roots, LLM calls, TOOL calls, the start marker neither A
   assert.equal(named(recorded, 'record_run claude-opus').span_kind, 'AGENT');
 });
 
+test("the root fills Phoenix's input, output and metadata columns", () => {
+  const root = named(spansOf(sent.seed.traceId), 'invoke_agent deployer');
+  const attributes = JSON.stringify(root.attributes);
+  assert.equal(root.attributes['input.value'], 'Deploying rate limiter to staging', attributes);
+  assert.equal(root.attributes['output.value'], 'Rate limiter deployed and verified in staging', attributes);
+  assert.equal(root.attributes['metadata.env'], 'staging', attributes);
+  assert.equal(root.attributes['session.id'], sent.sessionId, attributes);
+});
+
 test("Phoenix's token counts equal the runs' totals: every token on exactly one LLM span", async () => {
   for (const [label, runs] of Object.entries(runsOf(sent))) {
     const spans = llmSpans(spansOf(runs[0]!.traceId));
