@@ -19,6 +19,8 @@ let api: PhoenixApi;
 let bridge: BridgeProcess;
 let sent: SentFlows;
 let spansByProject: Map<string, PhoenixSpan[]>;
+/** The price Phoenix is given for the runs' model (USD per million tokens). */
+const PRICE_PER_MILLION = { input: 15, output: 75 };
 
 // Bounded: Phoenix's start (at most 180 s) and two ingestion waits (60 s each).
 before(
@@ -29,6 +31,8 @@ before(
     const started = Date.now();
     await phoenix.start(180_000);
     console.log(`# Phoenix answered /healthz ${Date.now() - started} ms after its start`);
+    const priced = Date.now();
+    await api.addModelPrice('claude-opus-4', PRICE_PER_MILLION.input, PRICE_PER_MILLION.output);
     bridge = await BridgeProcess.start(
       {
         OTEL_EXPORTER_OTLP_ENDPOINT: api.otlpEndpoint,
@@ -42,6 +46,8 @@ before(
       },
       join(dir, 'bridge'),
     );
+    // Phoenix prices spans as they arrive, from a model store it refreshes every 5 s
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, priced + 6_000 - Date.now())));
     sent = await sendFlows(bridge);
     spansByProject = await waitForIngestion(bridge, api).catch((error: unknown) => {
       throw new Error(`${String(error)}\n--- phoenix ---\n${phoenix.tail()}\n--- bridge ---\n${bridge.logs.slice(-30).join('\n')}`);
@@ -155,6 +161,13 @@ test("Phoenix's token counts equal the runs' totals: every token on exactly one 
   );
   const failedUsage = await api.traceUsage(sent.failed.traceId);
   assert.equal(failedUsage.rootSpan?.cumulativeTokenCountPrompt, 900, 'a failed run shows its tokens');
+});
+
+test("Phoenix's own cost column, given the model's price, prices every token of the run", async () => {
+  const seed = await api.traceUsage(sent.seed.traceId);
+  const expected = (12400 * PRICE_PER_MILLION.input + 3200 * PRICE_PER_MILLION.output) / 1_000_000;
+  const cost = seed.costSummary.total.cost ?? NaN;
+  assert.ok(Math.abs(cost - expected) < 1e-9, `Phoenix prices the seed run at ${cost}, expected ${expected}`);
 });
 
 test('llm.cost.total on the root and on the LLM spans, which sum to the run cost', () => {

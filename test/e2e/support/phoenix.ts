@@ -125,6 +125,23 @@ export class PhoenixApi {
     return node;
   }
 
+  /**
+   * Adds a price for `model` to Phoenix's own table (what Settings → Models does), so Phoenix's cost
+   * column prices the model's LLM spans. Phoenix's model store picks it up within 5 s.
+   */
+  async addModelPrice(model: string, inputPerMillion: number, outputPerMillion: number): Promise<void> {
+    await this.graphql(`mutation ($input: CreateModelMutationInput!) { createModel(input: $input) { model { name } } }`, {
+      input: {
+        name: model,
+        namePattern: `^${model}$`,
+        costs: [
+          { tokenType: 'input', kind: 'PROMPT', costPerMillionTokens: inputPerMillion },
+          { tokenType: 'output', kind: 'COMPLETION', costPerMillionTokens: outputPerMillion },
+        ],
+      },
+    });
+  }
+
   /** The trace's token and cost figures, in whichever project Phoenix put it. */
   async traceUsage(traceId: string): Promise<PhoenixTraceUsage> {
     type Node = { name: string; trace: Omit<PhoenixTraceUsage, 'project'> | null };
