@@ -13,6 +13,8 @@ export interface RunTotals {
 export interface SentRun {
   runId: string;
   traceId: string;
+  /** the run's root span, named by the traceparent core_start_run answered */
+  rootSpanId: string;
   /** the totals the bridge answered at the run's end */
   totals: RunTotals;
 }
@@ -38,9 +40,14 @@ async function call(bridge: BridgeProcess, tool: string, args: Record<string, un
   return answer.body.result;
 }
 
-async function end(bridge: BridgeProcess, runId: string, args: Record<string, unknown>): Promise<SentRun> {
-  const result = await call(bridge, 'core_end_run', { run_id: runId, ...args });
-  return { runId, traceId: runId.replaceAll('-', ''), totals: result.totals };
+async function end(
+  bridge: BridgeProcess,
+  started: { run_id: string; traceparent: string },
+  args: Record<string, unknown>,
+): Promise<SentRun> {
+  const result = await call(bridge, 'core_end_run', { run_id: started.run_id, ...args });
+  const [, traceId, rootSpanId] = started.traceparent.split('-');
+  return { runId: started.run_id, traceId: traceId!, rootSpanId: rootSpanId!, totals: result.totals };
 }
 
 /**
@@ -57,7 +64,7 @@ export async function sendFlows(bridge: BridgeProcess): Promise<SentFlows> {
     call(bridge, 'core_start_run', { project_key: project, agent_id: AGENT_ID, run_id: runId, summary, meta_json: meta });
 
   const seedId = randomUUID();
-  await start(projectA, seedId, { agent_name: 'deployer', env: 'staging', session_id: sessionId });
+  const seedStart = await start(projectA, seedId, { agent_name: 'deployer', env: 'staging', session_id: sessionId });
   await call(bridge, 'core_report_usage', {
     run_id: seedId,
     token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model, llm_calls: 3 },
@@ -76,22 +83,27 @@ export async function sendFlows(bridge: BridgeProcess): Promise<SentFlows> {
     error: 'Error: connect ETIMEDOUT 10.0.0.5:5432',
     context: { migration: '0042_add_index', attempt: 2 },
   });
-  const seed = await end(bridge, seedId, {
+  const seed = await end(bridge, seedStart, {
     status: 'completed',
     summary: 'Rate limiter deployed and verified in staging',
     token_usage: { input_tokens: 12400, output_tokens: 3200, cost_usd: 0.042, model, llm_calls: 7 },
   });
 
   const sameSessionId = randomUUID();
-  await start(projectA, sameSessionId, { agent_name: 'verifier', session_id: sessionId }, 'Verify the rate limiter');
+  const sameSessionStart = await start(
+    projectA,
+    sameSessionId,
+    { agent_name: 'verifier', session_id: sessionId },
+    'Verify the rate limiter',
+  );
   await call(bridge, 'core_report_usage', {
     run_id: sameSessionId,
     token_usage: { input_tokens: 2000, output_tokens: 300, cost_usd: 0.006, model, llm_calls: 1 },
   });
-  const sameSession = await end(bridge, sameSessionId, { status: 'completed', summary: 'verified' });
+  const sameSession = await end(bridge, sameSessionStart, { status: 'completed', summary: 'verified' });
 
   const failedId = randomUUID();
-  await start(projectA, failedId, { agent_name: 'migrator' }, 'migrate');
+  const failedStart = await start(projectA, failedId, { agent_name: 'migrator' }, 'migrate');
   await call(bridge, 'core_record_failure', {
     project_key: projectA,
     run_id: failedId,
@@ -99,7 +111,7 @@ export async function sendFlows(bridge: BridgeProcess): Promise<SentFlows> {
     summary: 'Schema migration failed',
     error: 'MigrationError: column "rate" already exists',
   });
-  const failed = await end(bridge, failedId, {
+  const failed = await end(bridge, failedStart, {
     status: 'failed',
     summary: 'gave up after the migration failed',
     token_usage: { input_tokens: 900, output_tokens: 150, cost_usd: 0.004, model, llm_calls: 1 },
@@ -107,23 +119,22 @@ export async function sendFlows(bridge: BridgeProcess): Promise<SentFlows> {
 
   const parentId = randomUUID();
   const childId = randomUUID();
-  await start(projectB, parentId, { agent_name: 'planner' }, 'plan the release');
+  const parentStart = await start(projectB, parentId, { agent_name: 'planner' }, 'plan the release');
   const childStart = await start(projectB, childId, { agent_name: 'coder', parent_run_id: parentId }, 'write the patch');
   await call(bridge, 'core_report_usage', {
     run_id: childId,
     token_usage: { input_tokens: 1500, output_tokens: 200, cost_usd: 0.005, model, llm_calls: 1 },
     traces: [{ type: 'llm', model, input_tokens: 1500, output_tokens: 200, duration_ms: 900 }],
   });
-  const child = await end(bridge, childId, {
+  const child = await end(bridge, childStart, {
     status: 'completed',
     token_usage: { input_tokens: 3000, output_tokens: 400, cost_usd: 0.01, model, llm_calls: 2 },
   });
-  const parent = await end(bridge, parentId, {
+  const parent = await end(bridge, parentStart, {
     status: 'completed',
     token_usage: { input_tokens: 1000, output_tokens: 100, cost_usd: 0.002, model, llm_calls: 1 },
   });
-  assert.equal(childStart.trace_id, parent.traceId, 'the sub-agent joins its parent trace');
-  child.traceId = childStart.trace_id;
+  assert.equal(child.traceId, parent.traceId, 'the sub-agent joins its parent trace');
 
   const recorded = await call(bridge, 'record_run', {
     project_key: projectB,
@@ -134,36 +145,27 @@ export async function sendFlows(bridge: BridgeProcess): Promise<SentFlows> {
   return { projectA, projectB, sessionId, seed, sameSession, failed, parent, child, recordTraceId: recorded.trace_id };
 }
 
-/** The value of the first line of the bridge's /metrics that starts with `prefix` and contains `part`. */
-async function bridgeMetric(bridge: BridgeProcess, prefix: string, part = ''): Promise<number | undefined> {
-  const metrics = await bridge.get('/metrics');
-  const line = metrics.text.split('\n').find((l) => l.startsWith(prefix) && l.includes(part));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
-
 /**
- * Waits until the bridge's outbox is empty and Phoenix holds every span the bridge delivered,
- * then returns Phoenix's spans by project (all projects, so spans in a wrong project show too).
+ * Waits until Phoenix holds every run's root span and the record_run span, and its span count has
+ * stopped changing (the roots are the last spans each run exports), then returns Phoenix's spans
+ * by project (all projects, so spans in a wrong project show too).
  */
-export async function waitForIngestion(bridge: BridgeProcess, api: PhoenixApi, timeoutMs = 60_000): Promise<Map<string, PhoenixSpan[]>> {
-  const delivered = await waitFor(
-    'the bridge to deliver every span to Phoenix',
-    async () => {
-      const depth = await bridgeMetric(bridge, 'oprelay_outbox_depth');
-      const exported = await bridgeMetric(bridge, 'oprelay_export_spans_total{', 'result="success"');
-      return depth === 0 && exported ? exported : undefined;
-    },
-    timeoutMs,
-  );
+export async function waitForIngestion(api: PhoenixApi, sent: SentFlows, timeoutMs = 90_000): Promise<Map<string, PhoenixSpan[]>> {
+  const roots = [sent.seed, sent.sameSession, sent.failed, sent.parent, sent.child].map((run) => run.rootSpanId);
+  let previousCount = -1;
   return waitFor(
-    `Phoenix to hold the ${delivered} spans the bridge delivered`,
+    'Phoenix to hold every span the bridge sent',
     async () => {
       const byProject = new Map<string, PhoenixSpan[]>();
       for (const project of await api.projectNames()) byProject.set(project, await api.spans(project));
-      const held = [...byProject.values()].reduce((sum, spans) => sum + spans.length, 0);
-      return held >= delivered ? byProject : undefined;
+      const spans = [...byProject.values()].flat();
+      const held = new Set(spans.map((span) => span.context.span_id));
+      const complete = roots.every((id) => held.has(id)) && spans.some((span) => span.context.trace_id === sent.recordTraceId);
+      const stable = spans.length === previousCount;
+      previousCount = spans.length;
+      return complete && stable ? byProject : undefined;
     },
     timeoutMs,
-    500,
+    1_000,
   );
 }

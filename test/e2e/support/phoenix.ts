@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../../../src/config.js';
 import { ROOT } from '../../support/bridge-process.js';
 import { httpOk, PeerProcess, peerBinary } from './peer-process.js';
 
@@ -60,11 +62,6 @@ export interface PhoenixTraceUsage {
 /** Phoenix's own read APIs: REST under /v1 and GraphQL at /graphql. */
 export class PhoenixApi {
   constructor(readonly url: string) {}
-
-  /** OTLP/HTTP protobuf endpoint base (the exporter appends /v1/traces). */
-  get otlpEndpoint(): string {
-    return this.url;
-  }
 
   private async getJson<T>(path: string): Promise<T> {
     const response = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(10_000) });
@@ -155,6 +152,30 @@ export class PhoenixApi {
     if (!node?.trace) throw new Error(`Phoenix has no trace ${traceId}`);
     return { project: node.name, ...node.trace };
   }
+}
+
+/**
+ * The bridge settings docs/operations.md gives for a self-hosted Phoenix (the `NAME=value` code
+ * spans of its table row), with the endpoint's origin pointed at `phoenixUrl`; settings with a
+ * placeholder (`<key>`, for Phoenix Cloud) are left out; what the row leaves unset keeps the
+ * bridge's default.
+ */
+export function documentedPhoenixSettings(phoenixUrl: string): Record<string, string> {
+  const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+  const row = doc.split('\n').find((line) => /^\|[^|]*Phoenix/.test(line) && !/^\|[^|]*Cloud/.test(line));
+  if (!row) throw new Error('docs/operations.md has no table row for Phoenix');
+  const settings: Record<string, string> = {};
+  for (const [, name, value] of row.matchAll(/`([A-Z][A-Z0-9_]*)=([^`]+)`/g)) {
+    if (value!.includes('<')) continue;
+    settings[name!] = name!.endsWith('_ENDPOINT') ? phoenixUrl + new URL(value!).pathname.replace(/\/$/, '') : value!;
+  }
+  if (!Object.keys(settings).some((name) => name.endsWith('_ENDPOINT'))) {
+    throw new Error(`docs/operations.md's Phoenix row names no endpoint: ${row}`);
+  }
+  // the test bridge's own default is Prometheus only: spell out what the bridge's default does instead
+  const { metrics } = loadConfig(settings);
+  settings.OTEL_METRICS_EXPORTER = [metrics.otlp && 'otlp', metrics.prometheus && 'prometheus'].filter(Boolean).join(',') || 'none';
+  return settings;
 }
 
 /** A span attribute as a number (Phoenix returns integers and floats as JSON numbers). */
