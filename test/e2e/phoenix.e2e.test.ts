@@ -57,8 +57,8 @@ before(
       join(dir, 'bridge'),
     );
     bridgeStarted = Date.now();
-    // Phoenix prices spans as they arrive, from a model store it refreshes every 5 s
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, priced + 6_000 - Date.now())));
+    // Phoenix prices spans as they arrive, from a model store it refreshes every 5 s (plus the fetch)
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, priced + 8_000 - Date.now())));
     sent = await sendFlows(bridge);
     spansByProject = await waitForIngestion(api, sent).catch((error: unknown) => {
       throw new Error(`${String(error)}\n--- phoenix ---\n${phoenix.tail()}\n--- bridge ---\n${bridge.logs.slice(-30).join('\n')}`);
