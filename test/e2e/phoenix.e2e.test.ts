@@ -1,7 +1,7 @@
 /**
- * Runs as an SRE sees them in Arize Phoenix: the bridge exports OTLP/HTTP protobuf straight to a
- * real Phoenix (OTLP metrics off: Phoenix has no /v1/metrics), and every assertion reads Phoenix's
- * own REST and GraphQL APIs.
+ * Runs as an SRE sees them in Arize Phoenix: the bridge, on the settings docs/operations.md gives
+ * for Phoenix, exports straight to a real Phoenix, and every assertion reads Phoenix's own REST and
+ * GraphQL APIs.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -120,7 +120,8 @@ test('span kinds: AGENT roots, LLM calls, TOOL calls, the start marker neither A
   const root = named(seed, 'invoke_agent deployer');
   assert.equal(root.parent_id, null, 'the run is the trace root');
   assert.equal(root.span_kind, 'AGENT');
-  assert.equal(named(seed, 'chat claude-opus-4').span_kind, 'LLM');
+  const chats = seed.filter((s) => s.name.startsWith('chat '));
+  assert.ok(chats.length > 0 && chats.every((s) => s.span_kind === 'LLM'), JSON.stringify(chats.map((s) => s.span_kind)));
   assert.equal(named(seed, 'execute_tool kubectl').span_kind, 'TOOL');
   const marker = named(seed, 'start_run');
   assert.ok(!['AGENT', 'LLM'].includes(marker.span_kind), `start_run is ${marker.span_kind}`);
