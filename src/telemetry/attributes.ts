@@ -10,7 +10,6 @@ export const ATTR = {
   serviceNamespace: 'service.namespace',
   serviceInstanceId: 'service.instance.id',
   errorType: 'error.type',
-  sessionId: 'session.id',
   exceptionType: 'exception.type',
   exceptionMessage: 'exception.message',
   exceptionStacktrace: 'exception.stacktrace',
