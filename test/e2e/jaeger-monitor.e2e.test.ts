@@ -158,9 +158,17 @@ test("Jaeger's metrics API answers latency, calls and error rate per operation o
     p95_ms: Object.fromEntries(latencies.series.map((s) => [s.operation, s.points.at(-1)?.value])),
   };
   console.log(`# Jaeger /api/metrics for service=${PROJECT} (ratePer=${ratePer} ms, last point): ${JSON.stringify(excerpt)}`);
+  const rawTool = (errors.raw as { metrics: { labels: { value: string }[]; metricPoints: unknown[] }[] }).metrics.find((m) =>
+    m.labels.some((l) => l.value === OPERATIONS.tool),
+  );
+  console.log(
+    `# Jaeger /api/metrics/errors, the tool's series (last point): ${JSON.stringify({ ...rawTool, metricPoints: rawTool?.metricPoints.slice(-1) })}`,
+  );
 
   // The dashboard's "Agent operations" row, on the same Prometheus, window and time: the same numbers.
-  const panels = dashboardQueries({ project: PROJECT, __rate_interval: `${ratePer / 1000}s` }).filter(({ expr }) => readsSpanMetrics(expr));
+  const panels = dashboardQueries({ project: PROJECT, __range: '5m', __rate_interval: `${ratePer / 1000}s` }).filter(({ expr }) =>
+    readsSpanMetrics(expr),
+  );
   assert.equal(panels.length, 3, 'latency, calls and error rate panels');
   for (const { panel, expr } of panels) {
     const result = await instantQuery(promUrl, expr, endTs);
