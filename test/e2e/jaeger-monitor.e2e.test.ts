@@ -157,7 +157,7 @@ test("Jaeger's metrics API answers latency, calls and error rate per operation o
     error_rate: Object.fromEntries(errors.series.map((s) => [s.operation, s.points.at(-1)?.value])),
     p95_ms: Object.fromEntries(latencies.series.map((s) => [s.operation, s.points.at(-1)?.value])),
   };
-  console.log(`# Jaeger /api/metrics for service=${PROJECT} (ratePer=${ratePer} ms, last point): ${JSON.stringify(excerpt)}`);
+  console.log(`Jaeger /api/metrics for service=${PROJECT} (ratePer=${ratePer} ms, last point): ${JSON.stringify(excerpt)}`);
   const rawTool = (errors.raw as { metrics: { labels: { value: string }[]; metricPoints: unknown[] }[] }).metrics.find((m) =>
     m.labels.some((l) => l.value === OPERATIONS.tool),
   );
