@@ -16,9 +16,20 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
+  ENDED_STATUSES,
 } from './run-store.js';
 
 const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
+
+/** Retention batches: rows found through runs_status_activity and idempotency_created; rows a call holds are skipped. */
+const DELETE_ENDED_RUNS = `WITH gone AS (
+    DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs WHERE status = ANY($3::text[]) AND last_activity_at < $1
+                                      LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING run_id),
+  events AS (DELETE FROM run_events WHERE run_id IN (SELECT run_id FROM gone))
+  SELECT COUNT(*)::int AS n FROM gone`;
+const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid IN
+  (SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
 
 type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: string };
 type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
@@ -183,8 +194,14 @@ export class PostgresStore implements RunStore {
     return res.rowCount ?? 0;
   }
 
-  async purgeIdempotency(before: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM idempotency WHERE created_at < $1', [before])).rowCount ?? 0;
+  async purgeIdempotency(before: number, limit?: number): Promise<number> {
+    if (limit === undefined) return (await this.pool.query('DELETE FROM idempotency WHERE created_at < $1', [before])).rowCount ?? 0;
+    return (await this.pool.query(named(PURGE_IDEMPOTENCY_BATCH, [before, limit]))).rowCount ?? 0;
+  }
+
+  async deleteEndedRuns(endedBefore: number, limit: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(named(DELETE_ENDED_RUNS, [endedBefore, limit, ENDED_STATUSES]));
+    return rows[0]?.n ?? 0;
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {

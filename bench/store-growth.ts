@@ -1,0 +1,138 @@
+/**
+ * What grows with the store: EXPLAIN QUERY PLAN of every per-call and housekeeping statement, then
+ * the latency of real tool calls (run service + SQLite store, no HTTP) on a store pre-filled with
+ * `size` ended runs and 5 × `size` idempotency answers, filled by bulk SQL.
+ *
+ *   node --import tsx bench/store-growth.ts 10000 100000
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noMetrics } from '../src/runs/effects.js';
+import { RunService } from '../src/runs/run-service.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { parseToolArgs } from '../src/tools/validate.js';
+import { endArgs, reportArgs, startArgs } from './workload.js';
+
+const sizes = process.argv.slice(2).map(Number);
+const CYCLES = Number(process.env.GROWTH_CYCLES ?? 1500);
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const size = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Ended runs and idempotency answers written by bulk SQL, with documents copied from a real run. */
+function fill(file: string, runs: number, doc: string, response: string): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  const insertRun = db.prepare(
+    `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+     VALUES (?, 'bench', 'agent', 'completed', ?, ?, ?, NULL, ?)`,
+  );
+  const insertIdem = db.prepare('INSERT INTO idempotency (scope, created_at, response, request_hash) VALUES (?, ?, ?, ?)');
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < runs; i++) {
+      const id = randomUUID();
+      const at = now - (runs - i) * 5;
+      insertRun.run(id, at, at + 4, Math.random(), doc.replaceAll('RUNID', id));
+      for (let k = 0; k < 5; k++) insertIdem.run(`core_report_usage:${id}:${randomUUID()}`, at, response, 'h'.repeat(64));
+    }
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+function plans(file: string): void {
+  const db = new Database(file, { readonly: true });
+  const statements: Record<string, string> = {
+    getRun: 'SELECT doc FROM runs WHERE run_id = ?',
+    getIdem: 'SELECT response, request_hash FROM idempotency WHERE scope = ? AND created_at >= ?',
+    events: 'SELECT event FROM run_events WHERE run_id = ? ORDER BY seq',
+    activeRuns: "SELECT project_key, COUNT(*) AS n, MIN(started_at) AS oldest FROM runs WHERE status = 'running' GROUP BY project_key",
+    stale: `SELECT run_id FROM runs WHERE status = 'running' AND last_activity_at < ? UNION SELECT run_id FROM runs WHERE status = 'running' AND started_at < ? LIMIT ?`,
+    outboxStats: 'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox',
+    due: 'SELECT id, run_id, created_at, attempts, span FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
+    expire: 'DELETE FROM outbox WHERE created_at < ?',
+    purgeIdem: 'DELETE FROM idempotency WHERE created_at < ?',
+  };
+  for (const [name, sql] of Object.entries(statements)) {
+    const detail = db
+      .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 0))
+      .map((r) => (r as { detail: string }).detail);
+    process.stdout.write(`  ${name.padEnd(12)} ${detail.join(' | ')}\n`);
+  }
+  db.close();
+}
+
+async function measure(runs: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'oprelay-growth-'));
+  const file = join(dir, 'oprelay-bridge.sqlite');
+  try {
+    // one real run gives the document and answer sizes the bulk rows copy
+    let store = new SqliteStore(file);
+    await store.init();
+    let service = new RunService({ store, metrics: noMetrics, endUsage: 'final', captureContent: true, traceEntries: 'all' });
+    const sample = randomUUID();
+    await service.startRun(parseToolArgs('core_start_run', startArgs(sample)), {});
+    const answer = await service.reportUsage(parseToolArgs('core_report_usage', reportArgs(sample)), {});
+    for (let i = 0; i < 4; i++) await service.reportUsage(parseToolArgs('core_report_usage', reportArgs(sample)), {});
+    await service.endRun(parseToolArgs('core_end_run', endArgs(sample)), {});
+    const doc = JSON.stringify(await store.getRun(sample)).replaceAll(sample, 'RUNID');
+    await store.close();
+    fill(file, runs, doc, JSON.stringify(answer));
+    process.stdout.write(`\n${runs.toLocaleString()} ended runs, ${(5 * runs).toLocaleString()} idempotency rows, db ${(size(file) / 2 ** 20).toFixed(0)} MiB\n`);
+    plans(file);
+
+    store = new SqliteStore(file);
+    await store.init();
+    service = new RunService({ store, metrics: noMetrics, endUsage: 'final', captureContent: true, traceEntries: 'all' });
+    const times: number[] = [];
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t = performance.now();
+      await fn();
+      times.push(performance.now() - t);
+    };
+    let maxWal = 0;
+    for (let c = 0; c < CYCLES; c++) {
+      const id = randomUUID();
+      await timed(() => service.startRun(parseToolArgs('core_start_run', startArgs(id)), {}));
+      for (let r = 0; r < 5; r++)
+        await timed(() => service.reportUsage(parseToolArgs('core_report_usage', reportArgs(id)), { idempotencyKey: randomUUID() }));
+      await timed(() => service.endRun(parseToolArgs('core_end_run', endArgs(id)), {}));
+      if (c % 50 === 49) {
+        const rows = await store.claimOutbox('growth', 10_000, 60_000, Date.now());
+        await store.ackOutbox(rows.map((r) => r.id));
+        maxWal = Math.max(maxWal, size(`${file}-wal`));
+      }
+    }
+    const housekeeping: string[] = [];
+    for (const [name, fn] of [
+      ['findStaleRuns', () => store.findStaleRuns(Date.now() - 3_600_000, Date.now() - 86_400_000, 200)],
+      ['activeRuns', () => store.activeRuns()],
+      ['purgeIdempotency', () => store.purgeIdempotency(Date.now() - 86_400_000)],
+      ['outboxStats', () => store.outboxStats(Date.now())],
+    ] as const) {
+      const t = performance.now();
+      await fn();
+      housekeeping.push(`${name} ${(performance.now() - t).toFixed(2)} ms`);
+    }
+    await store.close();
+    times.sort((a, b) => a - b);
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    process.stdout.write(
+      `  ${times.length} calls (${CYCLES} × start, 5 reports with an idempotency key, end), one at a time: mean ${mean.toFixed(3)} ms, p50 ${q(times, 0.5).toFixed(3)} ms, p99 ${q(times, 0.99).toFixed(3)} ms; largest WAL ${(maxWal / 2 ** 20).toFixed(1)} MiB\n  ${housekeeping.join(', ')}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const n of sizes) await measure(n);
