@@ -88,7 +88,9 @@ async function measure(runs: number): Promise<void> {
     const doc = JSON.stringify(await store.getRun(sample)).replaceAll(sample, 'RUNID');
     await store.close();
     fill(file, runs, doc, JSON.stringify(answer));
-    process.stdout.write(`\n${runs.toLocaleString()} ended runs, ${(5 * runs).toLocaleString()} idempotency rows, db ${(size(file) / 2 ** 20).toFixed(0)} MiB\n`);
+    process.stdout.write(
+      `\n${runs.toLocaleString()} ended runs, ${(5 * runs).toLocaleString()} idempotency rows, db ${(size(file) / 2 ** 20).toFixed(0)} MiB\n`,
+    );
     plans(file);
 
     store = new SqliteStore(file);

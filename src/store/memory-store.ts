@@ -247,7 +247,10 @@ export class MemoryStore implements RunStore {
   deleteEndedRuns(endedBefore: number, limit: number): Promise<number> {
     const ended = (run: RunRecord) => run.status !== 'running' && run.last_activity_at < endedBefore;
     return this.mutex.run(async () => {
-      const ids = [...this.runs.values()].filter(ended).slice(0, limit).map((r) => r.run_id);
+      const ids = [...this.runs.values()]
+        .filter(ended)
+        .slice(0, limit)
+        .map((r) => r.run_id);
       for (const id of ids) [this.runs, this.events].forEach((map) => map.delete(id));
       return ids.length;
     });

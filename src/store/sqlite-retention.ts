@@ -21,9 +21,7 @@ export class SqliteRetention {
        RETURNING run_id`,
     );
     this.events = db.prepare('DELETE FROM run_events WHERE run_id IN (SELECT value FROM json_each(?))');
-    this.idempotency = db.prepare(
-      'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ?)',
-    );
+    this.idempotency = db.prepare('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ?)');
     this.deleteRuns = db.transaction((endedBefore: number, limit: number) => {
       const ids = this.endedRuns.all(endedBefore, limit).map((r) => r.run_id);
       if (ids.length > 0) this.events.run(JSON.stringify(ids));
