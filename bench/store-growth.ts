@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noMetrics } from '../src/runs/effects.js';
@@ -18,6 +18,14 @@ import { endArgs, reportArgs, startArgs } from './workload.js';
 
 const sizes = process.argv.slice(2).map(Number);
 const CYCLES = Number(process.env.GROWTH_CYCLES ?? 1500);
+/** agents calling at once (their calls share group commits, as under load) */
+const AGENTS = Number(process.env.GROWTH_AGENTS ?? 12);
+/** bytes this process has written to storage and read syscalls so far (Linux /proc/self/io) */
+const io = () => {
+  const text = readFileSync('/proc/self/io', 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(text)?.[1] ?? 0);
+  return { written: field('write_bytes'), reads: field('syscr') };
+};
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const size = (file: string) => {
   try {
@@ -49,6 +57,21 @@ function fill(file: string, runs: number, doc: string, response: string): void {
   db.close();
 }
 
+/** Bytes per run of each table with its indexes (SQLite's dbstat): what run retention bounds. */
+function perRun(file: string, runs: number): void {
+  const db = new Database(file, { readonly: true });
+  const rows = db
+    .prepare(
+      `SELECT COALESCE(m.tbl_name, s.name) AS tbl, SUM(s.pgsize) AS bytes FROM dbstat s
+       LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY tbl ORDER BY bytes DESC`,
+    )
+    .all() as { tbl: string; bytes: number }[];
+  db.close();
+  const total = rows.reduce((a, r) => a + r.bytes, 0);
+  const parts = rows.filter((r) => r.bytes / runs >= 10).map((r) => `${r.tbl} ${(r.bytes / runs / 1024).toFixed(2)}`);
+  process.stdout.write(`  KiB per run, table with its indexes: ${parts.join(', ')}; all ${(total / runs / 1024).toFixed(2)}\n`);
+}
+
 function plans(file: string): void {
   const db = new Database(file, { readonly: true });
   const statements: Record<string, string> = {
@@ -61,6 +84,8 @@ function plans(file: string): void {
     due: 'SELECT id, run_id, created_at, attempts, span FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
     expire: 'DELETE FROM outbox WHERE created_at < ?',
     purgeIdem: 'DELETE FROM idempotency WHERE created_at < ?',
+    retentionRuns: `SELECT run_id FROM runs WHERE status IN ('completed', 'failed', 'interrupted') AND last_activity_at < ? LIMIT ?`,
+    retentionIdem: 'SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ?',
   };
   for (const [name, sql] of Object.entries(statements)) {
     const detail = db
@@ -91,6 +116,7 @@ async function measure(runs: number): Promise<void> {
     process.stdout.write(
       `\n${runs.toLocaleString()} ended runs, ${(5 * runs).toLocaleString()} idempotency rows, db ${(size(file) / 2 ** 20).toFixed(0)} MiB\n`,
     );
+    perRun(file, runs);
     plans(file);
 
     store = new SqliteStore(file);
@@ -103,24 +129,38 @@ async function measure(runs: number): Promise<void> {
       times.push(performance.now() - t);
     };
     let maxWal = 0;
-    for (let c = 0; c < CYCLES; c++) {
-      const id = randomUUID();
-      await timed(() => service.startRun(parseToolArgs('core_start_run', startArgs(id)), {}));
-      for (let r = 0; r < 5; r++)
-        await timed(() => service.reportUsage(parseToolArgs('core_report_usage', reportArgs(id)), { idempotencyKey: randomUUID() }));
-      await timed(() => service.endRun(parseToolArgs('core_end_run', endArgs(id)), {}));
-      if (c % 50 === 49) {
+    const before = io();
+    const started = performance.now();
+    let next = 0;
+    const agent = async () => {
+      while (next++ < CYCLES) {
+        const id = randomUUID();
+        await timed(() => service.startRun(parseToolArgs('core_start_run', startArgs(id)), {}));
+        for (let r = 0; r < 5; r++)
+          await timed(() => service.reportUsage(parseToolArgs('core_report_usage', reportArgs(id)), { idempotencyKey: randomUUID() }));
+        await timed(() => service.endRun(parseToolArgs('core_end_run', endArgs(id)), {}));
+      }
+    };
+    const relay = async () => {
+      while (next < CYCLES) {
+        await new Promise((r) => setTimeout(r, 100));
         const rows = await store.claimOutbox('growth', 10_000, 60_000, Date.now());
         await store.ackOutbox(rows.map((r) => r.id));
         maxWal = Math.max(maxWal, size(`${file}-wal`));
       }
-    }
+    };
+    await Promise.all([relay(), ...Array.from({ length: AGENTS }, agent)]);
+    const elapsedS = (performance.now() - started) / 1000;
+    const after = io();
     const housekeeping: string[] = [];
     for (const [name, fn] of [
       ['findStaleRuns', () => store.findStaleRuns(Date.now() - 3_600_000, Date.now() - 86_400_000, 200)],
       ['activeRuns', () => store.activeRuns()],
       ['purgeIdempotency', () => store.purgeIdempotency(Date.now() - 86_400_000)],
       ['outboxStats', () => store.outboxStats(Date.now())],
+      // one retention batch of each kind (RETENTION_BATCH rows; the filled rows are minutes old)
+      ['deleteEndedRuns 500', () => store.deleteEndedRuns(Date.now() - 60_000, 500)],
+      ['purgeIdempotency 500', () => store.purgeIdempotency(Date.now() - 60_000, 500)],
     ] as const) {
       const t = performance.now();
       await fn();
@@ -130,7 +170,8 @@ async function measure(runs: number): Promise<void> {
     times.sort((a, b) => a - b);
     const mean = times.reduce((a, b) => a + b, 0) / times.length;
     process.stdout.write(
-      `  ${times.length} calls (${CYCLES} × start, 5 reports with an idempotency key, end), one at a time: mean ${mean.toFixed(3)} ms, p50 ${q(times, 0.5).toFixed(3)} ms, p99 ${q(times, 0.99).toFixed(3)} ms; largest WAL ${(maxWal / 2 ** 20).toFixed(1)} MiB\n  ${housekeeping.join(', ')}\n`,
+      `  ${times.length} calls (${CYCLES} × start, 5 reports with an idempotency key, end) from ${AGENTS} agents: ${(times.length / elapsedS).toFixed(0)} calls/s, mean ${mean.toFixed(3)} ms, p50 ${q(times, 0.5).toFixed(3)} ms, p99 ${q(times, 0.99).toFixed(3)} ms\n` +
+        `  written ${((after.written - before.written) / times.length / 1024).toFixed(1)} KiB/call, ${((after.reads - before.reads) / times.length).toFixed(1)} read syscalls/call; largest WAL ${(maxWal / 2 ** 20).toFixed(1)} MiB\n  ${housekeeping.join(', ')}\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
