@@ -1,7 +1,8 @@
 /**
  * The soak's agents, in their own process: each loops start → 5 reports (3 trace entries and an
  * Idempotency-Key each) → end on its own run, over keep-alive connections, until the duration is
- * up. Prints one JSON line: per window, calls, p50 and p99 (ms) and failed calls.
+ * up. Prints one JSON line: per window after the warm-up, calls, p50 and p99 (ms) and failed calls
+ * (the warm-up's failures counted in the first).
  * argv[2]: JSON SoakLoadSpec.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,8 @@ import { endArgs, reportArgs, startArgs } from './workload.js';
 export interface SoakLoadSpec {
   url: string;
   agents: number;
+  /** calls in the first seconds (JIT, first pages of every table) are not counted */
+  warmupS: number;
   durationS: number;
   windowS: number;
 }
@@ -26,8 +29,9 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as SoakLoadSpec;
 const agent = new Agent({ keepAlive: true, maxSockets: spec.agents });
 const { hostname, port } = new URL(spec.url);
 const windows: { latencies: number[]; failed: number }[] = [];
-const t0 = performance.now();
+const t0 = performance.now() + spec.warmupS * 1000;
 const end = t0 + spec.durationS * 1000;
+let warmupFailed = 0;
 
 function post(tool: string, args: unknown, headers: Record<string, string> = {}): Promise<number> {
   const body = JSON.stringify(args);
@@ -47,6 +51,7 @@ function post(tool: string, args: unknown, headers: Record<string, string> = {})
 async function timed(tool: string, args: unknown, headers?: Record<string, string>): Promise<void> {
   const t = performance.now();
   const status = await post(tool, args, headers);
+  if (t < t0) return void (status !== 200 && warmupFailed++);
   const w = (windows[Math.floor((t - t0) / (spec.windowS * 1000))] ??= { latencies: [], failed: 0 });
   w.latencies.push(performance.now() - t);
   if (status !== 200) w.failed++;
@@ -71,8 +76,8 @@ await Promise.all(Array.from({ length: spec.agents }, agentLoop));
 agent.destroy();
 const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 // the last window holds only the calls still in flight at the deadline: it is dropped
-const out: SoakWindow[] = windows.slice(0, Math.floor(spec.durationS / spec.windowS)).map((w) => {
+const out: SoakWindow[] = windows.slice(0, Math.floor(spec.durationS / spec.windowS)).map((w, i) => {
   const s = (w?.latencies ?? []).sort((a, b) => a - b);
-  return { calls: s.length, p50: q(s, 0.5), p99: q(s, 0.99), failed: w?.failed ?? 0 };
+  return { calls: s.length, p50: q(s, 0.5), p99: q(s, 0.99), failed: (w?.failed ?? 0) + (i === 0 ? warmupFailed : 0) };
 });
 process.stdout.write(`${JSON.stringify(out)}\n`);

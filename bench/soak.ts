@@ -5,8 +5,8 @@
  * WAL) and rows per window, and the ratio of the last window's p99 to the first's.
  * Part of `npm run bench`; alone: `npm run build && node --import tsx bench/soak.ts`.
  *
- * BENCH_SOAK_SECONDS (default 60), BENCH_SOAK_WINDOW_SECONDS (30), BENCH_SOAK_RETENTION (10s; off
- * keeps every run), BENCH_SOAK_AGENTS (12).
+ * BENCH_SOAK_SECONDS (default 60, after BENCH_SOAK_WARMUP_SECONDS, 10, not counted),
+ * BENCH_SOAK_WINDOW_SECONDS (30), BENCH_SOAK_RETENTION (10s; off keeps every run), BENCH_SOAK_AGENTS (12).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -82,6 +82,7 @@ export async function soakBench(): Promise<{ table: string; missed: string[] }> 
   const windowS = Number(process.env.BENCH_SOAK_WINDOW_SECONDS ?? 30);
   const retention = process.env.BENCH_SOAK_RETENTION ?? '10s';
   const agents = Number(process.env.BENCH_SOAK_AGENTS ?? 12);
+  const warmupS = Number(process.env.BENCH_SOAK_WARMUP_SECONDS ?? 10);
   const collector = new SoakCollector();
   const url = await collector.up();
   const env = {
@@ -97,10 +98,10 @@ export async function soakBench(): Promise<{ table: string; missed: string[] }> 
   const samples: Sample[] = [];
   let loadDone = false;
   try {
-    const spec: SoakLoadSpec = { url: bridge.url, agents, durationS, windowS };
-    const load = runJson<SoakWindow[]>('soak-load.ts', spec, (durationS + 60) * 1000).finally(() => (loadDone = true));
+    const spec: SoakLoadSpec = { url: bridge.url, agents, warmupS, durationS, windowS };
+    const load = runJson<SoakWindow[]>('soak-load.ts', spec, (warmupS + durationS + 60) * 1000).finally(() => (loadDone = true));
     const down = outages(collector, () => loadDone);
-    const t0 = performance.now();
+    const t0 = performance.now() + warmupS * 1000;
     for (let i = 1; i <= Math.floor(durationS / windowS); i++) {
       await sleep(Math.max(0, t0 + i * windowS * 1000 - performance.now()));
       samples.push(sample(bridge, file));

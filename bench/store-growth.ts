@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noMetrics } from '../src/runs/effects.js';
+import { RETENTION_BATCH } from '../src/runs/retention.js';
 import { RunService } from '../src/runs/run-service.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { parseToolArgs } from '../src/tools/validate.js';
@@ -158,9 +159,9 @@ async function measure(runs: number): Promise<void> {
       ['activeRuns', () => store.activeRuns()],
       ['purgeIdempotency', () => store.purgeIdempotency(Date.now() - 86_400_000)],
       ['outboxStats', () => store.outboxStats(Date.now())],
-      // one retention batch of each kind (RETENTION_BATCH rows; the filled rows are minutes old)
-      ['deleteEndedRuns 500', () => store.deleteEndedRuns(Date.now() - 60_000, 500)],
-      ['purgeIdempotency 500', () => store.purgeIdempotency(Date.now() - 60_000, 500)],
+      // one retention batch of each kind (the filled rows are minutes old)
+      [`deleteEndedRuns ${RETENTION_BATCH}`, () => store.deleteEndedRuns(Date.now() - 60_000, RETENTION_BATCH)],
+      [`purgeIdempotency ${RETENTION_BATCH}`, () => store.purgeIdempotency(Date.now() - 60_000, RETENTION_BATCH)],
     ] as const) {
       const t = performance.now();
       await fn();

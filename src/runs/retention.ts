@@ -4,8 +4,8 @@ import { IDEMPOTENCY_TTL_MS } from './run-transaction.js';
 
 export type RetentionStore = Pick<RunStore, 'deleteEndedRuns' | 'purgeIdempotency'>;
 
-/** Rows one batch deletes at most: on SQLite one short write transaction, a few ms. */
-export const RETENTION_BATCH = 500;
+/** Rows one batch deletes at most: on SQLite one write transaction of a few ms for 50 runs (bench/store-growth.ts). */
+export const RETENTION_BATCH = 50;
 /** Pause between two batches, so tool calls queued behind one get the store first. */
 export const RETENTION_PAUSE_MS = 20;
 
