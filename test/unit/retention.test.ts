@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { RunRetention } from '../../src/runs/retention.js';
+import { RETENTION_PAUSE_MS, RunRetention } from '../../src/runs/retention.js';
 import { RunService } from '../../src/runs/run-service.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { parseToolArgs } from '../../src/tools/validate.js';
@@ -77,7 +77,7 @@ describe('RunRetention', () => {
     clock.advance(HOUR + 1);
     assert.equal((await retention.sweep()).runs, 10);
     // batches of 4, 4, 2: a pause after each full batch
-    assert.deepEqual(pauses, [20, 20]);
+    assert.deepEqual(pauses, [RETENTION_PAUSE_MS, RETENTION_PAUSE_MS]);
     for (const id of ids) assert.equal(await store.getRun(id), null);
   });
 
