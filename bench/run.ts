@@ -14,6 +14,7 @@ import { memoryPoints } from './memory-bench.js';
 import { OtlpCounter } from './otlp-counter.js';
 import { BENCH_DIR, runJson } from './proc.js';
 import { SWEEP_SIZES, redactionSweep } from './redact-sweep.js';
+import { runSoak } from './soak.js';
 import { CONNECTIONS, RUNS, baselineLoad, bridgeLoad, postgresLoad, type LoadOptions } from './throughput-bench.js';
 
 const LOAD: LoadOptions = { durationS: Number(process.env.BENCH_DURATION_S ?? 10), warmupS: 2 };
@@ -218,3 +219,4 @@ if (missed.length > 0) {
   process.stderr.write(`targets missed: ${missed.join('; ')}\n`);
   process.exitCode = 1;
 }
+await runSoak(log);

@@ -52,6 +52,7 @@ export class Bridge {
     await this.listen(this.parts.listener);
     this.parts.relay.start();
     this.parts.reaper.start();
+    this.parts.retention?.start();
     log.info('bridge listening', {
       url: this.url,
       store: store.kind,
@@ -135,6 +136,7 @@ export class Bridge {
     await within(closed, left() - reserve);
     this.server?.closeAllConnections();
     await bounded('reaper stop', p.reaper.stop(), left() - reserve);
+    if (p.retention) await bounded('retention stop', p.retention.stop(), left() - reserve);
     await bounded('relay stop', p.relay.stop(), left() - reserve);
     await bounded('final flush', p.relay.flush(deadline - reserve), left() - reserve);
     let outboxLeft = -1;

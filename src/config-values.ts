@@ -16,6 +16,21 @@ export const duration = (fallback: string) =>
       return ms;
     });
 
+/** A duration, or `off` / `0` for none (null). */
+export const durationOrOff = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      if (text.trim() === 'off' || text.trim() === '0') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 12h, 7d or 30d, or off (keep forever), got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 export const int = (fallback: number, min: number, max: number) =>
   z
     .string()

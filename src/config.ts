@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeys, bool, budgets, duration, int, otlpHeaders, otlpTimeout } from './config-values.js';
+import { apiKeys, bool, budgets, duration, durationOrOff, int, otlpHeaders, otlpTimeout } from './config-values.js';
 
 const EnvSchema = z.object({
   BRIDGE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   BRIDGE_OUTBOX_LEASE: duration('30s'),
   BRIDGE_RUN_IDLE_TIMEOUT: duration('24h'),
   BRIDGE_RUN_MAX_DURATION: duration('7d'),
+  BRIDGE_RUN_RETENTION: durationOrOff('30d'),
   BRIDGE_METRICS_MAX_SERIES: int(1000, 1, 1_000_000),
   BRIDGE_END_USAGE: z.enum(['final', 'increment']).default('final'),
   BRIDGE_API_KEYS: apiKeys,
@@ -98,6 +99,8 @@ function toConfig(e: z.output<typeof EnvSchema>) {
     outboxLeaseMs: e.BRIDGE_OUTBOX_LEASE,
     runIdleTimeoutMs: e.BRIDGE_RUN_IDLE_TIMEOUT,
     runMaxDurationMs: e.BRIDGE_RUN_MAX_DURATION,
+    /** null: ended runs are kept forever */
+    runRetentionMs: e.BRIDGE_RUN_RETENTION,
     metricsMaxSeries: e.BRIDGE_METRICS_MAX_SERIES,
     endUsage: e.BRIDGE_END_USAGE,
     apiKeys: e.BRIDGE_API_KEYS,

@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import { Budgets } from './runs/budgets.js';
 import { allSinks } from './runs/effects.js';
 import { Reaper } from './runs/reaper.js';
+import { RunRetention } from './runs/retention.js';
 import { GenAiPricesCalculator } from './runs/pricing.js';
 import { RunService } from './runs/run-service.js';
 import type { RunStore } from './store/run-store.js';
@@ -27,6 +28,8 @@ export interface BridgeParts {
   gateway: ToolGateway;
   relay: OutboxRelay;
   reaper: Reaper;
+  /** absent when BRIDGE_RUN_RETENTION=off */
+  retention: RunRetention | undefined;
   metrics: RunMetrics;
   keys: KeyRing;
   exporter: RowExporter;
@@ -113,6 +116,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
   });
   const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: config.outboxMaxRows });
   const reaper = new Reaper({ store, service, log, idleTimeoutMs: config.runIdleTimeoutMs, maxDurationMs: config.runMaxDurationMs });
+  const retention = config.runRetentionMs === null ? undefined : new RunRetention({ store, log, retentionMs: config.runRetentionMs });
 
   const extra = [];
   for (const ext of inputs.extensions ?? []) extra.push(...(await ext({ keys, store, service, gateway, log })));
@@ -127,5 +131,5 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     isDraining: () => gateway.draining,
     extra,
   });
-  return { config, log, store, service, gateway, relay, reaper, metrics, keys, exporter, listener };
+  return { config, log, store, service, gateway, relay, reaper, retention, metrics, keys, exporter, listener };
 }

@@ -66,6 +66,17 @@ describe('loadConfig(env)', () => {
     assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url' }), /OTEL_EXPORTER_OTLP_METRICS_ENDPOINT/);
   });
 
+  it('keeps ended runs for BRIDGE_RUN_RETENTION (30 days by default), or forever when off', () => {
+    assert.equal(loadConfig({}).runRetentionMs, 30 * 86_400_000);
+    assert.equal(loadConfig({ BRIDGE_RUN_RETENTION: '12h' }).runRetentionMs, 12 * 3_600_000);
+    assert.equal(loadConfig({ BRIDGE_RUN_RETENTION: 'off' }).runRetentionMs, null);
+    assert.equal(loadConfig({ BRIDGE_RUN_RETENTION: '0' }).runRetentionMs, null);
+    assert.throws(
+      () => loadConfig({ BRIDGE_RUN_RETENTION: 'a month' }),
+      (e: unknown) => e instanceof ConfigError && /BRIDGE_RUN_RETENTION: expected a duration like 12h, 7d or 30d, or off/.test(e.message),
+    );
+  });
+
   it('names every bad variable', () => {
     assert.throws(
       () => loadConfig({ BRIDGE_PORT: '99999', BRIDGE_RUN_IDLE_TIMEOUT: 'soon', BRIDGE_STORE: 'mysql', BRIDGE_TRACE_URL: 'http://x/' }),

@@ -266,6 +266,45 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
       });
     });
 
+    withStore('retention', (store) => {
+      it('deletes ended runs past the cut-off in batches, with their events; keeps running and recent runs and the outbox', async () => {
+        const old = { last_activity_at: T0, ended_at: T0 };
+        await saveRuns(store(), [
+          makeRun('ret-completed', { status: 'completed', ...old }),
+          makeRun('ret-failed', { status: 'failed', ...old }),
+          makeRun('ret-interrupted', { status: 'interrupted', ...old }),
+          makeRun('ret-recent', { status: 'completed', last_activity_at: T0 + 5_000, ended_at: T0 + 5_000 }),
+          makeRun('ret-running', { status: 'running', last_activity_at: T0 - 5_000 }),
+        ]);
+        await store().transact('ret-completed', (tx) =>
+          tx.appendEvent('ret-completed', 1, { name: 'kept until deleted', time: T0, attributes: {} }),
+        );
+        await enqueue(store(), [makeSpan('ret-completed', 'not yet delivered')], T0);
+        assert.equal(await store().deleteEndedRuns(T0 + 1, 2), 2);
+        assert.equal(await store().deleteEndedRuns(T0 + 1, 2), 1);
+        assert.equal(await store().deleteEndedRuns(T0 + 1, 2), 0);
+        for (const id of ['ret-completed', 'ret-failed', 'ret-interrupted']) assert.equal(await store().getRun(id), null, id);
+        assert.equal((await store().getRun('ret-recent'))!.status, 'completed');
+        assert.equal((await store().getRun('ret-running'))!.status, 'running');
+        assert.deepEqual(await store().transact('ret-completed', (tx) => tx.takeEvents('ret-completed')), []);
+        const claimed = await store().claimOutbox('retention-test', 10, 30_000, T0 + 10);
+        assert.deepEqual(
+          claimed.map((r) => r.span.name),
+          ['not yet delivered'],
+        );
+      });
+
+      it('purges idempotency answers in batches of the limit asked for', async () => {
+        for (const key of ['a', 'b', 'c'])
+          await store().transact('run-p', (tx) => tx.putIdempotent(`alpha:batch-${key}`, { response: { key }, request_hash: null }, T0));
+        await store().transact('run-p', (tx) => tx.putIdempotent('alpha:batch-new', { response: {}, request_hash: null }, T0 + 10));
+        assert.equal(await store().purgeIdempotency(T0 + 1, 2), 2);
+        assert.equal(await store().purgeIdempotency(T0 + 1, 2), 1);
+        assert.equal(await store().purgeIdempotency(T0 + 1, 2), 0);
+        assert.notEqual(await store().transact('run-p', (tx) => tx.getIdempotent('alpha:batch-new', 0)), undefined);
+      });
+    });
+
     withStore('outbox depth', (store) => {
       it('reports depth and the age of the oldest row', async () => {
         assert.deepEqual(await store().outboxStats(T0), { depth: 0, oldestAgeMs: null });

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { RunStore } from '../store/run-store.js';
 import type { RunService } from './run-service.js';
+import { RETENTION_BATCH } from './retention.js';
 import { IDEMPOTENCY_TTL_MS } from './run-transaction.js';
 
 /** The store methods the reaper uses: finding stale runs and purging old idempotency answers. */
@@ -50,8 +51,8 @@ export class Reaper {
     const now = (this.options.now ?? Date.now)();
     const idleBefore = now - this.options.idleTimeoutMs;
     const startedBefore = now - this.options.maxDurationMs;
-    // housekeeping on the same beat: idempotency answers are kept for 24 h only
-    await this.options.store.purgeIdempotency(now - IDEMPOTENCY_TTL_MS);
+    // housekeeping on the same beat: idempotency answers are kept for 24 h only (in batches, see retention.ts)
+    while ((await this.options.store.purgeIdempotency(now - IDEMPOTENCY_TTL_MS, RETENTION_BATCH)) === RETENTION_BATCH);
     let ended = 0;
     for (;;) {
       const ids = await this.options.store.findStaleRuns(idleBefore, startedBefore, 200);

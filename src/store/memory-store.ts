@@ -240,8 +240,20 @@ export class MemoryStore implements RunStore {
     });
   }
 
-  purgeIdempotency(before: number): Promise<number> {
-    return this.mutex.run(async () => this.deleteWhere(this.idempotency, (e) => e.created_at < before));
+  purgeIdempotency(before: number, limit = Infinity): Promise<number> {
+    return this.mutex.run(async () => this.deleteWhere(this.idempotency, (e) => e.created_at < before, limit));
+  }
+
+  deleteEndedRuns(endedBefore: number, limit: number): Promise<number> {
+    const ended = (run: RunRecord) => run.status !== 'running' && run.last_activity_at < endedBefore;
+    return this.mutex.run(async () => {
+      const ids = [...this.runs.values()]
+        .filter(ended)
+        .slice(0, limit)
+        .map((r) => r.run_id);
+      for (const id of ids) [this.runs, this.events].forEach((map) => map.delete(id));
+      return ids.length;
+    });
   }
 
   putApiKey(key: ApiKeyRecord): Promise<void> {
@@ -267,9 +279,12 @@ export class MemoryStore implements RunStore {
     });
   }
 
-  private deleteWhere<K, V>(map: Map<K, V>, predicate: (v: V) => boolean): number {
+  private deleteWhere<K, V>(map: Map<K, V>, predicate: (v: V) => boolean, limit = Infinity): number {
     let n = 0;
-    for (const [k, v] of map) if (predicate(v) && map.delete(k)) n++;
+    for (const [k, v] of map) {
+      if (n >= limit) break;
+      if (predicate(v) && map.delete(k)) n++;
+    }
     return n;
   }
 }

@@ -6,7 +6,7 @@ import type { StoreTx } from './run-store.js';
 /** Most calls one shared transaction takes. */
 const MAX_CALLS = 32;
 /** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
-const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
+export const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
 const WAIT_LOCK_SQL = 'SELECT $2::text AS key, true AS locked FROM pg_advisory_xact_lock($1, hashtext($2))';
 // one row per key, locks tried in the keys' order
 const TRY_LOCKS_SQL = `SELECT key, pg_try_advisory_xact_lock($1, hashtext(key)) AS locked

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PostgresBatcher } from './postgres-batch.js';
+import { PostgresBatcher, RUN_LOCK_SPACE } from './postgres-batch.js';
 import { listRunsSql } from './postgres-list-sql.js';
 import { migrate } from './postgres-migrations.js';
 import { named } from './postgres-sql.js';
@@ -16,9 +16,28 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
+  ENDED_STATUSES,
 } from './run-store.js';
 
 const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
+
+/**
+ * Retention batches. Ended runs are found oldest first through runs_status_activity, one ordered
+ * range per status (an IN over the statuses would leave Postgres to scan); a run whose lock a
+ * call holds is skipped until the next sweep. Idempotency answers go through idempotency_created.
+ */
+const ENDED_OLDEST_FIRST = ENDED_STATUSES.map(
+  (status, i) => `SELECT * FROM (SELECT run_id FROM runs WHERE status = '${status}' AND last_activity_at < $1
+     ORDER BY last_activity_at LIMIT $2) s${i}`,
+).join(' UNION ALL ');
+export const DELETE_ENDED_RUNS = `WITH gone AS (
+    DELETE FROM runs WHERE run_id IN (SELECT run_id FROM (${ENDED_OLDEST_FIRST}) ended LIMIT $2)
+      AND pg_try_advisory_xact_lock(${RUN_LOCK_SPACE}, hashtext(run_id))
+    RETURNING run_id),
+  events AS (DELETE FROM run_events WHERE run_id IN (SELECT run_id FROM gone))
+  SELECT COUNT(*)::int AS n FROM gone`;
+export const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid IN
+  (SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
 
 type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: string };
 type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
@@ -183,8 +202,14 @@ export class PostgresStore implements RunStore {
     return res.rowCount ?? 0;
   }
 
-  async purgeIdempotency(before: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM idempotency WHERE created_at < $1', [before])).rowCount ?? 0;
+  async purgeIdempotency(before: number, limit?: number): Promise<number> {
+    if (limit === undefined) return (await this.pool.query('DELETE FROM idempotency WHERE created_at < $1', [before])).rowCount ?? 0;
+    return (await this.pool.query(named(PURGE_IDEMPOTENCY_BATCH, [before, limit]))).rowCount ?? 0;
+  }
+
+  async deleteEndedRuns(endedBefore: number, limit: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(named(DELETE_ENDED_RUNS, [endedBefore, limit]));
+    return rows[0]?.n ?? 0;
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {

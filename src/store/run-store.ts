@@ -39,6 +39,11 @@ export function deadLetterRow(row: OutboxRow, dead_at: number, reason: string): 
   return { id, run_id, created_at, attempts, span_json, span, dead_at, reason };
 }
 
+/** Every status but `running`, for the SQL stores' index range (the check below fails to compile if one is missing). */
+export const ENDED_STATUSES = ['completed', 'failed', 'interrupted'] as const satisfies readonly Exclude<RunStatus, 'running'>[];
+const everyEndedStatus: [Exclude<RunStatus, 'running' | (typeof ENDED_STATUSES)[number]>] extends [never] ? true : never = true;
+void everyEndedStatus;
+
 export interface ActiveRuns {
   count: number;
   /** epoch ms */
@@ -127,7 +132,13 @@ export interface RunStore {
   /** Moves dead letters (all, or the given ids) back to the outbox; returns how many. */
   replayDeadLetters(ids?: number[]): Promise<number>;
 
-  purgeIdempotency(before: number): Promise<number>;
+  /** Deletes idempotency answers stored before `before`, at most `limit` of them (default: all); returns how many. */
+  purgeIdempotency(before: number, limit?: number): Promise<number>;
+  /**
+   * Deletes at most `limit` ended runs whose last activity is before `endedBefore`, with their stored
+   * root-span events; returns how many runs. Running runs, outbox rows and dead letters stay.
+   */
+  deleteEndedRuns(endedBefore: number, limit: number): Promise<number>;
 
   putApiKey(key: ApiKeyRecord): Promise<void>;
   listApiKeys(): Promise<ApiKeyRecord[]>;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteRetention } from './sqlite-retention.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { listRunsSql } from './sqlite-list-sql.js';
 import { EnqueueStatements, prepareStatements, toOutboxRow, type RunRow, type SqliteStatements } from './sqlite-statements.js';
@@ -43,6 +44,7 @@ export class SqliteStore implements RunStore {
   private enqueueStatements: EnqueueStatements;
   private checkpointer: SqliteCheckpointer | undefined;
   private stmts!: SqliteStatements;
+  private retention!: SqliteRetention;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true });
@@ -81,6 +83,7 @@ export class SqliteStore implements RunStore {
     // one node owns an SQLite file: leases left by a crashed process need not wait to expire
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL');
     this.stmts = prepareStatements(this.db);
+    this.retention = new SqliteRetention(this.db);
     this.checkpointer?.start();
   }
 
@@ -271,8 +274,14 @@ export class SqliteStore implements RunStore {
     );
   }
 
-  purgeIdempotency(before: number): Promise<number> {
-    return this.exclusive(async () => this.stmts.purgeIdem.run(before).changes);
+  purgeIdempotency(before: number, limit?: number): Promise<number> {
+    return this.exclusive(async () =>
+      limit === undefined ? this.stmts.purgeIdem.run(before).changes : this.retention.purgeIdempotency(before, limit),
+    );
+  }
+
+  deleteEndedRuns(endedBefore: number, limit: number): Promise<number> {
+    return this.exclusive(async () => this.retention.deleteEndedRuns(endedBefore, limit));
   }
 
   putApiKey(key: ApiKeyRecord): Promise<void> {

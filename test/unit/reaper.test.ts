@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Reaper, type ReaperStore } from '../../src/runs/reaper.js';
+import { RETENTION_BATCH } from '../../src/runs/retention.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/runs/run-transaction.js';
 import { FakeClock, RecordingLog } from './fakes.js';
 
@@ -9,15 +10,21 @@ import { FakeClock, RecordingLog } from './fakes.js';
 /** Stale ids served in pages of the size asked for; keeps the purge cut-offs. */
 class StaleRuns implements ReaperStore {
   readonly purgedBefore: number[] = [];
+  readonly purgeLimits: (number | undefined)[] = [];
+  /** idempotency answers the purge has left to delete */
+  answersLeft = 0;
   readonly asked: [number, number][] = [];
   constructor(private stale: string[]) {}
   async findStaleRuns(idleBefore: number, startedBefore: number, limit: number): Promise<string[]> {
     this.asked.push([idleBefore, startedBefore]);
     return this.stale.slice(0, limit);
   }
-  async purgeIdempotency(before: number): Promise<number> {
+  async purgeIdempotency(before: number, limit?: number): Promise<number> {
     this.purgedBefore.push(before);
-    return 0;
+    this.purgeLimits.push(limit);
+    const n = Math.min(this.answersLeft, limit ?? Infinity);
+    this.answersLeft -= n;
+    return n;
   }
   /** what a reap does to the store: the run is no longer stale */
   end(runId: string): void {
@@ -71,5 +78,23 @@ describe('Reaper', () => {
     assert.equal(await reaper.scan(), 0);
     assert.equal(calls, 200);
     assert.equal(store.asked.length, 1);
+  });
+
+  it('purges day-old idempotency answers in batches until a batch comes back short', async () => {
+    const store = new StaleRuns([]);
+    store.answersLeft = 2 * RETENTION_BATCH + 3;
+    const clock = new FakeClock();
+    const reaper = new Reaper({
+      store,
+      service: { reap: async () => true },
+      log: new RecordingLog(),
+      idleTimeoutMs: 60_000,
+      maxDurationMs: 3_600_000,
+      now: clock.now,
+    });
+    await reaper.scan();
+    assert.equal(store.answersLeft, 0);
+    assert.deepEqual(store.purgeLimits, [RETENTION_BATCH, RETENTION_BATCH, RETENTION_BATCH]);
+    assert.deepEqual(new Set(store.purgedBefore), new Set([clock.time - IDEMPOTENCY_TTL_MS]));
   });
 });
