@@ -4,6 +4,7 @@ import { createStoredKey } from './auth/api-keys.js';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { defaultExtensions } from './extensions.js';
+import { DataDirUnusable } from './store/data-dir.js';
 import { openStore } from './store/open-store.js';
 
 const USAGE = `usage: oprelay-bridge [serve]
@@ -121,7 +122,7 @@ const isArgumentError = (err: unknown) =>
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   // one line that says what is wrong; the full usage text is one `--help` away
-  if (err instanceof ConfigError || err instanceof UsageError || isArgumentError(err)) {
+  if (err instanceof ConfigError || err instanceof DataDirUnusable || err instanceof UsageError || isArgumentError(err)) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }

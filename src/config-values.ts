@@ -8,6 +8,13 @@ export const duration = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((text, ctx) => {
+      if (/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text.trim()}" has no unit; write it with one, e.g. ${text.trim()}s (units: ms, s, m, h, d)`,
+        });
+        return z.NEVER;
+      }
       const ms = parseDuration(text);
       if (ms === undefined || ms <= 0) {
         ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 15m, 24h or 7d, got "${text}"` });
@@ -155,4 +162,14 @@ export const budgets = z
       out[project] = n;
     }
     return out;
+  });
+
+/**
+ * OTEL_EXPORTER_OTLP_*ENDPOINT: an absolute http:// or https:// URL. `localhost:4318` parses as a
+ * URL with the scheme `localhost:`, which no exporter can send to: it is refused here, at start.
+ */
+export const otlpEndpoint = z
+  .string()
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).host !== '', {
+    error: (issue) => `expected an http:// or https:// URL such as http://localhost:4318, got "${String(issue.input)}"`,
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeys, bool, budgets, duration, int, otlpHeaders, otlpTimeout } from './config-values.js';
+import { apiKeys, bool, budgets, duration, int, otlpEndpoint, otlpHeaders, otlpTimeout } from './config-values.js';
 
 const EnvSchema = z.object({
   BRIDGE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -37,8 +37,9 @@ const EnvSchema = z.object({
   BRIDGE_SHUTDOWN_TIMEOUT: duration('10s'),
   BRIDGE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BRIDGE_INSTANCE_ID: z.string().optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://localhost:4318'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint.default('http://localhost:4318'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: otlpEndpoint.optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: otlpTimeout,
@@ -115,6 +116,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       protocol,
       tracesUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      metricsUrl: e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`,
       // signal-specific settings win; headers merge by name
       tracesTimeoutMs: tracesTimeout(e),
       tracesHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
