@@ -15,12 +15,21 @@ const USAGE = `usage: oprelay-bridge [serve]
        oprelay-bridge outbox replay [--id N ...]
 Configuration comes from the environment (BRIDGE_*, OTEL_*); see docs/configuration.md.`;
 
+/** Signals this close to the first are the same request to stop, delivered twice. */
+const SAME_SIGNAL_WINDOW_MS = 1_000;
+
 async function serve(config: Config): Promise<void> {
   const bridge = new Bridge(config, { extensions: await defaultExtensions() });
   await bridge.start();
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = (signal: string) => {
-    if (++signals > 1) process.exit(1);
+    if (firstSignalAt !== undefined) {
+      // Ctrl-C under `npm start` arrives twice: from the terminal (to the whole process group)
+      // and forwarded by npm. That is one request to stop; a signal after the window is a second.
+      if (performance.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+      process.exit(1);
+    }
+    firstSignalAt = performance.now();
     bridge.parts.log.info('shutting down', { signal, timeout_ms: config.shutdownTimeoutMs });
     // every step of stop() is bounded; this is the backstop should one of them not be
     setTimeout(() => {
