@@ -80,6 +80,7 @@ const children = [];
 let stopping = false;
 /** temp folder of this stack: peer logs, the Collector's queue, Prometheus' data; removed at stop */
 let workDir;
+const logsDir = () => join(workDir, 'logs');
 
 /** Starts a child in its own process group (Ctrl-C reaches only this script, which stops them in order). */
 function start(name, command, args, env, logFile) {
@@ -97,10 +98,13 @@ function start(name, command, args, env, logFile) {
   const entry = { name, child, logFile, exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal))) };
   children.push(entry);
   entry.exited.then((code) => {
-    if (!stopping) {
-      process.stderr.write(`stack: ${name} exited (${code}) on its own${logFile ? `; its log: ${logFile}` : ''}; stopping the rest\n`);
-      void stop(1);
+    if (stopping) return;
+    process.stderr.write(`stack: ${name} exited (${code}) on its own; stopping the rest\n`);
+    if (logFile && existsSync(logFile)) {
+      const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+      process.stderr.write(`stack: the last lines of ${logFile}:\n${tail}\n`);
     }
+    void stop(1);
   });
   return entry;
 }
@@ -146,7 +150,9 @@ async function stop(code) {
     if (exitCode === 0 && bridgeCode !== 0) exitCode = typeof bridgeCode === 'number' ? bridgeCode : 1;
   }
   for (const entry of [...children].reverse()) if (entry !== bridge) await end(entry, 10_000);
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  // kept after a failure, for its logs
+  if (workDir && exitCode === 0) rmSync(workDir, { recursive: true, force: true });
+  else if (workDir) say(`peer logs kept in ${logsDir()}`);
   say(`stopped (exit ${exitCode})`);
   process.exit(exitCode);
 }
@@ -164,7 +170,7 @@ if (options.prometheus && !existsSync(prometheusBin)) {
 }
 
 workDir = mkdtempSync(join(tmpdir(), 'oprelay-stack-'));
-const logs = join(workDir, 'logs');
+const logs = logsDir();
 mkdirSync(logs);
 
 // 2. Jaeger on the repo's config, every endpoint on loopback
