@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { errorText } from '../../src/export/outage-log.js';
+import { createServer } from 'node:net';
+import { errorText, OutageLog } from '../../src/export/outage-log.js';
+import { RunMetrics } from '../../src/telemetry/run-metrics.js';
 import { OutboxRelay } from '../../src/export/outbox-relay.js';
 import type { RowExporter, RowExportOutcome } from '../../src/export/row-exporter.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -108,5 +110,47 @@ describe('export outage log', () => {
       }),
       'PeriodicExportingMetricReader: metrics export failed (error Error: connect ECONNREFUSED 127.0.0.1:4318)',
     );
+  });
+
+  it('the OTLP metrics push: one warning while the collector refuses, one line when it takes them again', async () => {
+    // a port that refuses: bound, then closed
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const outage = new OutageLog({ log, signal: 'metrics' });
+    let pushes = 0;
+    const metrics = new RunMetrics({
+      maxSeries: 10,
+      prometheus: false,
+      otlp: {
+        url: `http://127.0.0.1:${port}/v1/metrics`,
+        intervalMs: 100,
+        timeoutMs: 200,
+        headers: {},
+        onExport: (error) => {
+          pushes++;
+          if (error === undefined) outage.delivered();
+          else outage.failed(error);
+        },
+      },
+      resourceAttributes: {},
+      instanceId: 'test',
+      version: '0',
+      gauges: { activeRuns: async () => new Map(), outbox: () => ({ depth: 0, oldestAgeMs: null }) },
+    });
+    try {
+      for (let i = 0; i < 100 && pushes < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await metrics.shutdown();
+    }
+    assert.ok(pushes >= 3, `pushes: ${pushes}`);
+    const warnings = log.lines.filter((l) => l.level === 'warn');
+    assert.equal(warnings.length, 1, JSON.stringify(log.lines));
+    assert.match(warnings[0]!.msg, /^metrics export failing/);
+    assert.match(String(warnings[0]!.fields?.error), /ECONNREFUSED/);
+    assert.doesNotMatch(String(warnings[0]!.fields?.error), /\n|\bat /, 'no stack');
+    outage.delivered();
+    assert.equal(log.lines.filter((l) => l.msg === 'metrics export resumed').length, 1);
   });
 });
