@@ -183,6 +183,9 @@ const jaegerPorts = {
   telemetry: await port(8888),
 };
 const jaegerUrl = `http://127.0.0.1:${jaegerPorts.ui}`;
+// chosen now: Jaeger's Monitor tab reads span metrics from it (deploy/jaeger/config.yaml)
+const promPort = options.prometheus ? await port(9090) : 9090;
+const prometheusUrl = options.prometheus ? `http://127.0.0.1:${promPort}` : undefined;
 start(
   'jaeger',
   join(peersDir, 'jaeger'),
@@ -195,6 +198,7 @@ start(
     JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${jaegerPorts.health}`,
     JAEGER_TELEMETRY_HOST: '127.0.0.1',
     JAEGER_TELEMETRY_PORT: String(jaegerPorts.telemetry),
+    JAEGER_PROMETHEUS_ENDPOINT: `http://127.0.0.1:${promPort}`,
   },
   join(logs, 'jaeger.log'),
 );
@@ -246,7 +250,6 @@ start('bridge', process.execPath, [join(root, 'dist', 'cli.js'), 'serve'], {
 await until('the bridge', () => ok(`${bridgeUrl}/healthz`));
 
 // 5. optionally Prometheus, on the repo's config with its targets on loopback
-let prometheusUrl;
 if (options.prometheus) {
   const { parse, stringify } = await import('yaml');
   const config = parse(readFileSync(join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8'));
@@ -271,8 +274,6 @@ if (options.prometheus) {
     return [job];
   });
   writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-  const promPort = await port(9090);
-  prometheusUrl = `http://127.0.0.1:${promPort}`;
   start(
     'prometheus',
     prometheusBin,
