@@ -8,7 +8,7 @@ export default tseslint.config(
   {
     // plain Node.js scripts (no TypeScript): the runtime's globals
     files: ['**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' } },
   },
   {
     rules: {

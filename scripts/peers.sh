@@ -5,7 +5,8 @@
 #                     peers/otelcol/manifest.yaml
 # into $OPRELAY_PEERS_DIR (default: .cache/peers in the repo, ignored by git). A peer whose inputs
 # (go.mod/go.sum, the manifest) have not changed since its last build is skipped. A failed build
-# exits non-zero with the tail of its log.
+# exits non-zero with the tail of its log. Arguments name the peers to build (default: both), e.g.
+# `scripts/peers.sh jaeger`; Go is needed only for a peer that must be built.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${OPRELAY_PEERS_DIR:-$root/.cache/peers}"
@@ -26,6 +27,7 @@ build() {
     echo "peers: $name is up to date ($out/$name)"
     return 0
   fi
+  command -v go >/dev/null 2>&1 || { echo "peers: the Go toolchain (go) is required to build $name" >&2; exit 1; }
   local log="$out/$name.build.log" started=$SECONDS
   echo "peers: building $name ..."
   if ! "$@" >"$log" 2>&1; then
@@ -53,6 +55,12 @@ build_collector() {
   cp "$out/otelcol-build/otelcol-oprelay" "$out/otelcol-oprelay"
 }
 
-command -v go >/dev/null 2>&1 || { echo "peers: the Go toolchain (go) is required to build the peers" >&2; exit 1; }
-build jaeger "$root/peers/jaeger/go.mod" "$root/peers/jaeger/go.sum" -- build_jaeger
-build otelcol-oprelay "$root/peers/otelcol/manifest.yaml" -- build_collector
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(jaeger otelcol-oprelay)
+for peer in "${wanted[@]}"; do
+  case "$peer" in
+    jaeger) build jaeger "$root/peers/jaeger/go.mod" "$root/peers/jaeger/go.sum" -- build_jaeger ;;
+    otelcol-oprelay) build otelcol-oprelay "$root/peers/otelcol/manifest.yaml" -- build_collector ;;
+    *) echo "peers: unknown peer \"$peer\" (jaeger, otelcol-oprelay)" >&2; exit 2 ;;
+  esac
+done

@@ -4,6 +4,7 @@ import { createStoredKey } from './auth/api-keys.js';
 import { Bridge } from './bridge.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { defaultExtensions } from './extensions.js';
+import { DataDirUnusable } from './store/data-dir.js';
 import { openStore } from './store/open-store.js';
 
 const USAGE = `usage: oprelay-bridge [serve]
@@ -14,12 +15,21 @@ const USAGE = `usage: oprelay-bridge [serve]
        oprelay-bridge outbox replay [--id N ...]
 Configuration comes from the environment (BRIDGE_*, OTEL_*); see docs/configuration.md.`;
 
+/** Signals this close to the first are the same request to stop, delivered twice. */
+const SAME_SIGNAL_WINDOW_MS = 1_000;
+
 async function serve(config: Config): Promise<void> {
   const bridge = new Bridge(config, { extensions: await defaultExtensions() });
   await bridge.start();
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = (signal: string) => {
-    if (++signals > 1) process.exit(1);
+    if (firstSignalAt !== undefined) {
+      // Ctrl-C under `npm start` arrives twice: from the terminal (to the whole process group)
+      // and forwarded by npm. That is one request to stop; a signal after the window is a second.
+      if (performance.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+      process.exit(1);
+    }
+    firstSignalAt = performance.now();
     bridge.parts.log.info('shutting down', { signal, timeout_ms: config.shutdownTimeoutMs });
     // every step of stop() is bounded; this is the backstop should one of them not be
     setTimeout(() => {
@@ -121,7 +131,7 @@ const isArgumentError = (err: unknown) =>
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   // one line that says what is wrong; the full usage text is one `--help` away
-  if (err instanceof ConfigError || err instanceof UsageError || isArgumentError(err)) {
+  if (err instanceof ConfigError || err instanceof DataDirUnusable || err instanceof UsageError || isArgumentError(err)) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }

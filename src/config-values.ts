@@ -3,11 +3,19 @@ import { parseDuration } from './duration.js';
 
 /** The formats of the bridge's environment variables, each a zod schema that names what it expected (used by loadConfig). */
 
+/** A bare number is refused rather than read as milliseconds: `30` meant 30 s far more often than 30 ms. */
+const hasNoUnit = (text: string) => /^\s*\d+(\.\d+)?\s*$/.test(text);
+const noUnitMessage = (text: string) => `"${text.trim()}" has no unit; write it with one, e.g. ${text.trim()}s (units: ms, s, m, h, d)`;
+
 export const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
+      if (hasNoUnit(text)) {
+        ctx.addIssue({ code: 'custom', message: noUnitMessage(text) });
+        return z.NEVER;
+      }
       const ms = parseDuration(text);
       if (ms === undefined || ms <= 0) {
         ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 15m, 24h or 7d, got "${text}"` });
@@ -23,6 +31,10 @@ export const durationOrOff = (fallback: string) =>
     .default(fallback)
     .transform((text, ctx) => {
       if (text.trim() === 'off' || text.trim() === '0') return null;
+      if (hasNoUnit(text)) {
+        ctx.addIssue({ code: 'custom', message: noUnitMessage(text) });
+        return z.NEVER;
+      }
       const ms = parseDuration(text);
       if (ms === undefined || ms <= 0) {
         ctx.addIssue({ code: 'custom', message: `expected a duration like 12h, 7d or 30d, or off (keep forever), got "${text}"` });
@@ -170,4 +182,14 @@ export const budgets = z
       out[project] = n;
     }
     return out;
+  });
+
+/**
+ * OTEL_EXPORTER_OTLP_*ENDPOINT: an absolute http:// or https:// URL. `localhost:4318` parses as a
+ * URL with the scheme `localhost:`, which no exporter can send to: it is refused here, at start.
+ */
+export const otlpEndpoint = z
+  .string()
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).host !== '', {
+    error: (issue) => `expected an http:// or https:// URL such as http://localhost:4318, got "${String(issue.input)}"`,
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeys, bool, budgets, duration, durationOrOff, int, otlpHeaders, otlpTimeout } from './config-values.js';
+import { apiKeys, bool, budgets, duration, durationOrOff, int, otlpEndpoint, otlpHeaders, otlpTimeout } from './config-values.js';
 
 const EnvSchema = z.object({
   BRIDGE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -38,9 +38,9 @@ const EnvSchema = z.object({
   BRIDGE_SHUTDOWN_TIMEOUT: duration('10s'),
   BRIDGE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BRIDGE_INSTANCE_ID: z.string().optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://localhost:4318'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint.default('http://localhost:4318'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: otlpEndpoint.optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: otlpTimeout,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import type { KeyRing } from './auth/api-keys.js';
 import type { Config } from './config.js';
+import { OutageLog } from './export/outage-log.js';
 import { OutboxRelay } from './export/outbox-relay.js';
 import type { RowExporter } from './export/row-exporter.js';
 import { WorkerRowExporter } from './export/worker-exporter.js';
@@ -72,6 +73,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
   const instanceId = config.instanceId ?? randomUUID();
   const relayRef: { current?: OutboxRelay } = {};
   const budgets = new Budgets({ store, budgets: config.budgets, enforce: config.budgetEnforce });
+  const metricsOutage = new OutageLog({ log, signal: 'metrics' });
   const metrics = new RunMetrics({
     maxSeries: config.metricsMaxSeries,
     prometheus: config.metrics.prometheus,
@@ -81,6 +83,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
           intervalMs: config.metrics.intervalMs,
           timeoutMs: config.otlp.metricsTimeoutMs,
           headers: config.otlp.metricsHeaders,
+          onExport: (error: unknown) => (error === undefined ? metricsOutage.delivered() : metricsOutage.failed(error)),
         }
       : undefined,
     resourceAttributes: { ...config.resourceAttributes },
@@ -104,6 +107,8 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     onExported: (result, n) => metrics.exported(result, n),
   });
   relayRef.current = relay;
+  // spans waiting from before a restart count in the gauges and the backpressure limit at once
+  await relay.refreshStats();
   const service = new RunService({
     store,
     metrics: budgets.configured ? allSinks(metrics, budgets) : metrics,

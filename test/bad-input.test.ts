@@ -101,6 +101,14 @@ const CASES: Case[] = [
     mentions: ['ticket', '64'],
   },
   {
+    name: 'project_key of only spaces (like an empty one)',
+    tool: 'core_start_run',
+    body: { project_key: '   ', agent_id: AGENT_ID },
+    status: 400,
+    code: 'invalid_argument',
+    mentions: ['project_key', 'must not be only spaces'],
+  },
+  {
     name: 'project_key over 128',
     tool: 'core_start_run',
     body: { project_key: 'p'.repeat(129), agent_id: AGENT_ID },

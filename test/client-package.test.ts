@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,27 @@ describe('light client package', () => {
       const actual = readFileSync(join(ROOT, path), 'utf8');
       assert.ok(actual === content, `${path} drifted from its source: run npm run generate:client-schemas`);
     }
+  });
+
+  it("docs/typescript.md's pack figures and the README's tarball name are what npm pack says", () => {
+    const { NODE_TEST_CONTEXT: _parent, ...env } = process.env;
+    const run = spawnSync('npm', ['pack', '--workspace', '@oprelay/client', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    const [pack] = JSON.parse(run.stdout) as { size: number; unpackedSize: number; entryCount: number; filename: string }[];
+    const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+    const doc = readFileSync(join(ROOT, 'docs/typescript.md'), 'utf8');
+    assert.ok(
+      doc.includes(`gives ${kB(pack!.size)} (${kB(pack!.unpackedSize)} unpacked, ${pack!.entryCount} files;`),
+      `docs/typescript.md states npm pack's figures: ${kB(pack!.size)}, ${kB(pack!.unpackedSize)} unpacked, ${pack!.entryCount} files`,
+    );
+    assert.ok(doc.includes(`writes \`${pack!.filename}\``));
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`npm install ./${pack!.filename}`), 'the README installs the tarball npm pack writes');
+    assert.match(
+      readme,
+      /```ts\nimport \{ createClient \} from '@oprelay\/client';/,
+      'the README snippet imports the package a user installs',
+    );
   });
 
   it('knows every error code the bridge answers with', () => {

@@ -72,6 +72,10 @@ describe('loadConfig(env)', () => {
     assert.equal(loadConfig({ BRIDGE_RUN_RETENTION: 'off' }).runRetentionMs, null);
     assert.equal(loadConfig({ BRIDGE_RUN_RETENTION: '0' }).runRetentionMs, null);
     assert.throws(
+      () => loadConfig({ BRIDGE_RUN_RETENTION: '30' }),
+      /BRIDGE_RUN_RETENTION: "30" has no unit; write it with one, e\.g\. 30s/,
+    );
+    assert.throws(
       () => loadConfig({ BRIDGE_RUN_RETENTION: 'a month' }),
       (e: unknown) => e instanceof ConfigError && /BRIDGE_RUN_RETENTION: expected a duration like 12h, 7d or 30d, or off/.test(e.message),
     );
@@ -98,5 +102,39 @@ describe('loadConfig(env)', () => {
     assert.equal(parseDuration('7d'), 604_800_000);
     assert.equal(parseDuration('1.5h'), 5_400_000);
     assert.equal(parseDuration('ten'), undefined);
+    assert.equal(parseDuration('30'), undefined, 'a number without its unit is no duration');
+  });
+
+  it('refuses a duration without its unit, naming the variable and showing it with one', () => {
+    for (const name of [
+      'BRIDGE_RUN_IDLE_TIMEOUT',
+      'BRIDGE_SHUTDOWN_TIMEOUT',
+      'BRIDGE_OUTBOX_MAX_AGE',
+      'BRIDGE_OUTBOX_LEASE',
+      'BRIDGE_RETRY_MAX_BACKOFF',
+      'BRIDGE_RUN_MAX_DURATION',
+    ])
+      assert.throws(
+        () => loadConfig({ [name]: '30' }),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(`${name}: "30" has no unit`) && e.message.includes('30s'),
+        name,
+      );
+    // the *_MS settings and the OTLP timeouts are milliseconds by their documented unit
+    assert.equal(loadConfig({ BRIDGE_EXPORT_INTERVAL_MS: '30', OTEL_EXPORTER_OTLP_TIMEOUT: '30' }).exportIntervalMs, 30);
+  });
+
+  it('refuses an OTLP endpoint without an http(s) scheme at start, naming the variable', () => {
+    for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'])
+      for (const value of ['localhost:4318', 'collector:4318/v1/traces', 'ftp://collector:4318'])
+        assert.throws(
+          () => loadConfig({ [name]: value }),
+          (e: unknown) =>
+            e instanceof ConfigError && e.message.includes(`${name}: expected an http:// or https:// URL`) && e.message.includes(value),
+          `${name}=${value}`,
+        );
+    const c = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/x' });
+    assert.equal(c.otlp.tracesUrl, 'https://collector:4318/v1/traces');
+    assert.equal(c.otlp.metricsUrl, 'http://m:9/x');
+    assert.equal(loadConfig({}).otlp.metricsUrl, 'http://localhost:4318/v1/metrics');
   });
 });

@@ -78,7 +78,11 @@ describe('delivery: nothing is lost', () => {
     cleanups.push(() => outage.stop());
     receiver.answer({ kind: 'status', code: 503 });
     // a lease far above any answer time: a slow answer is never given up on, so no retry can send a span twice
-    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, BRIDGE_OUTBOX_LEASE: '30s' });
+    const b = await BridgeProcess.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      BRIDGE_OUTBOX_LEASE: '30s',
+      BRIDGE_LOG_LEVEL: 'debug',
+    });
     cleanups.push(() => b.dispose());
     const id = 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e';
     const expected = (await activeRun(b, id)) + 1;
@@ -103,6 +107,13 @@ describe('delivery: nothing is lost', () => {
     assert.ok(rootOf(trace));
     // 503s and refused connections are unambiguous (nothing was accepted), so no span comes twice
     assert.equal(trace.length, expected, 'every span exactly once');
+    // the whole outage is one warning and one line when delivery resumed, with no stack trace
+    const lines = b.logs.map((l) => JSON.parse(l) as { level: string; msg: string; failed_attempts?: number });
+    assert.equal(lines.filter((l) => l.level === 'warn' && l.msg.startsWith('export failing')).length, 1, b.logs.join('\n'));
+    const resumed = lines.filter((l) => l.msg === 'export resumed');
+    assert.equal(resumed.length, 1);
+    assert.ok((resumed[0].failed_attempts ?? 0) >= 2, 'the 503s and the refused connections are counted');
+    assert.ok(!b.logs.some((l) => l.includes('    at ')), 'no stack trace');
   });
 
   it('crash with spans in the outbox and a run open: restart delivers them and ends the run with its start time', async () => {

@@ -104,6 +104,8 @@ describe('the relay and the collector', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_TIMEOUT: '300',
       BRIDGE_OUTBOX_LEASE: '60s',
+      // every attempt's line is debug: at info an outage is one warning
+      BRIDGE_LOG_LEVEL: 'debug',
     });
     cleanups.push(() => b.dispose());
     const began = Date.now();
@@ -117,7 +119,8 @@ describe('the relay and the collector', () => {
     const receiver = await new OtlpReceiver().start();
     cleanups.push(() => receiver.stop());
     receiver.answer({ kind: 'status', code: 503, retryAfter: 7 });
-    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    // every attempt's line is debug: at info an outage is one warning
+    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, BRIDGE_LOG_LEVEL: 'debug' });
     cleanups.push(() => b.dispose());
     await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'throttled' });
     const first = await until('a retry', () => logged(b, 'export failed, will retry')[0]);

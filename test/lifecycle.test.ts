@@ -88,6 +88,62 @@ describe('npm start', () => {
   });
 });
 
+describe('npm start under Ctrl-C (SIGINT to the whole process group)', () => {
+  let npm: ChildProcess | undefined;
+  after(() => {
+    if (npm?.pid && alive(-npm.pid)) process.kill(-npm.pid, 'SIGKILL');
+  });
+
+  it('npm ends when the bridge ends, with its code: 0 after a clean drain', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const logs: string[] = [];
+    npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? tempDir(),
+        BRIDGE_PORT: String(port),
+        BRIDGE_DATA_DIR: tempDir(),
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        BRIDGE_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_S}s`,
+      },
+    });
+    npm.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+    npm.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => npm!.once('exit', (code) => resolve(code)));
+    assert.ok(await waitUntil(() => answers(url), 30_000), `npm start serves /healthz:\n${logs.join('')}`);
+    // a span waiting in the outbox, so the drain has something to do
+    const r = await fetch(`${url}/v1/tools/record_run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ project_key: 'p', agent: 'a', summary: 'ctrl-c' }),
+    });
+    assert.equal(r.status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a retry or two: the bridge is idle, as a user's is
+
+    process.kill(-npm.pid!, 'SIGINT'); // what the terminal does on Ctrl-C
+    // npm forwards the signal to the bridge once more; whether the kernel merges it with the
+    // terminal's depends on timing, so the test makes sure the forwarded one arrives on its own
+    const bridgePid = spawnSync('ps', ['-o', 'pid=,args=', '-g', String(npm.pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .find((l) => l.includes('dist/cli.js serve'))
+      ?.trim()
+      .split(/\s+/)[0];
+    assert.ok(bridgePid, "the bridge runs in npm's process group");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (alive(Number(bridgePid))) process.kill(Number(bridgePid), 'SIGINT');
+    const code = await exited;
+    const all = logs.join('');
+    assert.match(all, /"msg":"bridge stopped"/, `the bridge drained before npm ended:\n${all}`);
+    assert.doesNotMatch(all, /"msg":"shutdown overran/);
+    assert.equal(code, 0, `npm exits with the bridge's code:\n${all}`);
+    assert.ok(await waitUntil(() => !alive(-npm!.pid!), 2_000), 'no process of npm start is left');
+  });
+});
+
 describe('the build before npm start', () => {
   it('compiles only when dist/ is missing or older than a source, and does nothing without sources', () => {
     const copy = tempDir('oprelay-build-');

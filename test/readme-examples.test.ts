@@ -77,6 +77,34 @@ function assertContains(actual: unknown, expected: unknown, path: string): void 
   assert.deepEqual(actual, expected, `${path} differs from the document`);
 }
 
+/**
+ * Fields whose values the bridge makes up per call (new ids, times): the document shows one such
+ * answer; a fresh run must have the field, in the same format.
+ */
+const VARIES: Record<string, RegExp> = {
+  'core_record_failure.result.failure_id': UUID,
+  'runs.started_at': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+  'runs.ended_at': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+  'record_run.result.run_id': UUID,
+  'record_run.result.trace_id': /^[0-9a-f]{32}$/,
+};
+
+/** Asserts the `# →` line is the whole answer: the same fields at every level, the same values but for VARIES. */
+function assertWholeAnswer(actual: unknown, expected: unknown, path: string): void {
+  if (path in VARIES) {
+    assert.match(String(actual), VARIES[path]!, `${path}: ${JSON.stringify(actual)}`);
+    return;
+  }
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    assert.ok(actual !== null && typeof actual === 'object', `${path} should be an object, got ${JSON.stringify(actual)}`);
+    assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${path}: the document shows every field of the answer`);
+    for (const [key, value] of Object.entries(expected))
+      assertWholeAnswer((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
+    return;
+  }
+  assert.deepEqual(actual, expected, `${path} differs from the document`);
+}
+
 /** Runs one example with bash, pointed at the bridge, and returns its HTTP status and JSON body. */
 async function run(example: Example, bridge: BridgeProcess): Promise<Answer> {
   const script = example.script
@@ -118,10 +146,32 @@ describe('README examples, in the order shown, against a fresh bridge', () => {
     for (const example of examples) {
       const answer = await run(example, bridge);
       assert.equal(answer.status, 200, `${example.endpoint}: ${JSON.stringify(answer.body)}`);
-      if (example.expected !== undefined) assertContains(answer.body, example.expected, example.endpoint);
+      assert.ok(example.expected !== undefined, `${example.endpoint}: the README shows its answer on a # → line`);
+      assertWholeAnswer(answer.body, example.expected, example.endpoint);
       answers.push(answer);
     }
     assert.equal(answers.length, 6);
+  });
+
+  test('the TypeScript snippets import the package a user installs (the client workspace)', () => {
+    const client = JSON.parse(read('packages/client/package.json')) as {
+      name: string;
+      private?: boolean;
+      exports: Record<string, unknown>;
+    };
+    assert.notEqual(client.private, true);
+    const specifiers = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/from '([^']+)'/g)].map((i) => i[1]!),
+    );
+    assert.ok(specifiers.length > 0);
+    for (const specifier of specifiers) {
+      const subpath =
+        specifier === client.name ? '.' : specifier.startsWith(`${client.name}/`) ? `.${specifier.slice(client.name.length)}` : undefined;
+      assert.ok(
+        subpath !== undefined && subpath in client.exports,
+        `${specifier}: not a module of ${client.name}, the package a user installs`,
+      );
+    }
   });
 
   test('the answers have the shape each tool promises', () => {

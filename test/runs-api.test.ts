@@ -183,6 +183,14 @@ describe('GET /v1/runs', () => {
       );
       assert.match(r.body.error.message, new RegExp(param));
     }
+    // the tools' wording for a value outside a set, not the validator's own
+    const status = await bridge.get('/v1/runs?status=bogus', KEY_ALL);
+    assert.equal(status.body.error.message, 'invalid argument: status: must be one of running, completed, failed, interrupted');
+    const sort = await bridge.get('/v1/runs?sort=newest', KEY_ALL);
+    assert.equal(sort.body.error.message, 'invalid argument: sort: must be one of started_at, cost');
+    const blank = await bridge.get('/v1/runs?project_key=%20%20', KEY_ALL);
+    assert.equal(blank.status, 400, blank.text);
+    assert.equal(blank.body.error.message, 'invalid argument: project_key: must not be only spaces');
     const unknown = await bridge.get('/v1/runs?projekt=proj-a', KEY_ALL);
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error.message, /projekt/);

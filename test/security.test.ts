@@ -165,9 +165,9 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
   });
 
   it('missing, malformed and unknown keys → 401 with WWW-Authenticate, naming nothing about keys that exist', async () => {
-    // no key, another scheme, an unknown key, and a real key with one character more (a near miss)
+    // no key, another scheme, an unknown key, a real key with one character more (a near miss), a key without its scheme
     const answers: string[] = [];
-    for (const headers of [{}, { authorization: 'Basic abc' }, bearer('not-a-key-at-all'), bearer(`${KEY_A}x`)]) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, bearer('not-a-key-at-all'), bearer(`${KEY_A}x`), { authorization: KEY_A }]) {
       const r = await fetch(`${b.url}/v1/tools/core_start_run`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
@@ -181,7 +181,16 @@ describe('API keys: hashed at rest, printed once, revocable, scoped', () => {
     }
     // a near miss of a real key gets exactly the answer of a made-up key; neither names a key or project
     assert.equal(answers[3], answers[2]);
-    assert.equal(answers[1], answers[0], 'another scheme is answered as no key');
+    const messageOf = (answer: string) => (JSON.parse(answer) as { error: { message: string } }).error.message;
+    assert.equal(messageOf(answers[0]), 'missing API key: send Authorization: Bearer <key>');
+    assert.equal(messageOf(answers[1]), 'the Authorization scheme is not Bearer: send Authorization: Bearer <key>');
+    assert.match(
+      messageOf(answers[4]),
+      /^the Authorization header has no scheme: send Authorization: Bearer <key>/,
+      'a bare key: the scheme is missing',
+    );
+    const runsBareKey = await b.get('/v1/runs', { authorization: KEY_ALL });
+    assert.match(runsBareKey.text, /has no scheme/, 'the runs API says the same');
     for (const answer of answers) {
       for (const secret of [KEY_A, KEY_B, KEY_AC, KEY_ALL, KEY_A.slice(0, 8), 'proj-a', 'proj-b', 'proj-c', 'env:']) {
         assert.ok(!answer.includes(secret), `the 401 names nothing about existing keys: ${answer}`);

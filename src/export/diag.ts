@@ -1,7 +1,10 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
+import { errorText } from './outage-log.js';
 
 const PARTIAL = 'Received Partial Success response:';
+/** the metric reader's own report of a failed push: the exporter's outage log has it already */
+const METRIC_READER = /PeriodicExportingMetricReader: metrics export/;
 
 /**
  * The OTLP exporter reports a partial success as success and only logs it through `diag`.
@@ -21,6 +24,7 @@ export class ExporterDiagnostics {
           this.notePartial(args[0]);
           return;
         }
+        if (METRIC_READER.test(message)) return this.log.debug(`otel: ${errorText(parseJsonError(message))}`);
         this.log[level](`otel: ${message}`, args.length ? { args: args.map(String) } : undefined);
       };
     const logger: DiagLogger = {
@@ -48,5 +52,15 @@ export class ExporterDiagnostics {
     const p = this.partial;
     this.partial = undefined;
     return p;
+  }
+}
+
+/** The SDK's error handler logs an error as its JSON ({"stack", "message", "name"}); its message, else the text. */
+function parseJsonError(text: string): unknown {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed && typeof parsed === 'object' && 'message' in parsed ? parsed : text;
+  } catch {
+    return text;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { OutboxRow, RunStore } from '../store/run-store.js';
 import type { ExportResult } from '../telemetry/attributes.js';
+import { OutageLog } from './outage-log.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 import { classify } from './span-exporter.js';
 
@@ -40,9 +41,19 @@ export class OutboxRelay {
   /** spans acknowledged by the collector since start */
   delivered = 0;
   private readonly now: () => number;
+  /** one warning per collector outage, one line when delivery resumes */
+  private readonly outage: OutageLog;
 
   constructor(private readonly options: RelayOptions) {
     this.now = options.now ?? Date.now;
+    this.outage = new OutageLog({ log: options.log, signal: 'traces', outboxDepth: () => this.depth, now: this.now });
+  }
+
+  /** Reads the outbox depth and oldest age from the store (at start: spans may wait from before). */
+  async refreshStats(): Promise<void> {
+    const stats = await this.options.store.outboxStats(this.now());
+    this.depth = stats.depth;
+    this.oldestAgeMs = stats.oldestAgeMs;
   }
 
   start(): void {
@@ -89,9 +100,7 @@ export class OutboxRelay {
       const delivered = await this.exportRows(rows, leaseEnd);
       if (!delivered || rows.length < this.options.batchSize) break;
     }
-    const stats = await this.options.store.outboxStats(this.now());
-    this.depth = stats.depth;
-    this.oldestAgeMs = stats.oldestAgeMs;
+    await this.refreshStats();
   }
 
   /** Exports rows; returns false when they had to be put back for a retry. */
@@ -116,6 +125,10 @@ export class OutboxRelay {
       }
       await this.options.store.ackOutbox(ids);
       this.delivered += rows.length;
+      if (this.outage.failing) {
+        await this.refreshStats();
+        this.outage.delivered({ spans: rows.length });
+      }
       this.options.onExported?.('success', rows.length - (partial?.rejected ?? 0));
       return true;
     }
@@ -136,9 +149,9 @@ export class OutboxRelay {
         ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)
         : Math.round(backoff * (0.5 + Math.random() * 0.5));
     await this.options.store.retryOutbox(ids, this.now() + delay);
-    this.options.log.warn('export failed, will retry', {
+    if (!this.outage.failing) await this.refreshStats();
+    this.outage.failed(outcome.message, {
       status: outcome.status ?? null,
-      error: outcome.message,
       spans: rows.length,
       attempts,
       retry_in_ms: delay,

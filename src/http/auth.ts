@@ -24,13 +24,14 @@ export async function authorize(
   limiter: RateLimiter,
   presented: string | undefined,
   address: string | undefined,
+  authorizationHeader?: string,
 ): Promise<Principal | undefined> {
   if (!(await keys.enabled())) {
     const wait = limiter.take('anonymous');
     if (wait > 0) throw new BridgeError('rate_limited', 'rate limit exceeded (BRIDGE_RATE_LIMIT)', undefined, wait);
     return undefined;
   }
-  if (!presented) throw new BridgeError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+  if (!presented) throw new BridgeError('unauthorized', missingKeyMessage(authorizationHeader));
   const principal = await keys.authenticate(presented, address ?? 'unknown');
   if (!principal) throw new BridgeError('unauthorized', 'unknown or revoked API key');
   const wait = limiter.take(principal.keyId);
@@ -38,11 +39,24 @@ export async function authorize(
   return principal;
 }
 
+/** Why no key was read from the Authorization header: none sent, no scheme, or another scheme. */
+export function missingKeyMessage(header: string | undefined): string {
+  const sent = header?.trim();
+  if (!sent) return 'missing API key: send Authorization: Bearer <key>';
+  const words = sent.split(/\s+/);
+  if (words.length === 1)
+    return 'the Authorization header has no scheme: send Authorization: Bearer <key> (the word Bearer, a space, then the key)';
+  // nothing sent is echoed: a value in the wrong place may well be a key
+  if (!/^Bearer$/i.test(words[0])) return 'the Authorization scheme is not Bearer: send Authorization: Bearer <key>';
+  return 'the Authorization header is not "Bearer <key>": send Authorization: Bearer <key> (one key, no spaces in it)';
+}
+
 /** express middleware around authorize(): sets req.principal. */
 export function authenticate(keys: KeyRing, limiter: RateLimiter) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     try {
-      req.principal = await authorize(keys, limiter, bearerOf(req.get('authorization')) ?? cookieKey(req), req.socket.remoteAddress);
+      const header = req.get('authorization');
+      req.principal = await authorize(keys, limiter, bearerOf(header) ?? cookieKey(req), req.socket.remoteAddress, header);
       next();
     } catch (err) {
       next(err);

@@ -3,16 +3,19 @@ import { z } from 'zod';
 import type { CallContext, RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { decodeCursor } from '../store/run-store.js';
-import { text, uuid } from '../tools/schemas.js';
+import { projectKey, uuid } from '../tools/schemas.js';
 import { invalidArgument, toDetails } from '../tools/validate.js';
 
 export function callContext(req: Request): CallContext {
   return { projects: req.principal?.projects };
 }
 
+const RUN_STATES = ['running', 'completed', 'failed', 'interrupted'] as const;
+const SORTS = ['started_at', 'cost'] as const;
+
 const listQuery = z.strictObject({
-  project_key: text(128).min(1, { message: 'must not be empty' }).optional(),
-  status: z.enum(['running', 'completed', 'failed', 'interrupted']).optional(),
+  project_key: projectKey.optional(),
+  status: z.enum(RUN_STATES, { message: `must be one of ${RUN_STATES.join(', ')}` }).optional(),
   agent_id: uuid.optional(),
   since: z
     .string()
@@ -20,7 +23,7 @@ const listQuery = z.strictObject({
     .transform((s) => Date.parse(s))
     .optional(),
   min_cost: z.coerce.number().nonnegative({ message: 'must be a non-negative number' }).optional(),
-  sort: z.enum(['started_at', 'cost']).default('started_at'),
+  sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('started_at'),
   limit: z.coerce
     .number()
     .int({ message: 'must be an integer' })

@@ -41,7 +41,7 @@ export function toolCallRoute(d: ToolRouteDeps): (req: IncomingMessage, res: Ser
 
 async function serve(d: ToolRouteDeps, req: IncomingMessage, res: ServerResponse, rawTool: string): Promise<void> {
   const h = req.headers;
-  const principal = await authorize(d.keys, d.limiter, bearerOf(h.authorization), req.socket.remoteAddress);
+  const principal = await authorize(d.keys, d.limiter, bearerOf(h.authorization), req.socket.remoteAddress, h.authorization);
   const body = await readJsonBody(req);
   const idem = h['idempotency-key'] as string | undefined;
   if (idem !== undefined && (idem.length === 0 || idem.length > LIMITS.idempotencyKey))

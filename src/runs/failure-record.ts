@@ -26,3 +26,15 @@ export function failureRecord(args: ToolArgs<'core_record_failure'>, captureCont
   );
   return { failureId, errorType, event };
 }
+
+/**
+ * The failure's summary without a leading `Type: ` that repeats its error type: clients write
+ * `DeployError: kubectl apply exited 1` with `error_type` DeployError (or the traceback's
+ * `deploy.DeployError`), and the live pages show `type: summary`, which then names it once.
+ */
+export function summaryAfterType(summary: string, errorType: string): string {
+  const short = errorType.slice(errorType.lastIndexOf('.') + 1);
+  for (const prefix of new Set([errorType, short]))
+    if (prefix && summary.startsWith(`${prefix}: `) && summary.length > prefix.length + 2) return summary.slice(prefix.length + 2);
+  return summary;
+}

@@ -12,7 +12,7 @@ import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
 import { canSee, type CallContext } from './call-context.js';
 import { runEndedEffect, type MetricEffect, type MetricSink } from './effects.js';
 import type { RunRecord, RunView, Totals } from './model.js';
-import { failureRecord } from './failure-record.js';
+import { failureRecord, summaryAfterType } from './failure-record.js';
 import { newRunRecord } from './new-run.js';
 import { parentOfStart } from './parent-run.js';
 import { reapBody, recordRunBody } from './one-step-runs.js';
@@ -246,7 +246,7 @@ export class RunService {
         else await keepEvent(tx, run, event);
         run.failures += 1;
         run.last_error_type = errorType;
-        run.last_failure_summary = redactText(args.summary);
+        run.last_failure_summary = summaryAfterType(redactText(args.summary), errorType);
         if (run.status === 'running') run.last_activity_at = now;
         effects.push({ kind: 'failure', project: run.project_key, errorType });
         return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };

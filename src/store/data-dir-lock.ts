@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { ensureDataDir } from './data-dir.js';
 
 interface Holder {
   pid: number;
@@ -20,7 +20,7 @@ export class DataDirLock {
   private constructor(private readonly db: Database.Database) {}
 
   static acquire(dataDir: string): DataDirLock {
-    mkdirSync(dataDir, { recursive: true });
+    ensureDataDir(dataDir);
     // timeout 0: a lock held by another process is an answer, not something to wait for
     const db = new Database(join(dataDir, 'oprelay-bridge.lock'), { timeout: 0 });
     try {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import { ensureDataDir } from './data-dir.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteRetention } from './sqlite-retention.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -65,6 +66,7 @@ export class SqliteStore implements RunStore {
   }
 
   static inDataDir(dataDir: string): SqliteStore {
+    ensureDataDir(dataDir);
     return new SqliteStore(join(dataDir, 'oprelay-bridge.sqlite'));
   }
 

@@ -1,4 +1,5 @@
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
@@ -19,7 +20,14 @@ export interface GaugeSource {
 export interface RunMetricsOptions {
   maxSeries: number;
   prometheus: boolean;
-  otlp?: { url: string; intervalMs: number; timeoutMs: number; headers: Record<string, string> };
+  otlp?: {
+    url: string;
+    intervalMs: number;
+    timeoutMs: number;
+    headers: Record<string, string>;
+    /** after each OTLP push: undefined when it was delivered, else its error */
+    onExport?: (error: unknown) => void;
+  };
   resourceAttributes: Record<string, string>;
   instanceId: string;
   version: string;
@@ -41,6 +49,18 @@ const RUN_ENDINGS = [
   ['interrupted', 'idle_timeout'],
   ['interrupted', 'max_duration'],
 ] as const;
+
+/** The exporter, telling `onExport` how each push ended. */
+function reporting(exporter: OTLPMetricExporter, onExport?: (error: unknown) => void): OTLPMetricExporter {
+  if (!onExport) return exporter;
+  const exportOnce = exporter.export.bind(exporter);
+  exporter.export = (metrics, done) =>
+    exportOnce(metrics, (result) => {
+      onExport(result.code === ExportResultCode.SUCCESS ? undefined : (result.error ?? new Error('metrics export failed')));
+      done(result);
+    });
+  return exporter;
+}
 
 /** The bridge's metric instruments (docs/architecture.md#metrics), fed by committed tool calls and the relay. */
 export class RunMetrics implements MetricSink {
@@ -70,7 +90,10 @@ export class RunMetrics implements MetricSink {
     if (options.otlp) {
       readers.push(
         new sdkMetrics.PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({ url: options.otlp.url, headers: options.otlp.headers, timeoutMillis: options.otlp.timeoutMs }),
+          exporter: reporting(
+            new OTLPMetricExporter({ url: options.otlp.url, headers: options.otlp.headers, timeoutMillis: options.otlp.timeoutMs }),
+            options.otlp.onExport,
+          ),
           exportIntervalMillis: options.otlp.intervalMs,
         }),
       );

@@ -158,7 +158,8 @@ export const tokenUsage = z.strictObject({
   reasoning_output_tokens: count.optional(),
 });
 
-const projectKey = requiredText(LIMITS.name);
+/** A project key names a project: empty or only spaces names none. */
+export const projectKey = requiredText(LIMITS.name).refine((s) => s === '' || s.trim() !== '', { message: 'must not be only spaces' });
 
 export const RUN_STATUSES = ['completed', 'failed', 'interrupted'] as const;
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { BridgeError } from '../../src/errors.js';
+import { toLiveRun } from '../../src/http/live-run.js';
+import { summaryAfterType } from '../../src/runs/failure-record.js';
 import { RunService, type RunServiceOptions } from '../../src/runs/run-service.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { STATUS_CODE } from '../../src/telemetry/span-record.js';
@@ -117,6 +119,29 @@ describe('RunService', () => {
       { kind: 'run_ended', project: 'shop', status: 'completed', reason: 'agent', durationS: 5 },
       { kind: 'genai_operation', project: 'shop', operation: 'invoke_agent', durationS: 5, uncovered: false, agentName: 'refunder' },
     ]);
+  });
+
+  it("a client's `Type: message` failure summary shows its type once on the live pages", async () => {
+    await start();
+    // the Python client: the traceback names the type qualified; the summary starts with its short name
+    await service.recordFailure(
+      parseToolArgs('core_record_failure', {
+        project_key: 'shop',
+        run_id: RUN,
+        agent_id: AGENT,
+        summary: 'DeployError: kubectl apply exited 1',
+        error:
+          'Traceback (most recent call last):\n  File "deploy.py", line 3, in <module>\n    apply()\ndeploy.DeployError: kubectl apply exited 1',
+        meta: { error_type: 'DeployError' },
+      }),
+      {},
+    );
+    await end({ status: 'failed', summary: 'DeployError: kubectl apply exited 1' });
+    const run = (await store.getRun(RUN))!;
+    assert.equal(toLiveRun(run, service.view(run)).reason, 'deploy.DeployError: kubectl apply exited 1');
+    assert.equal(summaryAfterType('TypeError: x is undefined', 'TypeError'), 'x is undefined', 'the TypeScript clients');
+    assert.equal(summaryAfterType('timeout talking to the DB', 'TimeoutError'), 'timeout talking to the DB', 'no prefix, nothing cut');
+    assert.equal(summaryAfterType('DeployError: ', 'DeployError'), 'DeployError: ', 'never cut to nothing');
   });
 
   it('a call that fails changes nothing and applies no metric effect', async () => {

@@ -60,6 +60,39 @@ describe('buildParts', () => {
     assert.equal((await parts.store.outboxStats(Date.now())).depth, 0);
   });
 
+  it('reads the outbox depth from the store at start: spans waiting from before a restart count at once', async () => {
+    const config = loadConfig({ OTEL_METRICS_EXPORTER: 'prometheus' });
+    const store = new MemoryStore();
+    await store.init();
+    const earlier = await buildParts(config, {
+      log: new RecordingLog(),
+      store,
+      keys: new KeyRing(store, []),
+      exporter: new KeepingExporter(),
+    });
+    await earlier.gateway.call('core_start_run', { project_key: PROJECT, agent_id: AGENT }, {});
+    const waiting = (await store.outboxStats(Date.now())).depth;
+    assert.ok(waiting > 0);
+    await earlier.metrics.shutdown();
+    // a restart on the same store: nothing exported yet, no relay pass yet
+    const restarted = await buildParts(config, {
+      log: new RecordingLog(),
+      store,
+      keys: new KeyRing(store, []),
+      exporter: new KeepingExporter(),
+    });
+    try {
+      assert.equal(restarted.relay.depth, waiting);
+      const scraper = createServer((req, res) => restarted.metrics.handlePrometheus(req, res));
+      await new Promise<void>((resolve) => scraper.listen(0, '127.0.0.1', resolve));
+      const scrape = await fetch(`http://127.0.0.1:${(scraper.address() as AddressInfo).port}/metrics`).then((r) => r.text());
+      await new Promise<void>((resolve) => scraper.close(() => resolve()));
+      assert.match(scrape, new RegExp(`^oprelay_outbox_depth(\\{[^}]*\\})? ${waiting}$`, 'm'), scrape);
+    } finally {
+      await restarted.metrics.shutdown();
+    }
+  });
+
   it('builds an HTTP app that answers once a test serves it', async () => {
     server = createServer(parts.listener);
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));

@@ -26,7 +26,8 @@ try:
     from agents.tracing import Span, Trace, TracingProcessor
 except ImportError as missing:  # pragma: no cover - exercised only without the optional dependency
     raise ImportError(
-        "oprelay_bridge.openai_agents needs openai-agents: pip install 'oprelay-bridge[openai-agents]'"
+        "oprelay_bridge.openai_agents needs openai-agents: pip install openai-agents"
+        " (or, from the repository, pip install './clients/python[openai-agents]')"
     ) from missing
 
 from ._agents_spans import run_id_for, span_report, start_meta

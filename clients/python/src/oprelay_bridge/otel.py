@@ -10,7 +10,10 @@ try:
     from opentelemetry.context import Context
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 except ImportError as missing:  # pragma: no cover - exercised only without the optional dependency
-    raise ImportError("oprelay_bridge.otel needs opentelemetry-api: pip install 'oprelay-bridge[otel]'") from missing
+    raise ImportError(
+        "oprelay_bridge.otel needs opentelemetry-api: pip install opentelemetry-api"
+        " (or, from the repository, pip install './clients/python[otel]')"
+    ) from missing
 
 
 def context_of(traceparent: str) -> Context:
