@@ -18,6 +18,7 @@ import { parentOfStart } from './parent-run.js';
 import { reapBody, recordRunBody } from './one-step-runs.js';
 import { keepEvent, keepUsageReport } from './root-events.js';
 import { callInTransaction, type CallOptions } from './run-transaction.js';
+import { noteFailure, noteUsage } from './run-history.js';
 import { descendants } from './run-tree.js';
 import { RunViews } from './run-views.js';
 import { traceEntrySpans } from './trace-entries.js';
@@ -145,6 +146,7 @@ export class RunService {
         const effects: MetricEffect[] = [];
         const effect = addUsage(run, batch);
         if (effect) effects.push(effect);
+        noteUsage(run, now, 'report', batch.model ?? null, batch.totals);
         const promptPreview =
           args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
         await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
@@ -185,6 +187,7 @@ export class RunService {
           }
           run.extra = addExtra(run.extra, batch.extra);
           noteBatch(run, batch);
+          noteUsage(run, now, 'final', batch.model ?? null, batch.totals);
           const diff = positiveDiff(run.totals, before);
           if (!isZero(diff))
             effects.push({
@@ -236,13 +239,11 @@ export class RunService {
           run.implicit = true;
           effects.push({ kind: 'run_started', project: run.project_key });
         }
-        const { failureId, errorType, event } = failureRecord(args, this.options.captureContent, now);
+        const { failureId, errorType, event, entry } = failureRecord(args, this.options.captureContent, now);
         const spans: SpanRecord[] = [];
         if (run.root_exported) spans.push(recordFailureSpan(run, event));
         else await keepEvent(tx, run, event);
-        run.failures += 1;
-        run.last_error_type = errorType;
-        run.last_failure_summary = redactText(args.summary);
+        noteFailure(run, entry);
         if (run.status === 'running') run.last_activity_at = now;
         effects.push({ kind: 'failure', project: run.project_key, errorType });
         return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };

@@ -19,7 +19,11 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
+  type FailedRunsQuery,
+  type UsageGroup,
+  type UsageQuery,
 } from './run-store.js';
+import { failedRunsIn, usageSummaryIn } from './sqlite-usage.js';
 
 /** How often the checkpointer thread copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -173,6 +177,14 @@ export class SqliteStore implements RunStore {
     const next_cursor =
       rows.length > q.limit && last ? encodeCursor(q.sort === 'cost' ? last.totals.cost_usd : last.started_at, last.run_id) : null;
     return { runs, next_cursor };
+  }
+
+  usageSummary(q: UsageQuery): Promise<UsageGroup[]> {
+    return this.read(() => usageSummaryIn(this.db, q));
+  }
+
+  failedRuns(q: FailedRunsQuery): Promise<RunRecord[]> {
+    return this.read(() => failedRunsIn(this.db, q));
   }
 
   activeRuns(): Promise<Map<string, ActiveRuns>> {
