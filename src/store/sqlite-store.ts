@@ -19,10 +19,8 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
-  type FailedRunsQuery,
-  type UsageGroup,
-  type UsageQuery,
 } from './run-store.js';
+import type { FailedRunsQuery, UsageGroup, UsageQuery } from './run-store.js';
 import { failedRunsIn, usageSummaryIn } from './sqlite-usage.js';
 
 /** How often the checkpointer thread copies the WAL into the database file. */
