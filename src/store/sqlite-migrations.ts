@@ -76,5 +76,6 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX runs_usage ON runs(project_key, started_at, agent, model, status, failures,
      input_tokens, output_tokens, total_tokens, cost_usd, llm_calls);
    CREATE INDEX runs_agent_name_started ON runs(agent, started_at DESC, run_id DESC);
-   CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;`,
+   CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;
+   CREATE INDEX runs_project_last_failure ON runs(project_key, last_failure_at DESC) WHERE last_failure_at IS NOT NULL;`,
 ];

@@ -9,7 +9,8 @@ import { failedRunsSql, toUsageGroup, usageSummarySql, type UsageRow } from './u
 export function usageSummaryIn(db: Database.Database, q: UsageQuery): UsageGroup[] {
   if (q.projects?.length === 0) return [];
   const params: (string | number)[] = [];
-  const sql = usageSummarySql(q, (v) => (params.push(v), '?'));
+  // the covering index, always: by agent SQLite would otherwise walk runs_agent_name_started and read every document
+  const sql = usageSummarySql(q, (v) => (params.push(v), '?'), 'runs INDEXED BY runs_usage');
   return sortGroups(
     db
       .prepare<(string | number)[], UsageRow>(sql)

@@ -17,7 +17,7 @@ function scope(q: { projects?: string[]; project_key?: string; agent?: string },
  * The store's usage summary: one GROUP BY over the runs' own columns, read from the covering index
  * runs_usage (project_key, started_at, then the summed columns), never from the run documents.
  */
-export function usageSummarySql(q: UsageQuery, p: Placeholder): string {
+export function usageSummarySql(q: UsageQuery, p: Placeholder, from = 'runs'): string {
   const where = scope(q, p);
   if (q.since !== undefined) where.push(`started_at >= ${p(q.since)}`);
   if (q.until !== undefined) where.push(`started_at < ${p(q.until)}`);
@@ -25,7 +25,7 @@ export function usageSummarySql(q: UsageQuery, p: Placeholder): string {
   return `SELECT ${key} AS key, COUNT(*) AS runs, SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed_runs,
       SUM(failures) AS failures, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
       SUM(total_tokens) AS total_tokens, SUM(cost_usd) AS cost_usd, SUM(llm_calls) AS llm_calls
-    FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ${key}`;
+    FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ${key}`;
 }
 
 /** The runs with the latest failures (index runs_last_failure), newest first. */
