@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/usage-queries.ts
  *   BENCH_USAGE_RUNS=100000 node --import tsx bench/usage-queries.ts
+ *   BENCH_USAGE_STORE=sqlite node --import tsx bench/usage-queries.ts   # or postgres: one store only
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
@@ -244,7 +245,8 @@ async function measure(target: Target, log: (msg: string) => void): Promise<Benc
 /** The rows `npm run bench` prints: SQLite, then Postgres (unless it is unreachable). */
 export async function usageQueryRows(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const open of [sqliteTarget, postgresTarget]) {
+  const only = process.env.BENCH_USAGE_STORE;
+  for (const open of [sqliteTarget, postgresTarget].filter((t) => !only || t.name.startsWith(only))) {
     let target: Target;
     try {
       target = await open();
@@ -275,7 +277,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     node: process.version,
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   };
-  const file = join(BENCH_DIR, 'results', `${at.slice(0, 10)}-usage-queries.json`);
+  const file = join(
+    BENCH_DIR,
+    'results',
+    `${at.slice(0, 10)}-usage-queries${process.env.BENCH_USAGE_STORE ? `-${process.env.BENCH_USAGE_STORE}` : ''}.json`,
+  );
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ at, machine, runs: TOTAL, totalS: (performance.now() - started) / 1000, rows }, null, 2)}\n`);
   console.log(`${lines.join('\n')}\n\nload average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start; ${file} written`);

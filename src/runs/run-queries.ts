@@ -29,6 +29,9 @@ export interface UsageFilter {
   until?: number;
 }
 
+/** What get_run answers. */
+export type RunDetail = Awaited<ReturnType<RunQueries['getRun']>>;
+
 /** A run as list_runs answers it: the API view plus the agent's name. */
 export type RunListItem = RunView & { agent: string | null };
 
