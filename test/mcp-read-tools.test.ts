@@ -261,6 +261,8 @@ describe('read tools over MCP and GET /v1/usage', () => {
     assert.match((await refusal(readerA, 'list_runs', { cursor: 'nope' })).message, /cursor: is not a cursor this API returned/);
     assert.match((await refusal(readerA, 'get_run', { run_id: 'run-1' })).message, /run_id: must be a UUID/);
     assert.match((await refusal(readerA, 'recent_failures', { since: 'yesterday' })).message, /since: must be an ISO 8601 date-time/);
+    // a bare number could be epoch milliseconds or a duration: neither is guessed
+    assert.equal((await refusal(readerA, 'usage_summary', { since: '1767225600000' })).code, 'invalid_argument');
     assert.match((await refusal(readerA, 'usage_summary', { since: '1h', until: '2h' })).message, /until: must be later than since/);
     assert.match((await refusal(readerA, 'usage_summary', { projekt: 'x' })).message, /projekt: unknown field/);
     assert.equal((await refusal(readerA, 'core_start_run', { project_key: 'proj-a', agent_id: randomUUID() })).code, 'forbidden');

@@ -12,14 +12,17 @@ import { RUN_STATUSES, text, uuid } from './schemas.js';
 
 const name = text(LIMITS.name).min(1, { message: 'must not be empty' });
 
+/** A duration with its unit: a bare number would be ambiguous with epoch milliseconds. */
+const agoOf = (s: string) => (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(s) ? parseDuration(s) : undefined);
+
 /** An instant: an ISO 8601 date-time, or a duration ago (`90m`, `24h`, `7d`); epoch ms after parsing. */
 export const instant = z
   .string({ message: 'must be a string' })
-  .refine((s) => parseDuration(s) !== undefined || (/^\d{4}-\d\d-\d\d/.test(s) && Number.isFinite(Date.parse(s))), {
+  .refine((s) => agoOf(s) !== undefined || (/^\d{4}-\d\d-\d\d/.test(s) && Number.isFinite(Date.parse(s))), {
     message: 'must be an ISO 8601 date-time (2026-01-31T09:00:00Z) or a duration back from now (24h, 7d)',
   })
   .transform((s) => {
-    const ago = parseDuration(s);
+    const ago = agoOf(s);
     return ago === undefined ? Date.parse(s) : Date.now() - ago;
   });
 
