@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from conftest import AGENT_ID, BridgeProcess, start_bridge, stop_bridge
 from mcp import Client
@@ -42,9 +43,12 @@ def keyed_bridge() -> Iterator[BridgeProcess]:
 
 @asynccontextmanager
 async def connect(bridge: BridgeProcess, key: str) -> AsyncIterator[Client]:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
-        async with Client(streamable_http_client(f"{bridge.url}/mcp", http_client=http)) as client:
-            yield client
+    # the SDK's transport takes its own HTTP client (httpx2), which carries the key on every request
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http,
+        Client(streamable_http_client(f"{bridge.url}/mcp", http_client=http)) as client,
+    ):
+        yield client
 
 
 def result_of(result: CallToolResult) -> dict[str, Any]:
@@ -74,14 +78,42 @@ def send_runs(bridge: BridgeProcess) -> list[dict[str, Any]]:
             project = "py-a" if i < 5 else "py-b"
             agent = "deployer" if i % 2 == 0 else "reviewer"
             run_id = str(uuid.uuid4())
-            tool("core_start_run", {"project_key": project, "agent_id": AGENT_ID, "run_id": run_id, "meta_json": {"agent_name": agent}})
-            usage = {"input_tokens": 100 * (i + 1), "output_tokens": 10 * (i + 1), "cost_usd": cost, "model": "claude-opus-4", "llm_calls": 1}
+            tool(
+                "core_start_run",
+                {"project_key": project, "agent_id": AGENT_ID, "run_id": run_id, "meta_json": {"agent_name": agent}},
+            )
+            usage = {
+                "input_tokens": 100 * (i + 1),
+                "output_tokens": 10 * (i + 1),
+                "cost_usd": cost,
+                "model": "claude-opus-4",
+                "llm_calls": 1,
+            }
             tool("core_report_usage", {"run_id": run_id, "token_usage": usage})
             failed = i == 2
             if failed:
-                tool("core_record_failure", {"project_key": project, "run_id": run_id, "agent_id": AGENT_ID, "summary": "smoke test failed", "error": "AssertionError: 503 from /healthz"})
+                tool(
+                    "core_record_failure",
+                    {
+                        "project_key": project,
+                        "run_id": run_id,
+                        "agent_id": AGENT_ID,
+                        "summary": "smoke test failed",
+                        "error": "AssertionError: 503 from /healthz",
+                    },
+                )
             tool("core_end_run", {"run_id": run_id, "status": "failed" if failed else "completed"})
-            sent.append({"run_id": run_id, "project": project, "agent": agent, "input": usage["input_tokens"], "output": usage["output_tokens"], "cost": cost, "failed": failed})
+            sent.append(
+                {
+                    "run_id": run_id,
+                    "project": project,
+                    "agent": agent,
+                    "input": usage["input_tokens"],
+                    "output": usage["output_tokens"],
+                    "cost": cost,
+                    "failed": failed,
+                }
+            )
     return sent
 
 
@@ -116,7 +148,9 @@ async def test_read_tools_sum_exactly_stay_in_the_keys_projects_and_page(keyed_b
         cursor: str | None = None
         pages = 0
         while True:
-            page = result_of(await reader_a.call_tool("list_runs", {"limit": 2, **({"cursor": cursor} if cursor else {})}))
+            page = result_of(
+                await reader_a.call_tool("list_runs", {"limit": 2, **({"cursor": cursor} if cursor else {})})
+            )
             pages += 1
             seen += [run["run_id"] for run in page["runs"]]
             cursor = page["next_cursor"]
@@ -126,7 +160,9 @@ async def test_read_tools_sum_exactly_stay_in_the_keys_projects_and_page(keyed_b
 
         failed = next(r for r in sent if r["failed"])
         run = result_of(await reader_a.call_tool("get_run", {"run_id": failed["run_id"]}))
-        assert [(f["error_type"], f["summary"]) for f in run["failure_log"]] == [("AssertionError", "smoke test failed")]
+        assert [(f["error_type"], f["summary"]) for f in run["failure_log"]] == [
+            ("AssertionError", "smoke test failed")
+        ]
         failures = result_of(await reader_a.call_tool("recent_failures", {"since": "1h"}))["failures"]
         assert [(f["run_id"], f["agent"]) for f in failures] == [(failed["run_id"], "deployer")]
 
