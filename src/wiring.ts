@@ -74,7 +74,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     prometheus: config.metrics.prometheus,
     otlp: config.metrics.otlp
       ? {
-          url: `${config.otlp.endpoint.replace(/\/+$/, '')}/v1/metrics`,
+          url: config.otlp.metricsUrl,
           intervalMs: config.metrics.intervalMs,
           timeoutMs: config.otlp.metricsTimeoutMs,
           headers: config.otlp.metricsHeaders,

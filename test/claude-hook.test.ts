@@ -134,7 +134,7 @@ describe('oprelay hook (Claude Code)', () => {
     assert.equal(edit.status.code, 2);
     assert.match(String(edit.status.message), /String to replace not found/);
     const chats = mine
-      .filter((s) => s.name.startsWith('chat '))
+      .filter((s) => s.name.startsWith('chat ') && s.attributes['oprelay.usage.uncovered_by'] === undefined)
       .map((s) => `${s.name} ${s.attributes['gen_ai.usage.input_tokens']}/${s.attributes['gen_ai.usage.output_tokens']}`);
     assert.deepEqual(chats.sort(), [
       'chat claude-haiku-4-5-20251001 400/60',
@@ -142,6 +142,15 @@ describe('oprelay hook (Claude Code)', () => {
       'chat claude-sonnet-4-5-20250929 3205/80',
     ]);
     const root = mine.find((s) => s.name === 'invoke_agent claude-code') as ReceivedSpan;
+    // the turns' entries carry every token; what pricing the turns as a whole adds to the entries'
+    // own prices is on the bridge's uncovered-usage spans, so the LLM spans' cost is the run's
+    const llm = mine.filter((s) => s.attributes['openinference.span.kind'] === 'LLM');
+    const sum = (key: string) => llm.reduce((n, s) => n + Number(s.attributes[key] ?? 0), 0);
+    assert.deepEqual([sum('gen_ai.usage.input_tokens'), sum('gen_ai.usage.output_tokens')], [6608, 290]);
+    assert.ok(
+      Math.abs(sum('llm.cost.total') - ended.totals.cost_usd) < 1e-9,
+      `LLM spans cost ${sum('llm.cost.total')} = ${ended.totals.cost_usd}`,
+    );
     assert.equal(root.attributes['oprelay.meta.git_branch'], 'feature/hooks');
     assert.equal(root.attributes['oprelay.meta.cwd'], ws.cwd);
     assert.equal(root.attributes['gen_ai.agent.name'], 'claude-code');

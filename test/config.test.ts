@@ -55,6 +55,17 @@ describe('loadConfig(env)', () => {
     assert.deepEqual(c.resourceAttributes, { 'deployment.environment': 'prod', team: 'sre' });
   });
 
+  it('metrics go to their own endpoint when given (a traces-only backend such as Phoenix has no /v1/metrics)', () => {
+    const own = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://phoenix:6006',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics',
+    });
+    assert.equal(own.otlp.tracesUrl, 'http://phoenix:6006/v1/traces');
+    assert.equal(own.otlp.metricsUrl, 'http://collector:4318/v1/metrics');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlp.metricsUrl, 'http://collector:4318/v1/metrics');
+    assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url' }), /OTEL_EXPORTER_OTLP_METRICS_ENDPOINT/);
+  });
+
   it('names every bad variable', () => {
     assert.throws(
       () => loadConfig({ BRIDGE_PORT: '99999', BRIDGE_RUN_IDLE_TIMEOUT: 'soon', BRIDGE_STORE: 'mysql', BRIDGE_TRACE_URL: 'http://x/' }),

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { freePort, stopChild } from './support/bridge-process.js';
 import { skipWhenMissing } from './support/required-service.js';
-import { allPanels, dashboard, prometheusTargets } from './support/dashboard.js';
+import { allPanels, dashboard, prometheusTargets, readsSpanMetrics } from './support/dashboard.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p: string[]) => join(ROOT, ...p);
@@ -205,12 +205,25 @@ test('bridges are wired to the collector, scraped directly and keep their data',
 test('otel-collector.yaml: every component used is defined and every defined one is used', () => {
   const c = readYaml('otel-collector.yaml');
   const kinds = ['receivers', 'processors', 'exporters'] as const;
-  const used: Record<string, Set<string>> = { receivers: new Set(), processors: new Set(), exporters: new Set(), extensions: new Set() };
+  const used: Record<string, Set<string>> = {
+    receivers: new Set(),
+    processors: new Set(),
+    exporters: new Set(),
+    extensions: new Set(),
+    connectors: new Set(),
+  };
+  // A connector is the exporter of one pipeline and the receiver of another.
+  const connectorUse: Record<string, Set<string>> = {};
   const pipelines = c.service.pipelines as Record<string, Record<string, string[]>>;
   assert.deepEqual(Object.keys(pipelines).sort(), ['metrics', 'traces']);
   for (const [pname, p] of Object.entries(pipelines)) {
     for (const kind of kinds) {
       for (const id of p[kind] ?? []) {
+        if (kind !== 'processors' && c.connectors && id in c.connectors) {
+          (connectorUse[id] ??= new Set()).add(kind);
+          used.connectors.add(id);
+          continue;
+        }
         assert.ok(c[kind] && id in c[kind], `pipeline ${pname} uses undefined ${kind.slice(0, -1)} ${id}`);
         used[kind].add(id);
       }
@@ -221,10 +234,14 @@ test('otel-collector.yaml: every component used is defined and every defined one
     assert.ok(c.extensions && id in c.extensions, `service uses undefined extension ${id}`);
     used.extensions.add(id);
   }
-  for (const kind of [...kinds, 'extensions'] as const) {
+  for (const kind of [...kinds, 'extensions', 'connectors'] as const) {
     for (const id of Object.keys(c[kind] ?? {})) assert.ok(used[kind].has(id), `${kind.slice(0, -1)} ${id} is defined but never used`);
   }
-  assert.deepEqual(pipelines.traces.exporters, ['otlp_grpc/jaeger']);
+  for (const [id, as] of Object.entries(connectorUse)) {
+    assert.deepEqual([...as].sort(), ['exporters', 'receivers'], `connector ${id} both leaves a pipeline and feeds one`);
+  }
+  assert.deepEqual(pipelines.traces.exporters, ['otlp_grpc/jaeger', 'spanmetrics']);
+  assert.deepEqual(pipelines.metrics.receivers, ['otlp', 'spanmetrics']);
   assert.deepEqual(pipelines.metrics.exporters, ['prometheus']);
   assert.equal(composeValue(c.receivers.otlp.protocols.grpc.endpoint), '0.0.0.0:4317');
   assert.equal(composeValue(c.receivers.otlp.protocols.http.endpoint), '0.0.0.0:4318');
@@ -365,9 +382,14 @@ test('alerts.test.yml has a firing and a quiet case for every alert rule', () =>
 // Grafana
 // ---------------------------------------------------------------------------------------------
 
-/** Every PromQL query of the dashboard: panel targets on Prometheus and template variables. */
+/**
+ * Every PromQL query of the dashboard on the bridge's metrics: panel targets on Prometheus and
+ * template variables (the span-metric panels read the Collector's series: test/span-metrics-config.test.ts).
+ */
 function dashboardQueries(): string[] {
-  const out = prometheusTargets().map((t) => t.expr);
+  const out = prometheusTargets()
+    .map((t) => t.expr)
+    .filter((expr) => !readsSpanMetrics(expr));
   for (const v of dashboard.templating?.list ?? []) {
     const q = typeof v.query === 'string' ? v.query : v.query?.query;
     if (v.type === 'query' && q) out.push(q);

@@ -98,7 +98,15 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
   }
 
   const entrySpansOf = (runId: string) =>
-    receiver.spans.filter((s) => s.attributes['oprelay.run.id'] === runId && !isRoot(s) && s.name !== 'start_run');
+    receiver.spans.filter(
+      (s) =>
+        s.attributes['oprelay.run.id'] === runId &&
+        !isRoot(s) &&
+        s.name !== 'start_run' &&
+        s.attributes['oprelay.usage.uncovered_by'] === undefined,
+    );
+  const uncoveredSpansOf = (runId: string) =>
+    receiver.spans.filter((s) => s.attributes['oprelay.run.id'] === runId && s.attributes['oprelay.usage.uncovered_by'] !== undefined);
 
   describe('computed cost', () => {
     test('tokens + a known model without cost_usd are priced with genai-prices: root, event, entry span and metric', async () => {
@@ -118,10 +126,11 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
 
       const root = await rootOf(run.run_id);
       near(root.attributes['oprelay.usage.cost_usd'], expected, 'root oprelay.usage.cost_usd');
-      near(root.attributes['gen_ai.usage.cost'], expected, 'root gen_ai.usage.cost');
+      near(root.attributes['llm.cost.total'], expected, 'root llm.cost.total');
+      assert.equal(root.attributes['gen_ai.usage.cost'], undefined, 'no cost name outside the conventions');
       assert.equal(root.attributes['oprelay.usage.cost_source'], 'computed');
       assert.equal(root.attributes['gen_ai.provider.name'], 'anthropic');
-      const event = root.events.find((e) => e.name === 'gen_ai.usage.report');
+      const event = root.events.find((e) => e.name === 'oprelay.usage.report');
       assert.ok(event, 'usage report event');
       near(event.attributes['oprelay.usage.cost_usd'], expected, 'event oprelay.usage.cost_usd');
       assert.equal(event.attributes['oprelay.usage.cost_source'], 'computed');
@@ -131,7 +140,21 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       near(chat.attributes['oprelay.trace.cost_usd'], entryExpected, 'entry oprelay.trace.cost_usd');
       assert.equal(chat.attributes['oprelay.usage.cost_source'], 'computed');
       assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
-      assert.equal(chat.attributes['gen_ai.usage.cost'], undefined, 'entry cost is never written where backends add it up');
+      assert.equal(chat.attributes['gen_ai.usage.cost'], undefined, 'no cost name outside the conventions');
+      near(chat.attributes['llm.cost.total'], entryExpected, 'entry llm.cost.total: its computed share');
+      near(
+        Number(chat.attributes['llm.cost.prompt']) + Number(chat.attributes['llm.cost.completion']),
+        entryExpected,
+        'entry llm.cost.prompt + llm.cost.completion',
+      );
+      // the rest of the batch no entry covers: its own LLM span, so LLM spans add up to the run
+      const [rest] = uncoveredSpansOf(run.run_id);
+      assert.equal(rest?.name, 'chat claude-opus-4');
+      assert.equal(rest.attributes['openinference.span.kind'], 'LLM');
+      assert.equal(rest.attributes['gen_ai.usage.input_tokens'], 7400);
+      assert.equal(rest.attributes['gen_ai.usage.output_tokens'], 1000);
+      assert.equal(rest.attributes['gen_ai.provider.name'], 'anthropic');
+      near(rest.attributes['llm.cost.total'], expected - entryExpected, 'uncovered llm.cost.total');
 
       const view = await bridge.get(`/v1/runs/${run.run_id}`);
       near(view.body.totals.cost_usd, expected, 'GET totals.cost_usd');
@@ -170,10 +193,11 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       const root = await rootOf(run.run_id);
       near(root.attributes['oprelay.usage.cost_usd'], expected, 'root cost with cache rates');
       assert.equal(root.attributes['gen_ai.usage.cache_read.input_tokens'], 7000);
-      assert.equal(root.attributes['gen_ai.usage.cache_creation.input_tokens'], 1000);
+      assert.equal(root.attributes['gen_ai.usage.cache_write.input_tokens'], 1000, 'the current name');
+      assert.equal(root.attributes['gen_ai.usage.cache_creation.input_tokens'], 1000, 'and the old one backends still read');
       assert.equal(root.attributes['gen_ai.usage.reasoning.output_tokens'], 300);
       assert.equal(root.attributes['gen_ai.usage.input_tokens'], 5100, 'token totals are the agent figures, unchanged');
-      const first = root.events.find((e) => e.name === 'gen_ai.usage.report');
+      const first = root.events.find((e) => e.name === 'oprelay.usage.report');
       assert.equal(first?.attributes['gen_ai.usage.cache_read.input_tokens'], 3000);
     });
 
@@ -202,7 +226,7 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       await end(bridge, run.run_id);
       const root = await rootOf(run.run_id);
       assert.equal(root.attributes['oprelay.usage.cost_usd'], 0.028);
-      assert.equal(root.attributes['gen_ai.usage.cost'], 0.028);
+      assert.equal(root.attributes['llm.cost.total'], 0.028);
       assert.equal(root.attributes['oprelay.usage.cost_source'], 'reported');
       const [entry] = entrySpansOf(run.run_id);
       assert.equal(entry?.attributes['oprelay.trace.cost_usd'], 0.011);
@@ -219,7 +243,7 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       const root = await rootOf(run.run_id);
       assert.equal(root.attributes['oprelay.usage.cost_source'], 'mixed');
       near(root.attributes['oprelay.usage.cost_usd'], expected, 'root cost');
-      const sources = root.events.filter((e) => e.name === 'gen_ai.usage.report').map((e) => e.attributes['oprelay.usage.cost_source']);
+      const sources = root.events.filter((e) => e.name === 'oprelay.usage.report').map((e) => e.attributes['oprelay.usage.cost_source']);
       assert.deepEqual(sources, ['reported', 'computed']);
     });
 
@@ -358,7 +382,7 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
     });
   });
 
-  test('meta_json.session_id → session.id and gen_ai.conversation.id on the root (run_id without one)', async () => {
+  test('meta_json.session_id → session.id and gen_ai.conversation.id on the root (neither without one)', async () => {
     const withSession = await start(bridge, 'feat-session', { session_id: 'chat-2024-06-01-alice' });
     const without = await start(bridge, 'feat-session');
     await end(bridge, withSession.run_id);
@@ -369,7 +393,7 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
     assert.equal(a.attributes['oprelay.meta.session_id'], 'chat-2024-06-01-alice');
     const b = await rootOf(without.run_id);
     assert.equal(b.attributes['session.id'], undefined);
-    assert.equal(b.attributes['gen_ai.conversation.id'], without.run_id);
+    assert.equal(b.attributes['gen_ai.conversation.id'], undefined, 'no session per run in Phoenix');
   });
 
   describe('BRIDGE_TRACE_ENTRIES', () => {
@@ -390,7 +414,7 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       assert.equal(root.attributes['gen_ai.usage.output_tokens'], 500);
       assert.equal(root.attributes['oprelay.usage.llm_calls'], 3);
       near(root.attributes['oprelay.usage.cost_usd'], expectedCost, 'root cost');
-      assert.equal(root.events.filter((e) => e.name === 'gen_ai.usage.report').length, 2);
+      assert.equal(root.events.filter((e) => e.name === 'oprelay.usage.report').length, 2);
       const view = await b.get(`/v1/runs/${run.run_id}`);
       assert.deepEqual(
         { ...view.body.totals, cost_usd: 0 },
@@ -400,11 +424,23 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
       assert.equal(counter(metrics.text, 'oprelay_usage_tokens_total', { oprelay_project_key: project, gen_ai_token_type: 'input' }), 4000);
       near(counter(metrics.text, 'oprelay_usage_cost_total', { oprelay_project_key: project }), expectedCost, 'cost metric');
       // the relay drains in enqueue order: the entries of both reports were sent no later than the root
-      return { run, root };
+      return { run, root, expectedCost };
+    }
+
+    /** What the run's LLM-kind spans carry, summed: what Phoenix and Langfuse add up. */
+    function llmSums(runId: string) {
+      const llm = receiver.byTrace(hex(runId)).filter((s) => s.attributes['openinference.span.kind'] === 'LLM');
+      const sum = (key: string) => llm.reduce((n, s) => n + Number(s.attributes[key] ?? 0), 0);
+      return { input: sum('gen_ai.usage.input_tokens'), output: sum('gen_ai.usage.output_tokens'), cost: sum('llm.cost.total') };
     }
 
     test('errors keeps only errored entry spans; totals, events and metrics stay exact', async () => {
-      const { run, root } = await runWithEntries(errorsOnly, 'feat-entries-errors');
+      const { run, root, expectedCost } = await runWithEntries(errorsOnly, 'feat-entries-errors');
+      // no LLM entry exported: the bridge's own LLM spans carry every token and dollar, once
+      const sums = llmSums(run.run_id);
+      assert.deepEqual([sums.input, sums.output], [4000, 500]);
+      near(sums.cost, expectedCost, 'LLM spans cost');
+      assert.equal(root.attributes['oprelay.usage.spans_above_totals'], undefined);
       const spans = entrySpansOf(run.run_id);
       assert.deepEqual(
         spans.map((s) => s.name),
@@ -418,13 +454,21 @@ describe('features beyond the seed tools (docs/tools.md)', () => {
     });
 
     test('none exports no entry spans; totals, events and metrics stay exact', async () => {
-      const { run } = await runWithEntries(noEntries, 'feat-entries-none');
+      const { run, expectedCost } = await runWithEntries(noEntries, 'feat-entries-none');
       assert.deepEqual(entrySpansOf(run.run_id), []);
+      const sums = llmSums(run.run_id);
+      assert.deepEqual([sums.input, sums.output], [4000, 500]);
+      near(sums.cost, expectedCost, 'LLM spans cost');
       assert.equal(receiver.byTrace(hex(run.run_id)).filter((s) => s.name === 'start_run').length, 1);
     });
 
     test('all (the default) exports every entry', async () => {
-      const { run } = await runWithEntries(bridge, 'feat-entries-all');
+      const { run, root } = await runWithEntries(bridge, 'feat-entries-all');
+      // the second report's entry claims 200 output tokens of a batch of 100: the spans carry 100 more
+      // than the run counts, and the root says so
+      const sums = llmSums(run.run_id);
+      assert.deepEqual([sums.input, sums.output], [4000, 600]);
+      assert.equal(root.attributes['oprelay.usage.spans_above_totals'], true);
       assert.deepEqual(
         entrySpansOf(run.run_id)
           .map((s) => s.name)

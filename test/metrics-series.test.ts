@@ -90,3 +90,56 @@ describe('oprelay_runs_oldest_active_age', () => {
     assert.equal(sample(ended, 'oprelay_runs_oldest_active_age', { oprelay_project_key: 'quick' }), 0);
   });
 });
+
+describe('the GenAI conventions metrics beside the oprelay series', () => {
+  test('gen_ai.client.token.usage counts what the LLM spans carry; agent, tool and operation durations per span', async () => {
+    const bridge = await BridgeProcess.start();
+    bridges.push(bridge);
+    const start = await bridge.tool('core_start_run', { project_key: 'genai', agent_id: AGENT_ID, meta_json: { agent_name: 'deployer' } });
+    const runId = start.body.result.run_id;
+    const t0 = Date.now() - 10_000;
+    await bridge.tool('core_report_usage', {
+      run_id: runId,
+      token_usage: { input_tokens: 8400, output_tokens: 1200, cost_usd: 0.028, model: 'claude-opus-4' },
+      traces: [
+        { type: 'llm', model: 'claude-opus-4', input_tokens: 5200, output_tokens: 700, started_at: t0, ended_at: t0 + 2_000 },
+        { tool: 'kubectl', started_at: t0 + 2_000, ended_at: t0 + 2_500, status: 'error', error: 'TimeoutError: apply' },
+      ],
+    });
+    const end = await bridge.tool('core_end_run', {
+      run_id: runId,
+      status: 'completed',
+      token_usage: { input_tokens: 12400, output_tokens: 3200, cost_usd: 0.042, model: 'claude-opus-4' },
+    });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    const text = (await bridge.get('/metrics')).text;
+    const chat = { oprelay_project_key: 'genai', gen_ai_operation_name: 'chat', gen_ai_request_model: 'claude-opus-4' };
+    // three LLM spans: the entry, the rest of the report, the rest of the final totals
+    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...chat, gen_ai_token_type: 'input' }), 12400);
+    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...chat, gen_ai_token_type: 'output' }), 3200);
+    assert.equal(sample(text, 'gen_ai_client_token_usage_count', { ...chat, gen_ai_token_type: 'input' }), 3);
+    assert.equal(
+      sample(text, 'gen_ai_client_token_usage_sum', { ...chat, gen_ai_token_type: 'input' }),
+      sample(text, 'oprelay_usage_tokens_total', {
+        oprelay_project_key: 'genai',
+        gen_ai_token_type: 'input',
+        gen_ai_request_model: 'claude-opus-4',
+      }),
+    );
+    // one operation: the entry with its own times (the bridge's uncovered-usage spans time no call)
+    assert.equal(sample(text, 'gen_ai_client_operation_duration_count', chat), 1);
+    assert.equal(sample(text, 'gen_ai_client_operation_duration_sum', chat), 2);
+    const tool = {
+      oprelay_project_key: 'genai',
+      gen_ai_operation_name: 'execute_tool',
+      gen_ai_tool_name: 'kubectl',
+      error_type: 'TimeoutError',
+    };
+    assert.equal(sample(text, 'gen_ai_execute_tool_duration_count', tool), 1);
+    assert.equal(sample(text, 'gen_ai_execute_tool_duration_sum', tool), 0.5);
+    const agent = { oprelay_project_key: 'genai', gen_ai_operation_name: 'invoke_agent', gen_ai_agent_name: 'deployer' };
+    assert.equal(sample(text, 'gen_ai_invoke_agent_duration_count', agent), 1);
+    assert.match(text, /gen_ai_client_token_usage_bucket\{[^}]*le="67108864"/, 'the registry buckets');
+    assert.match(text, /gen_ai_client_operation_duration_bucket\{[^}]*le="81.92"/, 'the registry buckets');
+  });
+});

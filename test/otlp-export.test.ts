@@ -73,7 +73,8 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     const runId = '0d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a';
     const t0 = Date.now();
     await seedRun(b, runId);
-    const spans = await receiver.waitFor((all) => all.filter((s) => s.traceId === hex(runId)).length >= 5, 10_000, 'the seed trace');
+    // start_run, root, the three entries, and one LLM span each for the usage no entry covers (report, end)
+    const spans = await receiver.waitFor((all) => all.filter((s) => s.traceId === hex(runId)).length >= 7, 10_000, 'the seed trace');
     const trace = spans.filter((s) => s.traceId === hex(runId));
     const root = rootOf(trace)!;
     assert.ok(root, 'root span arrived');
@@ -82,13 +83,20 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     assert.equal(root.parentSpanId, '');
     assert.equal(root.resource['service.name'], 'myproject');
     assert.equal(root.resource['service.namespace'], 'oprelay');
+    assert.equal(root.resource['openinference.project.name'], 'myproject', 'one Phoenix project per project_key');
     assert.equal(root.scope, 'oprelay-bridge');
+    assert.equal(root.resourceSchemaUrl, 'https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev');
+    assert.equal(root.scopeSchemaUrl, 'https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev');
     assert.equal(root.status.code, 1, 'completed → OK');
     const a = root.attributes;
     assert.equal(a['gen_ai.operation.name'], 'invoke_agent');
     assert.equal(a['gen_ai.agent.name'], 'deployer');
     assert.equal(a['gen_ai.agent.id'], AGENT_ID);
-    assert.equal(a['gen_ai.conversation.id'], runId);
+    assert.equal(a['gen_ai.conversation.id'], undefined, 'no session given: no conversation');
+    assert.equal(a['openinference.span.kind'], 'AGENT');
+    assert.equal(a['input.value'], 'Deploying rate limiter to staging');
+    assert.equal(a['output.value'], 'Rate limiter deployed and verified in staging');
+    assert.deepEqual(JSON.parse(String(a['metadata'])), { agent_name: 'deployer', env: { region: 'eu-west-1' }, tags: ['a', 'b'] });
     assert.equal(a['oprelay.run.id'], runId);
     assert.equal(a['oprelay.project_key'], 'myproject');
     assert.equal(a['oprelay.run.status'], 'completed');
@@ -99,7 +107,9 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     assert.equal(a['gen_ai.usage.output_tokens'], 3200);
     assert.equal(a['oprelay.usage.total_tokens'], 15600);
     assert.equal(a['oprelay.usage.cost_usd'], 0.042);
-    assert.equal(a['gen_ai.usage.cost'], 0.042);
+    assert.equal(a['llm.cost.total'], 0.042);
+    assert.equal(a['gen_ai.usage.cost'], undefined, 'no cost name outside the conventions');
+    assert.equal(a['llm.token_count.total'], undefined, 'the root adds no OpenInference token count to the LLM spans');
     assert.equal(a['oprelay.usage.llm_calls'], 7);
     assert.equal(a['gen_ai.request.model'], 'claude-opus-4');
     assert.deepEqual(a['oprelay.usage.models'], ['claude-opus-4']);
@@ -109,7 +119,7 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     assert.equal(a['gen_ai.system'], undefined, 'no deprecated keys');
     assert.ok(root.startMs >= t0 - 5 && root.endMs >= root.startMs && root.endMs <= Date.now() + 5, 'times plausible');
 
-    const usageEvents = root.events.filter((e) => e.name === 'gen_ai.usage.report');
+    const usageEvents = root.events.filter((e) => e.name === 'oprelay.usage.report');
     assert.equal(usageEvents.length, 1);
     assert.equal(usageEvents[0].attributes['gen_ai.usage.input_tokens'], 8400);
     assert.equal(usageEvents[0].attributes['oprelay.usage.cost_usd'], 0.028);
@@ -130,18 +140,40 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     }
     const start = trace.find((s) => s.name === 'start_run')!;
     assert.ok(start, 'start_run child');
-    const chat = trace.find((s) => s.name === 'chat claude-opus-4')!;
+    assert.equal(start.attributes['openinference.span.kind'], 'CHAIN');
+    assert.equal(start.attributes['gen_ai.operation.name'], undefined, 'only the root is invoke_agent');
+    // every token and dollar the run counts is on exactly one LLM span: the entry's, and one per uncovered part
+    const llm = trace.filter((s) => s.attributes['openinference.span.kind'] === 'LLM');
+    const sum = (key: string) => llm.reduce((n, s) => n + Number(s.attributes[key] ?? 0), 0);
+    assert.equal(llm.length, 3);
+    assert.deepEqual([sum('gen_ai.usage.input_tokens'), sum('gen_ai.usage.output_tokens')], [12400, 3200]);
+    assert.equal(Math.round(sum('llm.cost.total') * 1e9) / 1e9, 0.042);
+    const uncovered = llm.filter((s) => s.attributes['oprelay.usage.uncovered_by'] !== undefined);
+    assert.deepEqual(
+      uncovered.map((s) => [s.name, s.attributes['oprelay.usage.uncovered_by'], s.attributes['gen_ai.usage.input_tokens']]).sort(),
+      [
+        ['chat claude-opus-4', 'run_totals', 4000],
+        ['chat claude-opus-4', 'usage_report', 4400],
+      ],
+    );
+    for (const s of trace.filter((x) => !llm.includes(x) && x !== root))
+      assert.equal(s.attributes['gen_ai.usage.input_tokens'], undefined, `${s.name} carries no tokens`);
+    const chat = trace.find((s) => s.attributes['oprelay.trace.request_id'] === 'req-1')!;
+    assert.equal(chat.name, 'chat claude-opus-4');
     assert.equal(chat.kind, SPAN_KIND_CLIENT);
     assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
     assert.equal(chat.attributes['gen_ai.request.model'], 'claude-opus-4');
     assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 4000);
     assert.equal(chat.attributes['oprelay.trace.cost_usd'], 0.014);
-    assert.equal(chat.attributes['gen_ai.usage.cost'], undefined, 'children never carry gen_ai.usage.cost');
+    assert.equal(chat.attributes['gen_ai.usage.cost'], undefined, 'no cost name outside the conventions');
+    assert.equal(chat.attributes['llm.cost.total'], 0.014, 'the entry its own cost');
+    assert.equal(chat.attributes['openinference.span.kind'], 'LLM');
     assert.equal(chat.attributes['oprelay.trace.request_id'], 'req-1');
     assert.equal(chat.endMs - chat.startMs, 1500, 'the entry’s own times');
     const tool = trace.find((s) => s.name === 'execute_tool kubectl')!;
     assert.equal(tool.kind, SPAN_KIND_INTERNAL);
     assert.equal(tool.attributes['gen_ai.tool.name'], 'kubectl');
+    assert.equal(tool.attributes['openinference.span.kind'], 'TOOL');
     assert.equal(tool.status.code, 2, 'status error → ERROR');
     assert.equal(tool.attributes['error.type'], 'TimeoutError');
     // an entry without times ends at the report; one longer than the run so far is cut at the run's start
@@ -251,7 +283,7 @@ describe('runs arrive as OpenTelemetry traces at a real OTLP receiver', () => {
     await receiver.waitFor((all) => !!rootOf(all.filter((x) => x.traceId === hex(id))), 10_000, 'root');
     const root = rootOf(receiver.byTrace(hex(id)))!;
     assert.equal(root.events.length, 128);
-    assert.equal(root.events.filter((e) => e.name === 'gen_ai.usage.report').length, 100);
+    assert.equal(root.events.filter((e) => e.name === 'oprelay.usage.report').length, 100);
     assert.equal(root.attributes['oprelay.usage.reports_dropped'], 5);
     assert.equal(root.attributes['oprelay.dropped.events'], 2);
     assert.equal(root.attributes['gen_ai.usage.input_tokens'], 105, 'totals stay exact');

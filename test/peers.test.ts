@@ -20,7 +20,7 @@ const imageTag = (service: string) => String(compose.services[service].image).sp
 test('compose runs the Collector release the manifest builds, and every manifest module is at that release', () => {
   const release = String(manifest.dist.version);
   assert.equal(imageTag('otel-collector'), release);
-  const modules = ['extensions', 'receivers', 'processors', 'exporters'].flatMap((kind) =>
+  const modules = ['extensions', 'receivers', 'processors', 'connectors', 'exporters'].flatMap((kind) =>
     (manifest[kind] as { gomod: string }[]).map((m) => m.gomod),
   );
   for (const gomod of modules) assert.equal(gomod.split(' ')[1], `v${release}`, `${gomod} is at the manifest's release`);
@@ -35,7 +35,7 @@ test('the manifest lists exactly the component types otel-collector.yaml uses', 
     healthcheckextension: 'health_check',
     memorylimiterprocessor: 'memory_limiter',
   };
-  for (const kind of ['extensions', 'receivers', 'processors', 'exporters']) {
+  for (const kind of ['extensions', 'receivers', 'processors', 'connectors', 'exporters']) {
     const suffix = kind.slice(0, -1);
     const built = (manifest[kind] as { gomod: string }[])
       .map((m) => m.gomod.split(' ')[0]!.split('/').pop()!)

@@ -76,7 +76,21 @@ describe('the reaper (sqlite)', () => {
     assert.equal(span.parentSpanId, root.spanId);
     assert.equal(span.attributes['oprelay.late_end.status'], 'completed');
     assert.equal(span.attributes['oprelay.late_end.summary'], 'done after all');
-    assert.equal(span.attributes['gen_ai.usage.input_tokens'], 50);
+    assert.equal(span.attributes['oprelay.late_end.input_tokens'], 50);
+    assert.equal(span.attributes['gen_ai.usage.input_tokens'], undefined, 'tokens only on LLM spans');
+    // the late 50 tokens and $0.5 on an LLM span of their own, after the report's 100 and $1
+    const llm = receiver.byTrace(hex(id)).filter((s) => s.attributes['openinference.span.kind'] === 'LLM');
+    assert.deepEqual(
+      llm.map((s) => [
+        s.attributes['oprelay.usage.uncovered_by'],
+        s.attributes['gen_ai.usage.input_tokens'],
+        s.attributes['llm.cost.total'],
+      ]),
+      [
+        ['usage_report', 100, 1],
+        ['run_totals', 50, 0.5],
+      ],
+    );
     const m = await b.get('/metrics');
     assert.match(m.text, /oprelay_usage_cost_total\{oprelay_project_key="reap",gen_ai_request_model="m"\} 1\.5\n/);
     assert.match(m.text, /oprelay_runs_ended_total\{oprelay_project_key="reap",status="interrupted",end_reason="idle_timeout"\} 1\n/);

@@ -164,7 +164,8 @@ if (skip) {
       }
 
       const entries = N / ENTRY_EVERY;
-      const want = 1 + entries + 1; // start_run + entry spans + root
+      // start_run + entry spans + one LLM span per report (no llm entries: each batch is uncovered) + root
+      const want = 1 + entries + N + 1;
       await p.receiver.waitFor(
         (all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want,
         30_000,
@@ -179,6 +180,14 @@ if (skip) {
       assert.equal(roots[0]!.attributes['gen_ai.usage.input_tokens'], expected.input_tokens);
       assert.equal(spans.filter((s) => s.name === 'start_run').length, 1);
       assert.equal(spans.filter((s) => s.name.startsWith('execute_tool')).length, entries);
+      // reports on two replicas at once: the LLM spans still carry every token exactly once
+      const llm = [...new Map(spans.filter((s) => s.attributes['openinference.span.kind'] === 'LLM').map((s) => [s.spanId, s])).values()];
+      assert.equal(llm.length, N);
+      const sum = (key: string) => llm.reduce((n, s) => n + Number(s.attributes[key] ?? 0), 0);
+      assert.deepEqual(
+        [sum('gen_ai.usage.input_tokens'), sum('gen_ai.usage.output_tokens')],
+        [expected.input_tokens, expected.output_tokens],
+      );
       assert.deepEqual(
         [...seen].filter(([, n]) => n !== 1),
         [],
@@ -216,7 +225,7 @@ if (skip) {
         assert.equal((await a.tool('core_report_usage', { run_id: id, token_usage: { input_tokens: 10 }, traces })).status, 200);
       }
       assert.equal((await a.tool('core_end_run', { run_id: id, status: 'completed' })).status, 200);
-      const want = 1 + 50 + 1;
+      const want = 1 + 50 + 5 + 1; // start_run, the entries, one LLM span per report's uncovered usage, the root
 
       // A's relay has claimed a batch and is stuck exporting it to the hanging collector
       const leasedQuery = `SELECT span, lease_until FROM ${schema}.outbox WHERE lease_owner IS NOT NULL AND lease_until > $1`;

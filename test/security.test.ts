@@ -492,7 +492,7 @@ describe('redaction: secrets never leave the bridge', () => {
     assert.equal(failure.attributes['exception.stacktrace'], expected);
     assert.equal(failure.attributes['exception.type'], 'failure', 'no secret becomes an error type');
     assert.equal(JSON.parse(String(failure.attributes['oprelay.failure.context'])).env, expected);
-    const usage = root.events.find((e) => e.name === 'gen_ai.usage.report')!;
+    const usage = root.events.find((e) => e.name === 'oprelay.usage.report')!;
     assert.equal(usage.attributes['oprelay.usage.prompt_preview'], expected);
     const tool = spans.find((s) => s.name === 'execute_tool bash')!;
     assert.equal(tool.attributes['oprelay.trace.error'], expected);
@@ -540,7 +540,7 @@ describe('redaction: secrets never leave the bridge', () => {
     assert.equal(failure.attributes['exception.message'], 'disk full', 'summaries are still sent');
     assert.equal(failure.attributes['exception.type'], 'OSError', 'the error type is not content');
     assert.ok(!('exception.stacktrace' in failure.attributes));
-    const usage = root.events.find((e) => e.name === 'gen_ai.usage.report')!;
+    const usage = root.events.find((e) => e.name === 'oprelay.usage.report')!;
     assert.ok(!('oprelay.usage.prompt_preview' in usage.attributes));
     assert.ok(!('oprelay.trace.error' in spans.find((s) => s.name === 'execute_tool bash')!.attributes));
     for (const marker of ['PROMPT-MARKER-1', 'ERROR-MARKER-2', 'ERROR-MARKER-3'])

@@ -166,7 +166,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('keeps root-span events apart: appended in order, taken once, rolled back with the transaction', async () => {
         await saveRuns(store(), [makeRun('run-ev')]);
-        const ev = (n: number) => ({ name: 'gen_ai.usage.report', time: T0 + n, attributes: { n } });
+        const ev = (n: number) => ({ name: 'oprelay.usage.report', time: T0 + n, attributes: { n } });
         await store().transact('run-ev', async (tx) => {
           await tx.appendEvent('run-ev', 0, ev(0));
           await tx.appendEvent('run-ev', 1, ev(1));

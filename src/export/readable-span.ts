@@ -1,7 +1,8 @@
 import type { HrTime, Link, SpanContext } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { ATTR, SCOPE_NAME, SERVICE_NAMESPACE } from '../telemetry/attributes.js';
+import { SCOPE_NAME } from '../telemetry/attributes.js';
+import { EXPORT_SCHEMA_URL, resourceAttributesOf } from '../telemetry/resource-attributes.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 
 function hrTime(ms: number): HrTime {
@@ -13,26 +14,22 @@ function spanContext(traceId: string, spanId: string, flags: number): SpanContex
   return { traceId, spanId, traceFlags: flags, isRemote: false };
 }
 
-/** Builds ReadableSpans from stored records; one Resource per project, so exports group by service. */
+/** Builds ReadableSpans from stored records; one Resource per project (resourceAttributesOf), so exports group by service and Phoenix project. */
 export class SpanMaterializer {
   private resources = new Map<string, Resource>();
-  private scope: { name: string; version: string };
+  private scope: { name: string; version: string; schemaUrl: string };
 
   constructor(
     private readonly resourceAttributes: Record<string, string>,
     version: string,
   ) {
-    this.scope = { name: SCOPE_NAME, version };
+    this.scope = { name: SCOPE_NAME, version, schemaUrl: EXPORT_SCHEMA_URL };
   }
 
   resourceOf(project: string): Resource {
     let r = this.resources.get(project);
     if (!r) {
-      r = resourceFromAttributes({
-        ...this.resourceAttributes,
-        [ATTR.serviceName]: project,
-        [ATTR.serviceNamespace]: SERVICE_NAMESPACE,
-      });
+      r = resourceFromAttributes(resourceAttributesOf(project, this.resourceAttributes), { schemaUrl: EXPORT_SCHEMA_URL });
       if (this.resources.size > 10_000) this.resources.clear();
       this.resources.set(project, r);
     }

@@ -5,7 +5,25 @@ export type MetricEffect =
   | { kind: 'run_started'; project: string }
   | { kind: 'run_ended'; project: string; status: string; reason: string; durationS: number }
   | { kind: 'usage'; project: string; runStartedAt: number; model: string; delta: Totals }
-  | { kind: 'failure'; project: string; errorType: string };
+  | { kind: 'failure'; project: string; errorType: string }
+  | GenAiOperationEffect;
+
+/** One exported `chat`, `execute_tool` or `invoke_agent` span, for the GenAI conventions' metrics (src/runs/genai-effects.ts). */
+export interface GenAiOperationEffect {
+  kind: 'genai_operation';
+  project: string;
+  operation: 'chat' | 'execute_tool' | 'invoke_agent';
+  durationS: number;
+  /** a span the bridge made for usage no entry covers: its tokens count, its duration is no operation's */
+  uncovered: boolean;
+  model?: string;
+  provider?: string;
+  tool?: string;
+  agentName?: string;
+  errorType?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+}
 
 export interface MetricSink {
   apply(effects: MetricEffect[]): void;

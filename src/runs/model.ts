@@ -19,8 +19,16 @@ export interface ExtraTokens {
   reasoning_output_tokens: number;
 }
 
+/** Tokens and cost carried by a run's LLM-kind spans. */
+export interface CarriedUsage extends ExtraTokens {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
 export const zeroTotals = (): Totals => ({ input_tokens: 0, output_tokens: 0, total_tokens: 0, cost_usd: 0, llm_calls: 0 });
 export const zeroExtra = (): ExtraTokens => ({ cache_read_input_tokens: 0, cache_creation_input_tokens: 0, reasoning_output_tokens: 0 });
+export const zeroCarried = (): CarriedUsage => ({ input_tokens: 0, output_tokens: 0, cost_usd: 0, ...zeroExtra() });
 
 /** The whole state of one run, stored as one document (plus indexed columns). */
 export interface RunRecord {
@@ -62,6 +70,10 @@ export interface RunRecord {
   events_dropped: number;
   links: SpanLinkRecord[];
   final_mismatch: boolean;
+  /** what the run's LLM-kind spans carry so far (docs/architecture.md#tokens-and-cost); absent on runs stored before it existed */
+  carried?: CarriedUsage;
+  /** the LLM spans carry more than the totals in some field (trace entries above the usage reported) */
+  spans_above_totals?: boolean;
   /** a token_usage whose total_tokens was below its input + output (kept as reported, flagged) */
   total_mismatch?: boolean;
   root_exported: boolean;

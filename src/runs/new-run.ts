@@ -1,5 +1,5 @@
 import { rootSpanIdOf, traceIdOf, type TraceParent } from '../telemetry/ids.js';
-import { zeroExtra, zeroTotals, type RunRecord } from './model.js';
+import { zeroCarried, zeroExtra, zeroTotals, type RunRecord } from './model.js';
 
 /** A fresh running run: trace identity from the run_id, or from the caller's traceparent. */
 export function newRunRecord(runId: string, project: string, agentId: string | null, now: number, tp?: TraceParent): RunRecord {
@@ -24,6 +24,7 @@ export function newRunRecord(runId: string, project: string, agentId: string | n
     meta: null,
     totals: zeroTotals(),
     extra: zeroExtra(),
+    carried: zeroCarried(),
     models: [],
     last_model: null,
     provider: null,

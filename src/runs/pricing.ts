@@ -1,6 +1,6 @@
 import { calcPrice, findProvider, type Usage } from '@pydantic/genai-prices';
 import type { TokenUsage } from '../tools/schemas.js';
-import { roundCost, type CostCalculator } from './totals.js';
+import { roundCost, type CostCalculator, type PriceResult } from './totals.js';
 
 /** genai-prices provider ids → `gen_ai.provider.name` well-known values (an open enum: others pass through). */
 const PROVIDER_NAMES: Readonly<Record<string, string>> = {
@@ -65,12 +65,23 @@ function splitProvider(model: string): { providerId: string; model: string } | u
 export class GenAiPricesCalculator implements CostCalculator {
   constructor(private readonly at: () => Date = () => new Date()) {}
 
-  price(model: string, usage: PricedTokens): { cost_usd: number; provider?: string } | undefined {
+  price(model: string, usage: PricedTokens): PriceResult | undefined {
     const libUsage = toLibraryUsage(usage);
     const split = splitProvider(model);
     const result = this.calc(libUsage, model) ?? (split ? this.calc(libUsage, split.model, split.providerId) : null);
     if (!result || !Number.isFinite(result.total_price) || result.total_price < 0) return undefined;
-    return { cost_usd: roundCost(result.total_price), provider: PROVIDER_NAMES[result.provider.id] ?? result.provider.id };
+    const parts = Number.isFinite(result.input_price) && Number.isFinite(result.output_price);
+    return {
+      cost_usd: roundCost(result.total_price),
+      provider: PROVIDER_NAMES[result.provider.id] ?? result.provider.id,
+      ...(parts ? { prompt: roundCost(result.input_price), completion: roundCost(result.output_price) } : {}),
+    };
+  }
+
+  /** The provider the pricing data gives a model (`gen_ai.provider.name` value), also without usage to price. */
+  providerOf(model: string): string | undefined {
+    const id = splitProvider(model)?.providerId ?? findProvider({ modelId: model })?.id;
+    return id ? (PROVIDER_NAMES[id] ?? id) : undefined;
   }
 
   private calc(usage: Usage, model: string, providerId?: string) {

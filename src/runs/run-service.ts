@@ -7,7 +7,7 @@ import { redactText, redactValue } from '../telemetry/redact.js';
 import { rootSpan } from '../telemetry/root-span.js';
 import { lateEndSpan, recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
-import { setTokenUsage, usageEvent } from '../telemetry/usage-attributes.js';
+import { usageEvent } from '../telemetry/usage-attributes.js';
 import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
 import { canSee, type CallContext } from './call-context.js';
 import { runEndedEffect, type MetricEffect, type MetricSink } from './effects.js';
@@ -16,6 +16,7 @@ import { failureRecord } from './failure-record.js';
 import { newRunRecord } from './new-run.js';
 import { parentOfStart } from './parent-run.js';
 import { reapBody, recordRunBody } from './one-step-runs.js';
+import { coverUsage } from './llm-coverage.js';
 import { keepEvent, keepUsageReport } from './root-events.js';
 import { callInTransaction, type CallOptions } from './run-transaction.js';
 import { noteFailure, noteUsage } from './run-history.js';
@@ -123,8 +124,8 @@ export class RunService {
     });
   }
 
-  private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number): SpanRecord[] {
-    return traceEntrySpans(run, entries, now, this.options);
+  private entrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number, costReported: boolean): SpanRecord[] {
+    return traceEntrySpans(run, entries, now, this.options, { costReported });
   }
 
   async reportUsage(args: ToolArgs<'core_report_usage'>, ctx: CallContext) {
@@ -150,8 +151,9 @@ export class RunService {
         const promptPreview =
           args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
         await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
+        const spans = this.entrySpans(run, args.traces, now, batch.costSource === 'reported');
+        coverUsage(run, spans, { source: 'usage_report', start: run.last_activity_at, end: now });
         run.last_activity_at = now;
-        const spans = this.entrySpans(run, args.traces, now);
         return { result: { run_id: run.run_id, totals: run.totals }, spans, effects, run };
       },
       guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)),
@@ -175,7 +177,7 @@ export class RunService {
         }
         const before = run.totals;
         const effects: MetricEffect[] = [];
-        const spans = this.entrySpans(run, args.traces, now);
+        const spans = this.entrySpans(run, args.traces, now, args.token_usage?.cost_usd !== undefined);
         if (args.token_usage) {
           const batch = toBatch(args.token_usage, this.options.pricing);
           if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
@@ -198,10 +200,12 @@ export class RunService {
               delta: diff,
             });
         }
+        coverUsage(run, spans, { source: 'run_totals', start: reaped ? now : run.last_activity_at, end: now });
         if (reaped) {
           const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
           const diff = positiveDiff(run.totals, before);
-          setTokenUsage(late.attributes, { input_tokens: diff.input_tokens, output_tokens: diff.output_tokens });
+          late.attributes[ATTR.lateEndInputTokens] = diff.input_tokens;
+          late.attributes[ATTR.lateEndOutputTokens] = diff.output_tokens;
           late.attributes[ATTR.traceCostUsd] = diff.cost_usd;
           spans.push(late);
           return { result: { ...this.views.endResult(run), already_ended: true, reaped: true }, spans, effects, run };

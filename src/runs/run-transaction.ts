@@ -3,6 +3,7 @@ import type { RunStore, StoreTx } from '../store/run-store.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import type { CallContext } from './call-context.js';
 import type { MetricEffect, MetricSink } from './effects.js';
+import { genAiEffectsOf } from './genai-effects.js';
 import type { RunRecord } from './model.js';
 import { hashRequest } from './request-hash.js';
 
@@ -61,6 +62,7 @@ export async function callInTransaction<R extends object>(parts: CallParts, opti
     if (idemScope) await tx.putIdempotent(idemScope, { response: outcome.result, request_hash: requestHash }, now);
     return outcome;
   });
-  if (out.effects.length) parts.metrics.apply(out.effects);
+  const effects = [...out.effects, ...genAiEffectsOf(out.spans)];
+  if (effects.length) parts.metrics.apply(effects);
   return out.result as R & { duplicate?: true };
 }

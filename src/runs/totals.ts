@@ -4,7 +4,17 @@ import { zeroTotals, type CostSource, type ExtraTokens, type RunRecord, type Tot
 
 /** Prices a usage batch that carries tokens and a model but no cost. */
 export interface CostCalculator {
-  price(model: string, usage: TokenUsage): { cost_usd: number; provider?: string } | undefined;
+  price(model: string, usage: TokenUsage): PriceResult | undefined;
+  /** the `gen_ai.provider.name` the pricing data gives the model, when it knows it */
+  providerOf?(model: string): string | undefined;
+}
+
+export interface PriceResult {
+  cost_usd: number;
+  provider?: string;
+  /** the prompt / completion split of the price */
+  prompt?: number;
+  completion?: number;
 }
 
 export interface UsageBatch {
@@ -14,6 +24,8 @@ export interface UsageBatch {
   provider?: string;
   /** where the cost came from; undefined when the batch has neither tokens nor cost */
   costSource?: CostSource;
+  /** the prompt / completion split of a computed cost */
+  costSplit?: { prompt?: number; completion?: number };
 }
 
 /** One token_usage object → the numbers it adds (total_tokens defaults to input + output). */
@@ -33,6 +45,7 @@ export function toBatch(usage: TokenUsage, pricing?: CostCalculator): UsageBatch
     reasoning_output_tokens: usage.reasoning_output_tokens ?? 0,
   };
   const batch: UsageBatch = { totals, extra, model: usage.model };
+  if (usage.model && pricing?.providerOf) batch.provider = pricing.providerOf(usage.model);
   const hasTokens = totals.total_tokens > 0 || input > 0 || output > 0;
   if (usage.cost_usd !== undefined) batch.costSource = 'reported';
   else if (hasTokens) {
@@ -41,6 +54,8 @@ export function toBatch(usage: TokenUsage, pricing?: CostCalculator): UsageBatch
       totals.cost_usd = priced.cost_usd;
       batch.provider = priced.provider;
       batch.costSource = 'computed';
+      if (priced.prompt !== undefined || priced.completion !== undefined)
+        batch.costSplit = { prompt: priced.prompt, completion: priced.completion };
     } else batch.costSource = 'unknown';
   }
   return batch;

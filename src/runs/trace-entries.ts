@@ -2,6 +2,7 @@ import { ATTR } from '../telemetry/attributes.js';
 import { redactValue } from '../telemetry/redact.js';
 import { entrySpan, type EntrySlot } from '../telemetry/run-spans.js';
 import type { Attributes, SpanRecord } from '../telemetry/span-record.js';
+import type { CostFigures } from '../telemetry/usage-attributes.js';
 import type { TokenUsage, TraceEntry } from '../tools/schemas.js';
 import type { RunRecord } from './model.js';
 import { toBatch, type CostCalculator } from './totals.js';
@@ -12,15 +13,27 @@ export interface TraceEntryOptions {
   pricing?: CostCalculator;
 }
 
+/** The call the entries came with: when its token_usage reports its own cost, that figure is authoritative. */
+export interface EntryCallContext {
+  costReported: boolean;
+}
+
 /** A call's `traces` entries → child spans (redacted, priced, filtered by BRIDGE_TRACE_ENTRIES). */
-export function traceEntrySpans(run: RunRecord, entries: TraceEntry[] | undefined, now: number, o: TraceEntryOptions): SpanRecord[] {
+export function traceEntrySpans(
+  run: RunRecord,
+  entries: TraceEntry[] | undefined,
+  now: number,
+  o: TraceEntryOptions,
+  call: EntryCallContext = { costReported: false },
+): SpanRecord[] {
   if (!entries?.length || o.traceEntries === 'none') return [];
   const spans: SpanRecord[] = [];
   const slots = layoutTimelessEntries(entries, run.started_at, now);
   entries.forEach((raw, i) => {
     if (o.traceEntries === 'errors' && raw.status !== 'error') return;
     const entry = cleanEntry(raw, o.captureContent);
-    spans.push(entrySpan(run, entry, now, entryCost(entry, o.pricing), slots[i]));
+    const { attributes, cost } = entryCost(entry, o.pricing, call);
+    spans.push(entrySpan(run, entry, now, attributes, slots[i], cost));
   });
   return spans;
 }
@@ -45,14 +58,25 @@ export function layoutTimelessEntries(entries: readonly TraceEntry[], runStart: 
   return slots;
 }
 
-/** An entry's cost attributes: its own cost (reported), a computed one, or `unknown` for tokens without either. */
-function entryCost(entry: TraceEntry, pricing: CostCalculator | undefined): Attributes {
+/**
+ * An entry's cost attributes (its own cost: reported; a computed one; or `unknown` for tokens
+ * without either), its provider (priced, else inferred from the model), and the computed cost its
+ * LLM span carries as `llm.cost.*` when it gave none — unless the call reported its cost itself
+ * (then the call's figure is what the run counts, carried by the uncovered-usage span).
+ */
+function entryCost(
+  entry: TraceEntry,
+  pricing: CostCalculator | undefined,
+  call: EntryCallContext,
+): { attributes: Attributes; cost?: CostFigures } {
   const batch = toBatch(entry as TokenUsage, pricing);
-  const extra: Attributes = {};
-  if (batch.costSource) extra[ATTR.usageCostSource] = batch.costSource;
-  if (batch.costSource === 'computed') extra[ATTR.traceCostUsd] = batch.totals.cost_usd;
-  if (batch.provider) extra[ATTR.genAiProviderName] = batch.provider;
-  return extra;
+  const attributes: Attributes = {};
+  if (batch.costSource) attributes[ATTR.usageCostSource] = batch.costSource;
+  if (batch.costSource === 'computed') attributes[ATTR.traceCostUsd] = batch.totals.cost_usd;
+  const provider = batch.provider ?? (entry.model ? pricing?.providerOf?.(entry.model) : undefined);
+  if (provider) attributes[ATTR.genAiProviderName] = provider;
+  const computed = batch.costSource === 'computed' && !call.costReported;
+  return { attributes, cost: computed ? { total: batch.totals.cost_usd, ...batch.costSplit } : undefined };
 }
 
 function cleanEntry(entry: TraceEntry, captureContent: boolean): TraceEntry {

@@ -1,7 +1,8 @@
+import { GEN_AI } from './genai-conventions.js';
+
 /**
- * Every attribute and metric name the bridge emits, defined once.
- * `gen_ai.*` keys come from the OpenTelemetry GenAI semantic conventions registry
- * (status Development); `gen_ai.usage.cost` is the one deliberate extension.
+ * Every attribute and metric name the bridge emits, defined once. `gen_ai.*` names come from
+ * genai-conventions.ts (the registry version they follow), OpenInference names from openinference.ts.
  */
 export const ATTR = {
   // OpenTelemetry semantic conventions
@@ -9,25 +10,24 @@ export const ATTR = {
   serviceNamespace: 'service.namespace',
   serviceInstanceId: 'service.instance.id',
   errorType: 'error.type',
-  sessionId: 'session.id',
   exceptionType: 'exception.type',
   exceptionMessage: 'exception.message',
   exceptionStacktrace: 'exception.stacktrace',
-  // GenAI semantic conventions
-  genAiOperationName: 'gen_ai.operation.name',
-  genAiAgentName: 'gen_ai.agent.name',
-  genAiAgentId: 'gen_ai.agent.id',
-  genAiConversationId: 'gen_ai.conversation.id',
-  genAiRequestModel: 'gen_ai.request.model',
-  genAiProviderName: 'gen_ai.provider.name',
-  genAiToolName: 'gen_ai.tool.name',
-  genAiUsageInputTokens: 'gen_ai.usage.input_tokens',
-  genAiUsageOutputTokens: 'gen_ai.usage.output_tokens',
-  genAiUsageCacheReadInputTokens: 'gen_ai.usage.cache_read.input_tokens',
-  genAiUsageCacheCreationInputTokens: 'gen_ai.usage.cache_creation.input_tokens',
-  genAiUsageReasoningOutputTokens: 'gen_ai.usage.reasoning.output_tokens',
-  genAiUsageCost: 'gen_ai.usage.cost',
-  genAiTokenType: 'gen_ai.token.type',
+  // GenAI semantic conventions (genai-conventions.ts)
+  genAiOperationName: GEN_AI.operationName,
+  genAiAgentName: GEN_AI.agentName,
+  genAiAgentId: GEN_AI.agentId,
+  genAiConversationId: GEN_AI.conversationId,
+  genAiRequestModel: GEN_AI.requestModel,
+  genAiProviderName: GEN_AI.providerName,
+  genAiToolName: GEN_AI.toolName,
+  genAiUsageInputTokens: GEN_AI.usageInputTokens,
+  genAiUsageOutputTokens: GEN_AI.usageOutputTokens,
+  genAiUsageCacheReadInputTokens: GEN_AI.usageCacheReadInputTokens,
+  genAiUsageCacheWriteInputTokens: GEN_AI.usageCacheWriteInputTokens,
+  genAiUsageCacheCreationInputTokensLegacy: GEN_AI.usageCacheCreationInputTokensLegacy,
+  genAiUsageReasoningOutputTokens: GEN_AI.usageReasoningOutputTokens,
+  genAiTokenType: GEN_AI.tokenType,
   // oprelay namespace
   projectKey: 'oprelay.project_key',
   runId: 'oprelay.run.id',
@@ -46,6 +46,10 @@ export const ATTR = {
   usageReportsDropped: 'oprelay.usage.reports_dropped',
   usagePromptPreview: 'oprelay.usage.prompt_preview',
   usageIdempotencyKey: 'oprelay.usage.idempotency_key',
+  /** on a span the bridge made for usage no trace entry covers: `usage_report` or `run_totals` */
+  usageUncoveredBy: 'oprelay.usage.uncovered_by',
+  /** on the root: the run's LLM spans carry more tokens than its totals (entries above the usage reported) */
+  usageSpansAboveTotals: 'oprelay.usage.spans_above_totals',
   traceCostUsd: 'oprelay.trace.cost_usd',
   traceTotalTokens: 'oprelay.trace.total_tokens',
   traceTotalMismatch: 'oprelay.trace.total_mismatch',
@@ -61,6 +65,8 @@ export const ATTR = {
   droppedEvents: 'oprelay.dropped.events',
   lateEndStatus: 'oprelay.late_end.status',
   lateEndSummary: 'oprelay.late_end.summary',
+  lateEndInputTokens: 'oprelay.late_end.input_tokens',
+  lateEndOutputTokens: 'oprelay.late_end.output_tokens',
   exportResult: 'result',
   runEndedStatus: 'status',
   runEndedReason: 'end_reason',
@@ -73,7 +79,7 @@ export const PREFIX = {
 } as const;
 
 export const EVENT = {
-  usageReport: 'gen_ai.usage.report',
+  usageReport: 'oprelay.usage.report',
   exception: 'exception',
 } as const;
 

@@ -2,7 +2,8 @@ import type { RunRecord } from '../runs/model.js';
 import { ATTR, PREFIX } from './attributes.js';
 import { flattenInto } from './flatten.js';
 import { capSpan } from './run-spans.js';
-import { reportedExtras, setTokenUsage } from './usage-attributes.js';
+import { OPENINFERENCE, SPAN_KIND_OI } from './openinference.js';
+import { reportedExtras, setCost, setTokenUsage } from './usage-attributes.js';
 import { SPAN_KIND, STATUS_CODE, spanRecord, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
 
 function agentNameOf(run: RunRecord): string | undefined {
@@ -14,7 +15,9 @@ function usageAttributes(run: RunRecord, attrs: Attributes): void {
   setTokenUsage(attrs, { input_tokens: run.totals.input_tokens, output_tokens: run.totals.output_tokens });
   attrs[ATTR.usageTotalTokens] = run.totals.total_tokens;
   attrs[ATTR.usageCostUsd] = run.totals.cost_usd;
-  attrs[ATTR.genAiUsageCost] = run.totals.cost_usd;
+  // the run's total; Langfuse (3.206 on) reads no usage or cost on invoke_agent spans and Phoenix
+  // sums tokens and prices only LLM spans, so neither adds it to the LLM spans' share (docs/architecture.md#tokens-and-cost)
+  setCost(attrs, { total: run.totals.cost_usd });
   attrs[ATTR.usageLlmCalls] = run.totals.llm_calls;
   setTokenUsage(attrs, reportedExtras(run.extra));
   if (run.last_model) attrs[ATTR.genAiRequestModel] = run.last_model;
@@ -25,6 +28,15 @@ function usageAttributes(run: RunRecord, attrs: Attributes): void {
   if (run.final_mismatch) attrs[ATTR.usageFinalMismatch] = true;
   if (run.total_mismatch) attrs[ATTR.usageTotalMismatch] = true;
   if (run.reports_dropped) attrs[ATTR.usageReportsDropped] = run.reports_dropped;
+  if (run.spans_above_totals) attrs[ATTR.usageSpansAboveTotals] = true;
+}
+
+/** The columns GenAI-aware backends show: input/output (the summaries), metadata (meta_json), already redacted. */
+function columnAttributes(run: RunRecord, attrs: Attributes): void {
+  if (run.summary) attrs[OPENINFERENCE.inputValue] = run.summary;
+  if (run.end_summary) attrs[OPENINFERENCE.outputValue] = run.end_summary;
+  if (run.meta) attrs[OPENINFERENCE.metadata] = JSON.stringify(run.meta);
+  if (run.session_id) attrs[OPENINFERENCE.sessionId] = run.session_id;
 }
 
 /** Where the run's cost figure came from; undefined for a run that reported no usage at all. */
@@ -40,19 +52,20 @@ export function rootSpan(run: RunRecord, events: StoredEvent[]): SpanRecord {
   const agentName = agentNameOf(run);
   const attrs: Attributes = {
     [ATTR.genAiOperationName]: 'invoke_agent',
+    [OPENINFERENCE.spanKind]: SPAN_KIND_OI.agent,
     [ATTR.projectKey]: run.project_key,
     [ATTR.runId]: run.run_id,
-    [ATTR.genAiConversationId]: run.session_id ?? run.run_id,
     [ATTR.runStatus]: run.status,
   };
+  if (run.session_id) attrs[ATTR.genAiConversationId] = run.session_id;
   if (run.agent_id) attrs[ATTR.genAiAgentId] = run.agent_id;
   if (agentName) attrs[ATTR.genAiAgentName] = agentName;
-  if (run.session_id) attrs[ATTR.sessionId] = run.session_id;
   if (run.end_reason) attrs[ATTR.runEndReason] = run.end_reason;
   if (run.parent_run_id) attrs[ATTR.runParentId] = run.parent_run_id;
   if (run.summary) attrs[ATTR.runSummary] = run.summary;
   if (run.end_summary) attrs[ATTR.runEndSummary] = run.end_summary;
   usageAttributes(run, attrs);
+  columnAttributes(run, attrs);
   if (run.status === 'failed') attrs[ATTR.errorType] = run.last_error_type ?? 'run_failed';
   if (run.meta) flattenInto(attrs, PREFIX.meta, run.meta);
 
@@ -83,9 +96,10 @@ export function rootSpan(run: RunRecord, events: StoredEvent[]): SpanRecord {
   );
 }
 
-/** record_run (v1): one complete trace made of a single span `record_run {agent}`. */
+/** record_run (v1): one complete trace made of a single span `record_run {agent}` (an AGENT span; no `gen_ai.operation.name`: it times nothing). */
 export function recordRunSpan(run: RunRecord, ticket: string | undefined): SpanRecord {
   const attrs: Attributes = {
+    [OPENINFERENCE.spanKind]: SPAN_KIND_OI.agent,
     [ATTR.projectKey]: run.project_key,
     [ATTR.runId]: run.run_id,
     [ATTR.agent]: run.agent_name ?? '',
@@ -93,6 +107,7 @@ export function recordRunSpan(run: RunRecord, ticket: string | undefined): SpanR
   };
   if (ticket) attrs[ATTR.ticket] = ticket;
   if (run.summary) attrs[ATTR.runSummary] = run.summary;
+  columnAttributes(run, attrs);
   if (run.meta) flattenInto(attrs, PREFIX.meta, run.meta);
   return capSpan(
     spanRecord({

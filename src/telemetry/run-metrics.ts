@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricEffect, MetricSink } from '../runs/effects.js';
 import type { ActiveRuns } from '../store/run-store.js';
 import { ATTR, BRIDGE_SERVICE_NAME, EXPORT_RESULTS, METRIC } from './attributes.js';
+import { GEN_AI_SCHEMA_URL } from './genai-conventions.js';
+import { GenAiMetrics } from './genai-metrics.js';
 import { LabelCap } from './label-cap.js';
 
 export interface GaugeSource {
@@ -56,6 +58,7 @@ export class RunMetrics implements MetricSink {
     exported: Counter;
   };
   private projectsSeen = new Set<string>();
+  private genAi!: GenAiMetrics;
 
   constructor(private readonly options: RunMetricsOptions) {
     this.cap = new LabelCap(options.maxSeries);
@@ -80,7 +83,9 @@ export class RunMetrics implements MetricSink {
       }),
       readers,
     });
-    this.createInstruments(this.provider.getMeter(BRIDGE_SERVICE_NAME, options.version));
+    const meter = this.provider.getMeter(BRIDGE_SERVICE_NAME, options.version, { schemaUrl: GEN_AI_SCHEMA_URL });
+    this.createInstruments(meter);
+    this.genAi = new GenAiMetrics(meter, this.cap);
     for (const result of EXPORT_RESULTS) this.c.exported.add(0, { [ATTR.exportResult]: result });
   }
 
@@ -166,6 +171,9 @@ export class RunMetrics implements MetricSink {
         }
         case 'failure':
           this.c.failures.add(1, { ...base, [ATTR.errorType]: this.cap.value(ATTR.errorType, e.errorType) });
+          break;
+        case 'genai_operation':
+          this.genAi.record(e, base[ATTR.projectKey] as string);
           break;
       }
     }

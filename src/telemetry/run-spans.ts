@@ -4,7 +4,8 @@ import { ATTR, EVENT, PREFIX } from './attributes.js';
 import { flattenInto } from './flatten.js';
 import { newSpanId } from './ids.js';
 import { SPAN_KIND, STATUS_CODE, spanRecord, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
-import { setTokenUsage } from './usage-attributes.js';
+import { OPENINFERENCE, SPAN_KIND_OI } from './openinference.js';
+import { setCost, setTokenTotal, setTokenUsage, type CostFigures } from './usage-attributes.js';
 
 export const MAX_ATTRIBUTES = 128;
 export const MAX_EVENTS = 128;
@@ -62,7 +63,7 @@ function exceptionName(error: string): string | undefined {
   return /(?:Error|Exception)$/.test(last) ? m[1] : undefined;
 }
 
-function childOf(run: RunRecord, name: string, kind: number, start: number, end: number, attributes: Attributes): SpanRecord {
+export function childOf(run: RunRecord, name: string, kind: number, start: number, end: number, attributes: Attributes): SpanRecord {
   return spanRecord({
     project_key: run.project_key,
     trace_id: run.trace_id,
@@ -79,7 +80,8 @@ function childOf(run: RunRecord, name: string, kind: number, start: number, end:
 
 /** The immediately exported `start_run` child, so a running run shows up in Jaeger. */
 export function startRunSpan(run: RunRecord, now: number): SpanRecord {
-  const attrs: Attributes = { [ATTR.genAiOperationName]: 'invoke_agent' };
+  // a bookkeeping marker, not an agent invocation: only the root is `invoke_agent`
+  const attrs: Attributes = { [OPENINFERENCE.spanKind]: SPAN_KIND_OI.chain };
   if (run.agent_id) attrs[ATTR.genAiAgentId] = run.agent_id;
   if (run.summary) attrs[ATTR.runSummary] = run.summary;
   return childOf(run, 'start_run', SPAN_KIND.INTERNAL, run.started_at, Math.max(now, run.started_at), attrs);
@@ -111,6 +113,14 @@ const KNOWN_ENTRY_FIELDS = new Set([
   'reasoning_output_tokens',
 ]);
 
+const TOKEN_FIELDS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'reasoning_output_tokens',
+] as const;
+
 /** Where an entry without times of its own is placed (src/runs/trace-entries.ts lays them out). */
 export interface EntrySlot {
   start: number;
@@ -124,8 +134,20 @@ export function totalBelowParts(usage: { input_tokens?: number; output_tokens?: 
   return usage.total_tokens !== undefined && usage.total_tokens < (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);
 }
 
-/** A `traces` entry → `chat {model}` (CLIENT), `execute_tool {tool}` (INTERNAL) or a generic step span. */
-export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra: Attributes = {}, slot?: EntrySlot): SpanRecord {
+/**
+ * A `traces` entry → `chat {model}` (CLIENT, LLM), `execute_tool {tool}` (INTERNAL, TOOL) or a generic
+ * step span (CHAIN). Token counts and `llm.cost.*` (the entry's own cost, else `cost`: a computed one) go
+ * under `gen_ai.usage.*` on LLM spans only; other entries keep theirs under `oprelay.trace.*`, so
+ * no backend summing usage counts them (docs/architecture.md#tokens-and-cost).
+ */
+export function entrySpan(
+  run: RunRecord,
+  entry: TraceEntry,
+  now: number,
+  extra: Attributes = {},
+  slot?: EntrySlot,
+  cost?: CostFigures,
+): SpanRecord {
   const isTool = entry.tool !== undefined || entry.type === 'tool';
   const isLlm = !isTool && (entry.model !== undefined || entry.type === 'llm');
   const attrs: Attributes = {};
@@ -135,16 +157,26 @@ export function entrySpan(run: RunRecord, entry: TraceEntry, now: number, extra:
     const tool = entry.tool ?? entry.name ?? 'tool';
     name = `execute_tool ${tool}`;
     attrs[ATTR.genAiOperationName] = 'execute_tool';
+    attrs[OPENINFERENCE.spanKind] = SPAN_KIND_OI.tool;
     attrs[ATTR.genAiToolName] = tool;
   } else if (isLlm) {
     name = entry.model ? `chat ${entry.model}` : 'chat';
     kind = SPAN_KIND.CLIENT;
     attrs[ATTR.genAiOperationName] = 'chat';
+    attrs[OPENINFERENCE.spanKind] = SPAN_KIND_OI.llm;
   } else {
     name = entry.name ?? entry.type ?? 'step';
+    attrs[OPENINFERENCE.spanKind] = SPAN_KIND_OI.chain;
   }
   if (entry.model) attrs[ATTR.genAiRequestModel] = entry.model;
-  setTokenUsage(attrs, entry);
+  if (isLlm) {
+    setTokenUsage(attrs, entry);
+    setTokenTotal(attrs, entry);
+    const llmCost = entry.cost_usd !== undefined ? { total: entry.cost_usd } : cost;
+    if (llmCost) setCost(attrs, llmCost);
+  } else {
+    for (const field of TOKEN_FIELDS) if (entry[field] !== undefined) attrs[`${PREFIX.trace}${field}`] = entry[field];
+  }
   if (entry.total_tokens !== undefined) attrs[ATTR.traceTotalTokens] = entry.total_tokens;
   if (totalBelowParts(entry)) attrs[ATTR.traceTotalMismatch] = true;
   if (entry.cost_usd !== undefined) attrs[ATTR.traceCostUsd] = entry.cost_usd;
@@ -208,6 +240,7 @@ export function failureEvent(f: FailureInput, time: number): StoredEvent {
 /** A failure arriving after the root span was exported: a child span carrying the same event. */
 export function recordFailureSpan(run: RunRecord, event: StoredEvent): SpanRecord {
   const span = childOf(run, 'record_failure', SPAN_KIND.INTERNAL, event.time, event.time, {
+    [OPENINFERENCE.spanKind]: SPAN_KIND_OI.chain,
     [ATTR.errorType]: String(event.attributes[ATTR.exceptionType]),
   });
   span.events = [event];
@@ -217,7 +250,7 @@ export function recordFailureSpan(run: RunRecord, event: StoredEvent): SpanRecor
 
 /** core_end_run after the reaper: a child span with the agent's status and summary. */
 export function lateEndSpan(run: RunRecord, status: string, summary: string | undefined, now: number): SpanRecord {
-  const attrs: Attributes = { [ATTR.lateEndStatus]: status };
+  const attrs: Attributes = { [OPENINFERENCE.spanKind]: SPAN_KIND_OI.chain, [ATTR.lateEndStatus]: status };
   if (summary) attrs[ATTR.lateEndSummary] = summary;
   return childOf(run, 'late_end_run', SPAN_KIND.INTERNAL, now, now, attrs);
 }

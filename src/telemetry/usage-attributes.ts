@@ -1,6 +1,7 @@
 import type { ExtraTokens } from '../runs/model.js';
 import type { UsageBatch } from '../runs/totals.js';
 import { ATTR, EVENT } from './attributes.js';
+import { OPENINFERENCE } from './openinference.js';
 import type { Attributes, StoredEvent } from './span-record.js';
 
 /** Token counts as reported or summed; a count left undefined is left off the span. */
@@ -17,7 +18,11 @@ export function setTokenUsage(attrs: Attributes, counts: TokenCounts): void {
   if (counts.input_tokens !== undefined) attrs[ATTR.genAiUsageInputTokens] = counts.input_tokens;
   if (counts.output_tokens !== undefined) attrs[ATTR.genAiUsageOutputTokens] = counts.output_tokens;
   if (counts.cache_read_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheReadInputTokens] = counts.cache_read_input_tokens;
-  if (counts.cache_creation_input_tokens !== undefined) attrs[ATTR.genAiUsageCacheCreationInputTokens] = counts.cache_creation_input_tokens;
+  if (counts.cache_creation_input_tokens !== undefined) {
+    // the current name, and the old one Phoenix and Langfuse still read (docs/architecture.md#renamed-attributes)
+    attrs[ATTR.genAiUsageCacheWriteInputTokens] = counts.cache_creation_input_tokens;
+    attrs[ATTR.genAiUsageCacheCreationInputTokensLegacy] = counts.cache_creation_input_tokens;
+  }
   if (counts.reasoning_output_tokens !== undefined) attrs[ATTR.genAiUsageReasoningOutputTokens] = counts.reasoning_output_tokens;
 }
 
@@ -30,13 +35,32 @@ export function reportedExtras(extra: ExtraTokens): TokenCounts {
   };
 }
 
+/** A cost in US dollars and, when the bridge priced it from the tokens, its prompt / completion split. */
+export interface CostFigures {
+  total: number;
+  prompt?: number;
+  completion?: number;
+}
+
+/** OpenInference `llm.cost.*` (read by Phoenix and Langfuse): on LLM spans (their share) and the root (the run's total). */
+export function setCost(attrs: Attributes, cost: CostFigures): void {
+  attrs[OPENINFERENCE.costTotal] = cost.total;
+  if (cost.prompt !== undefined) attrs[OPENINFERENCE.costPrompt] = cost.prompt;
+  if (cost.completion !== undefined) attrs[OPENINFERENCE.costCompletion] = cost.completion;
+}
+
+/** OpenInference `llm.token_count.total` = input + output on an LLM span, so Langfuse does not add the cache names twice into its total. */
+export function setTokenTotal(attrs: Attributes, counts: TokenCounts): void {
+  attrs[OPENINFERENCE.tokenCountTotal] = (counts.input_tokens ?? 0) + (counts.output_tokens ?? 0);
+}
+
 export interface UsageEventDetails {
   /** already redacted; only given when content capture is on */
   promptPreview?: string;
   idempotencyKey?: string;
 }
 
-/** One core_report_usage call as a `gen_ai.usage.report` event on the root span. */
+/** One core_report_usage call as an `oprelay.usage.report` event on the root span. */
 export function usageEvent(batch: UsageBatch, time: number, details: UsageEventDetails): StoredEvent {
   const attributes: Attributes = {};
   setTokenUsage(attributes, { input_tokens: batch.totals.input_tokens, output_tokens: batch.totals.output_tokens });

@@ -81,10 +81,12 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
   });
   assert.equal(ended.status, 200, JSON.stringify(ended.body));
 
-  // start_run + root + chat + execute_tool
-  const trace = await traceWithSpans(traceIdOf(runId), 4);
+  // start_run + root + chat + execute_tool + one LLM span each for the usage no entry covers (report, end)
+  const trace = await traceWithSpans(traceIdOf(runId), 6);
   assert.equal(trace.traceID, traceIdOf(runId));
   assert.deepEqual(trace.spans.map((s) => s.operationName).sort(), [
+    'chat claude-opus-4',
+    'chat claude-opus-4',
     'chat claude-opus-4',
     'execute_tool kubectl',
     'invoke_agent deployer',
@@ -97,7 +99,8 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
   assert.equal(parentOf(root), undefined, 'the run is the trace root');
   assert.equal(tag(root, 'gen_ai.usage.input_tokens'), 12400);
   assert.equal(tag(root, 'gen_ai.usage.output_tokens'), 3200);
-  assert.equal(tag(root, 'gen_ai.usage.cost'), 0.042);
+  assert.equal(tag(root, 'llm.cost.total'), 0.042);
+  assert.equal(tag(root, 'openinference.span.kind'), 'AGENT');
   assert.equal(tag(root, 'oprelay.usage.cost_usd'), 0.042);
   assert.equal(tag(root, 'oprelay.usage.llm_calls'), 7);
   assert.equal(tag(root, 'gen_ai.request.model'), 'claude-opus-4');
@@ -110,7 +113,23 @@ test('the seed flow is one trace in Jaeger: root with totals, chat/tool children
   assert.equal(field(exception, 'exception.stacktrace'), 'Error: connect ETIMEDOUT 10.0.0.5:5432');
   assert.equal(field(exception, 'oprelay.task.id'), TASK_ID);
 
-  const chat = spanNamed(trace, 'chat claude-opus-4');
+  // every token the run counts is on exactly one LLM span: the entry's, the rest of the report, the rest of the end
+  const llm = trace.spans.filter((s) => tag(s, 'openinference.span.kind') === 'LLM');
+  assert.deepEqual(
+    llm
+      .map((s) => [
+        tag(s, 'oprelay.usage.uncovered_by') ?? 'entry',
+        tag(s, 'gen_ai.usage.input_tokens'),
+        tag(s, 'gen_ai.usage.output_tokens'),
+      ])
+      .sort(),
+    [
+      ['entry', 5000, 700],
+      ['run_totals', 4000, 2000],
+      ['usage_report', 3400, 500],
+    ],
+  );
+  const chat = llm.find((s) => tag(s, 'oprelay.usage.uncovered_by') === undefined)!;
   assert.equal(parentOf(chat), root.spanID);
   assert.equal(chat.duration, 1_200_000, 'the LLM call keeps its own duration (µs)');
   assert.equal(chat.startTime, t0 * 1_000);

@@ -22,3 +22,11 @@ export function prometheusTargets(): { panel: string; expr: string }[] {
   }
   return out;
 }
+
+/**
+ * Whether a query reads the Collector's span metrics (the "Agent operations" row) rather than the
+ * bridge's own metrics: those come from the spanmetrics connector, not from the bridge's /metrics.
+ */
+export function readsSpanMetrics(expr: string): boolean {
+  return /\btraces_span_metrics_/.test(expr);
+}

@@ -19,8 +19,8 @@ message Status { string message = 2; int32 code = 3; }
 message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
   fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10;
   repeated Event events = 11; uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15; fixed32 flags = 16; }
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
 message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
 `;
 const ExportRequest = protobuf.parse(PROTO, { keepCase: false }).root.lookupType('otlp.ExportTraceServiceRequest');
@@ -43,6 +43,9 @@ export interface ReceivedSpan {
   droppedEventsCount: number;
   resource: Record<string, Value>;
   scope: string;
+  /** the schema URLs of the resource and the scope ('' when none) */
+  resourceSchemaUrl: string;
+  scopeSchemaUrl: string;
   /** Date.now() when the request carrying it was accepted */
   receivedAtMs: number;
 }
@@ -104,6 +107,8 @@ function flatten(req: any): Omit<ReceivedSpan, 'receivedAtMs'>[] {
           droppedEventsCount: s.droppedEventsCount ?? 0,
           resource,
           scope: ss.scope?.name ?? '',
+          resourceSchemaUrl: rs.schemaUrl ?? rs.schema_url ?? '',
+          scopeSchemaUrl: ss.schemaUrl ?? ss.schema_url ?? '',
         });
       }
     }

@@ -72,13 +72,26 @@ describe('RunService', () => {
     assert.equal(ended.status, 'completed');
     assert.equal(ended.totals.total_tokens, 1500);
 
-    const [root] = await drainOutbox(store, clock.time);
+    const spans = await drainOutbox(store, clock.time);
+    assert.deepEqual(
+      spans.map((s) => s.name),
+      ['chat gpt-4o', 'invoke_agent refunder'],
+      'usage without trace entries is carried by an LLM span of its own',
+    );
+    const [chat, root] = spans;
+    assert.equal(chat.attributes['openinference.span.kind'], 'LLM');
+    assert.equal(chat.attributes['oprelay.usage.uncovered_by'], 'usage_report');
+    assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1200);
+    assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 300);
+    assert.equal(chat.attributes['llm.cost.total'], 0.0125);
+    assert.deepEqual([chat.start, chat.end], [t0, t0 + 1_000], 'from the previous activity to the report');
+    assert.equal(chat.parent_span_id, root.span_id);
     assert.equal(root.name, 'invoke_agent refunder');
     assert.equal(root.start, t0);
     assert.equal(root.end, t0 + 5_000);
     assert.deepEqual(root.status, { code: STATUS_CODE.OK });
     assert.equal(root.events.length, 1);
-    assert.equal(root.events[0].name, 'gen_ai.usage.report');
+    assert.equal(root.events[0].name, 'oprelay.usage.report');
     assert.equal(root.events[0].time, t0 + 1_000);
     assert.equal(root.events[0].attributes['gen_ai.usage.input_tokens'], 1200);
 
@@ -91,7 +104,18 @@ describe('RunService', () => {
         model: 'gpt-4o',
         delta: { input_tokens: 1200, output_tokens: 300, total_tokens: 1500, cost_usd: 0.0125, llm_calls: 1 },
       },
+      {
+        kind: 'genai_operation',
+        project: 'shop',
+        operation: 'chat',
+        durationS: 1,
+        uncovered: true,
+        model: 'gpt-4o',
+        inputTokens: 1200,
+        outputTokens: 300,
+      },
       { kind: 'run_ended', project: 'shop', status: 'completed', reason: 'agent', durationS: 5 },
+      { kind: 'genai_operation', project: 'shop', operation: 'invoke_agent', durationS: 5, uncovered: false, agentName: 'refunder' },
     ]);
   });
 
@@ -177,12 +201,16 @@ describe('RunService', () => {
     const spans = await drainOutbox(store, clock.time);
     assert.deepEqual(
       spans.map((s) => s.name),
-      ['invoke_agent', 'late_end_run'],
+      ['invoke_agent', 'chat', 'late_end_run'],
     );
-    const lateSpan = spans[1];
+    const [, chat, lateSpan] = spans;
     assert.equal(lateSpan.attributes['oprelay.late_end.status'], 'completed');
-    assert.equal(lateSpan.attributes['gen_ai.usage.input_tokens'], 30);
-    assert.deepEqual(metrics.effects.at(-1), {
+    assert.equal(lateSpan.attributes['oprelay.late_end.input_tokens'], 30);
+    assert.equal(lateSpan.attributes['gen_ai.usage.input_tokens'], undefined, 'the late tokens are carried by the LLM span only');
+    assert.equal(chat.attributes['oprelay.usage.uncovered_by'], 'run_totals');
+    assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 30);
+    assert.equal(chat.attributes['openinference.span.kind'], 'LLM');
+    assert.deepEqual(metrics.effects.at(-2), {
       kind: 'usage',
       project: 'shop',
       runStartedAt: (await store.getRun(RUN))!.started_at,
@@ -208,8 +236,16 @@ describe('RunService', () => {
     await end({ status: 'failed' });
     assert.deepEqual(
       metrics.effects.map((e) => e.kind),
-      ['run_started', 'failure', 'run_ended'],
+      ['run_started', 'failure', 'run_ended', 'genai_operation'],
     );
+    assert.deepEqual(metrics.effects[3], {
+      kind: 'genai_operation',
+      project: 'shop',
+      operation: 'invoke_agent',
+      durationS: 0,
+      uncovered: false,
+      errorType: 'TimeoutError',
+    });
     assert.deepEqual(metrics.effects[1], { kind: 'failure', project: 'shop', errorType: 'TimeoutError' });
     const root = (await drainOutbox(store, clock.time)).at(-1)!;
     assert.equal(root.attributes['error.type'], 'TimeoutError');

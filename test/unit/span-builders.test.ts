@@ -54,9 +54,9 @@ describe('root span', () => {
     assert.deepEqual(span.status, { code: STATUS_CODE.OK });
     assert.deepEqual(span.attributes, {
       'gen_ai.operation.name': 'invoke_agent',
+      'openinference.span.kind': 'AGENT',
       'oprelay.project_key': 'shop',
       'oprelay.run.id': RUN,
-      'gen_ai.conversation.id': RUN,
       'oprelay.run.status': 'completed',
       'gen_ai.agent.id': AGENT,
       'gen_ai.agent.name': 'refunder',
@@ -67,15 +67,27 @@ describe('root span', () => {
       'gen_ai.usage.output_tokens': 300,
       'oprelay.usage.total_tokens': 1500,
       'oprelay.usage.cost_usd': 0.0125,
-      'gen_ai.usage.cost': 0.0125,
+      'llm.cost.total': 0.0125,
       'oprelay.usage.llm_calls': 2,
       'gen_ai.request.model': 'gpt-4o',
       'oprelay.usage.models': ['gpt-4o-mini', 'gpt-4o'],
       'oprelay.usage.cost_source': 'reported',
+      'input.value': 'refund order 42',
+      'output.value': 'refunded',
+      metadata: '{"agent_name":"refunder","env":{"region":"eu-west-1"},"tags":["a","b"]}',
       'oprelay.meta.agent_name': 'refunder',
       'oprelay.meta.env.region': 'eu-west-1',
       'oprelay.meta.tags': '["a","b"]',
     });
+  });
+
+  it('a run with a session: gen_ai.conversation.id and session.id; without one neither (no session per run)', () => {
+    const span = rootSpan(endedRun({ session_id: 'conv-7' }), []);
+    assert.equal(span.attributes['gen_ai.conversation.id'], 'conv-7');
+    assert.equal(span.attributes['session.id'], 'conv-7');
+    const plain = rootSpan(endedRun(), []);
+    assert.equal(plain.attributes['gen_ai.conversation.id'], undefined);
+    assert.equal(plain.attributes['session.id'], undefined);
   });
 
   it('a failed run is ERROR with the last failure type and the end summary as description', () => {
@@ -101,16 +113,18 @@ describe('root span', () => {
   });
 
   it('record_run is one complete span', () => {
-    const run = endedRun({ agent_name: 'nightly-sync', meta: null, summary: 'synced 12 rows' });
+    const run = endedRun({ agent_name: 'nightly-sync', meta: null, summary: 'synced 12 rows', end_summary: null });
     const span = recordRunSpan(run, 'OPS-7');
     assert.equal(span.name, 'record_run nightly-sync');
     assert.deepEqual(span.attributes, {
+      'openinference.span.kind': 'AGENT',
       'oprelay.project_key': 'shop',
       'oprelay.run.id': RUN,
       'oprelay.agent': 'nightly-sync',
       'oprelay.run.status': 'completed',
       'oprelay.ticket': 'OPS-7',
       'oprelay.run.summary': 'synced 12 rows',
+      'input.value': 'synced 12 rows',
     });
     assert.deepEqual(span.status, { code: STATUS_CODE.OK });
   });
@@ -119,7 +133,7 @@ describe('root span', () => {
 describe('child spans', () => {
   const run = endedRun({ status: 'running', ended_at: null });
 
-  it('start_run is a child of the root from the start time to now', () => {
+  it('start_run is a child of the root from the start time to now, a CHAIN and no invoke_agent (only the root is)', () => {
     const span = startRunSpan(run, T0 + 20);
     assert.equal(span.name, 'start_run');
     assert.equal(span.parent_span_id, rootSpanIdOf(RUN));
@@ -127,13 +141,13 @@ describe('child spans', () => {
     assert.deepEqual(span.attributes, {
       'oprelay.run.id': RUN,
       'oprelay.project_key': 'shop',
-      'gen_ai.operation.name': 'invoke_agent',
+      'openinference.span.kind': 'CHAIN',
       'gen_ai.agent.id': AGENT,
       'oprelay.run.summary': 'refund order 42',
     });
   });
 
-  it('an LLM entry becomes `chat {model}` (CLIENT) with its own times and usage; its cost only as oprelay.trace.cost_usd', () => {
+  it('an LLM entry becomes `chat {model}` (CLIENT, LLM) with its own times, usage and cost', () => {
     const span = entrySpan(
       run,
       {
@@ -156,9 +170,12 @@ describe('child spans', () => {
       'oprelay.run.id': RUN,
       'oprelay.project_key': 'shop',
       'gen_ai.operation.name': 'chat',
+      'openinference.span.kind': 'LLM',
       'gen_ai.request.model': 'gpt-4o',
       'gen_ai.usage.input_tokens': 900,
       'gen_ai.usage.output_tokens': 120,
+      'llm.token_count.total': 1020,
+      'llm.cost.total': 0.004,
       'oprelay.trace.cost_usd': 0.004,
       'oprelay.trace.temperature': 0.2,
     });
@@ -176,6 +193,7 @@ describe('child spans', () => {
     assert.deepEqual([span.start, span.end], [T0 + 2_750, T0 + 3_000]);
     assert.deepEqual(span.status, { code: STATUS_CODE.ERROR, message: 'HttpError: 502 from payments' });
     assert.equal(span.attributes['gen_ai.tool.name'], 'refund_api');
+    assert.equal(span.attributes['openinference.span.kind'], 'TOOL');
     assert.equal(span.attributes['error.type'], 'HttpError');
     assert.equal(span.attributes['oprelay.trace.error'], 'HttpError: 502 from payments');
   });
@@ -183,6 +201,7 @@ describe('child spans', () => {
   it('an entry without times ends now; a generic step is named by its name', () => {
     const span = entrySpan(run, { name: 'plan', duration_ms: 40 }, T0 + 10_000);
     assert.equal(span.name, 'plan');
+    assert.equal(span.attributes['openinference.span.kind'], 'CHAIN');
     assert.deepEqual([span.start, span.end], [T0 + 9_960, T0 + 10_000]);
     assert.deepEqual(span.status, { code: STATUS_CODE.UNSET });
   });

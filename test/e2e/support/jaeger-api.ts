@@ -78,3 +78,63 @@ export function parentOf(span: JaegerSpan): string | undefined {
 export function traceIdOf(runId: string): string {
   return runId.replaceAll('-', '').toLowerCase();
 }
+
+/** One series of Jaeger's metrics API (its Monitor tab's data): an operation's points over time. */
+export interface MonitorSeries {
+  service: string;
+  operation: string;
+  points: { time: string; value: number }[];
+}
+
+/** Jaeger's MetricFamily as its metrics API writes it (protobuf JSON; a NaN value is the string "NaN"). */
+interface MetricFamilyJson {
+  metrics?: {
+    labels: { name: string; value: string }[];
+    metricPoints?: { timestamp: string; gaugeValue: { doubleValue: number | string } }[];
+  }[];
+}
+
+/** Query parameters of `/api/metrics/{latencies,calls,errors}`; durations and times in milliseconds. */
+export interface MonitorQuery {
+  service: string;
+  spanKinds: ('internal' | 'client' | 'server' | 'producer' | 'consumer' | 'unspecified')[];
+  endTs: number;
+  lookback: number;
+  step: number;
+  ratePer: number;
+  /** latencies only */
+  quantile?: number;
+}
+
+/**
+ * Jaeger's metrics API grouped by operation, as its Monitor tab calls it; answers the raw JSON too
+ * (for a report) and the series by operation.
+ */
+export async function monitorMetrics(
+  url: string,
+  kind: 'latencies' | 'calls' | 'errors',
+  query: MonitorQuery,
+): Promise<{ raw: unknown; series: MonitorSeries[] }> {
+  const params = new URLSearchParams({
+    service: query.service,
+    groupByOperation: 'true',
+    endTs: String(query.endTs),
+    lookback: String(query.lookback),
+    step: String(query.step),
+    ratePer: String(query.ratePer),
+  });
+  if (query.quantile !== undefined) params.set('quantile', String(query.quantile));
+  for (const spanKind of query.spanKinds) params.append('spanKind', spanKind);
+  const response = await fetch(`${url}/api/metrics/${kind}?${params}`);
+  const raw = (await response.json()) as MetricFamilyJson;
+  if (!response.ok) throw new Error(`GET /api/metrics/${kind}: HTTP ${response.status} ${JSON.stringify(raw)}`);
+  const series: MonitorSeries[] = (raw.metrics ?? []).map((metric) => {
+    const label = (name: string) => metric.labels.find((l) => l.name === name)?.value ?? '';
+    return {
+      service: label('service_name'),
+      operation: label('operation'),
+      points: (metric.metricPoints ?? []).map((p) => ({ time: p.timestamp, value: Number(p.gaugeValue.doubleValue) })),
+    };
+  });
+  return { raw, series };
+}

@@ -14,8 +14,14 @@ export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus
  * DNS discovery becomes its loopback address, the collector's exporter its loopback port, and the
  * bearer key file a temp file. Everything else (intervals, rule files, relabelling) is kept.
  */
-export function adaptPrometheusConfig(dir: string, targets: { bridge: string; collector: string; key: string }): string {
+export function adaptPrometheusConfig(
+  dir: string,
+  targets: { bridge: string; collector: string; key: string },
+  /** a shorter global scrape interval (e.g. '1s') for a test that waits on scrapes */
+  scrapeInterval?: string,
+): string {
   const config = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as any;
+  if (scrapeInterval) config.global.scrape_interval = scrapeInterval;
   for (const file of config.rule_files as string[]) copyFileSync(join(ROOT, 'deploy/prometheus', file), join(dir, file));
   writeFileSync(join(dir, 'bridge-metrics-key'), targets.key);
   for (const job of config.scrape_configs as any[]) {
@@ -34,8 +40,8 @@ export function adaptPrometheusConfig(dir: string, targets: { bridge: string; co
   return path;
 }
 
-export async function prometheusPeer(configPath: string, dataDir: string): Promise<{ process: PeerProcess; url: string }> {
-  const port = await freePort();
+export async function prometheusPeer(configPath: string, dataDir: string, port?: number): Promise<{ process: PeerProcess; url: string }> {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const process = new PeerProcess(
     'prometheus',
@@ -52,8 +58,10 @@ export interface Sample {
   value: [number, string];
 }
 
-export async function instantQuery(url: string, expr: string): Promise<Sample[]> {
-  const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+/** The query's value now, or at `timeMs` (epoch milliseconds). */
+export async function instantQuery(url: string, expr: string, timeMs?: number): Promise<Sample[]> {
+  const at = timeMs === undefined ? '' : `&time=${timeMs / 1000}`;
+  const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}${at}`);
   const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: Sample[] } };
   if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error}`);
   return body.data!.result;

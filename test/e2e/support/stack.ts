@@ -8,8 +8,11 @@ import { freePorts, httpOk, PeerProcess, peerBinary } from './peer-process.js';
 export const COLLECTOR_CONFIG = join(ROOT, 'otel-collector.yaml');
 export const JAEGER_CONFIG = join(ROOT, 'deploy/jaeger/config.yaml');
 
-/** Jaeger v2 on free loopback ports, run on the repo's deploy/jaeger/config.yaml (in-memory store). */
-export function jaegerPeer(ports: number[]): { process: PeerProcess; api: JaegerApi; otlpGrpc: string } {
+/**
+ * Jaeger v2 on free loopback ports, run on the repo's deploy/jaeger/config.yaml (in-memory store);
+ * `prometheusUrl` is where its Monitor tab reads span metrics (unset: the compose default, unused).
+ */
+export function jaegerPeer(ports: number[], prometheusUrl?: string): { process: PeerProcess; api: JaegerApi; otlpGrpc: string } {
   const [grpc, http, query, queryGrpc, health, telemetry] = ports;
   const api = new JaegerApi(`http://127.0.0.1:${query}`);
   const process = new PeerProcess(
@@ -24,6 +27,7 @@ export function jaegerPeer(ports: number[]): { process: PeerProcess; api: Jaeger
       JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
       JAEGER_TELEMETRY_HOST: '127.0.0.1',
       JAEGER_TELEMETRY_PORT: String(telemetry),
+      ...(prometheusUrl ? { JAEGER_PROMETHEUS_ENDPOINT: prometheusUrl } : {}),
     },
     () => httpOk(`${api.url}/api/services`),
   );
@@ -45,6 +49,8 @@ export function collectorPeer(ports: number[], jaegerOtlpGrpc: string, storageDi
       OTELCOL_TELEMETRY_HOST: '127.0.0.1',
       OTELCOL_TELEMETRY_PORT: String(telemetry),
       OTELCOL_STORAGE_DIR: storageDir,
+      // Span metrics reach the prometheus exporter within a second of their spans.
+      OTELCOL_SPANMETRICS_FLUSH_INTERVAL: '1s',
       JAEGER_OTLP_GRPC_ENDPOINT: jaegerOtlpGrpc,
     },
     () => httpOk(`http://127.0.0.1:${health}/`),
@@ -63,10 +69,11 @@ export class Stack {
     private readonly dir: string,
   ) {}
 
-  static async start(bridgeEnv: Record<string, string> = {}): Promise<Stack> {
+  /** `prometheusUrl`: the Prometheus Jaeger's Monitor tab reads (started by the test, later). */
+  static async start(bridgeEnv: Record<string, string> = {}, prometheusUrl?: string): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'oprelay-e2e-'));
     const ports = await freePorts(12);
-    const jaeger = jaegerPeer(ports.slice(0, 6));
+    const jaeger = jaegerPeer(ports.slice(0, 6), prometheusUrl);
     const collector = collectorPeer(ports.slice(6, 11), jaeger.otlpGrpc, join(dir, 'otelcol-queue'));
     await jaeger.process.start();
     await collector.process.start();
