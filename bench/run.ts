@@ -16,6 +16,7 @@ import { BENCH_DIR, runJson } from './proc.js';
 import { SWEEP_SIZES, redactionSweep } from './redact-sweep.js';
 import { runSoak } from './soak.js';
 import { CONNECTIONS, RUNS, baselineLoad, bridgeLoad, postgresLoad, type LoadOptions } from './throughput-bench.js';
+import { usageQueryRows } from './usage-queries.js';
 
 const LOAD: LoadOptions = { durationS: Number(process.env.BENCH_DURATION_S ?? 10), warmupS: 2 };
 const INTERVAL_MS = 1000;
@@ -171,6 +172,8 @@ rows.push([
   '≤ 8× growth',
   worst.growth <= 8,
 ]);
+
+rows.push(...(await usageQueryRows(log)));
 
 const header: Row = ['figure', 'bridge', 'baseline', 'ratio', 'target', null];
 const cells = [header, ...rows].map((r) => [...r.slice(0, 5), r[5] === null ? '' : r[5] ? 'pass' : 'FAIL'] as string[]);

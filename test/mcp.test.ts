@@ -91,7 +91,7 @@ describe('MCP endpoint (open bridge)', () => {
     assert.deepEqual(await client.ping(), {});
   });
 
-  it('lists the five seed tools with the seed required fields and limits', async () => {
+  it('lists the five seed tools with the seed required fields and limits, and the four read tools', async () => {
     const { tools } = await client.listTools();
     const byName = new Map<string, Tool>(tools.map((t) => [t.name, t]));
     assert.deepEqual([...byName.keys()].sort(), [
@@ -99,7 +99,11 @@ describe('MCP endpoint (open bridge)', () => {
       'core_record_failure',
       'core_report_usage',
       'core_start_run',
+      'get_run',
+      'list_runs',
+      'recent_failures',
       'record_run',
+      'usage_summary',
     ]);
     type Props = Record<string, { maxLength?: number; maxItems?: number; enum?: string[]; description?: string }>;
     const props = (name: string) => byName.get(name)!.inputSchema.properties as Props;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunRecord, RunStatus } from '../src/runs/model.js';
 import type { ApiKeyRecord, RunQuery, RunStore } from '../src/store/run-store.js';
 import type { SpanRecord } from '../src/telemetry/span-record.js';
+import { usageContract } from './store-contract-usage.js';
 
 export const T0 = 1_700_000_000_000;
 
@@ -488,6 +489,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
         assert.equal(await store().expireOutbox(T0 + 10_000), 0);
       });
     });
+
+    withStore('usageSummary and failedRuns', usageContract);
 
     withStore('listRuns', (store) => {
       // 25 runs: alpha 0-9, beta 10-19, gamma 20-24; started_at falls as i rises, in tied pairs

@@ -17,7 +17,7 @@ import { toolCallRoute } from './tool-route.js';
 export interface AppDeps {
   service: RunService;
   gateway: ToolGateway;
-  store: Pick<RunStore, 'kind' | 'ping' | 'listRuns'>;
+  store: Pick<RunStore, 'kind' | 'ping' | 'listRuns' | 'getRun' | 'usageSummary' | 'failedRuns'>;
   metrics: RunMetrics;
   keys: KeyRing;
   limiter: RateLimiter;

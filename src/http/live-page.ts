@@ -3,6 +3,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { KeyRing, Principal } from '../auth/api-keys.js';
 import type { Extension } from './extension.js';
 import type { RunRecord } from '../runs/model.js';
+import { RunQueries } from '../runs/run-queries.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunStore } from '../store/run-store.js';
 import { bearerOf } from './auth.js';
@@ -20,7 +21,7 @@ type Status = (typeof STATUSES)[number];
 
 interface LivePageDeps {
   keys: KeyRing;
-  store: Pick<RunStore, 'listRuns' | 'activeRuns' | 'getRun'>;
+  store: Pick<RunStore, 'listRuns' | 'activeRuns' | 'getRun' | 'usageSummary' | 'failedRuns'>;
   service: RunService;
 }
 
@@ -151,6 +152,7 @@ export function livePageRouter(d: LivePageDeps, refreshSeconds = 5): Router {
     send(res, errors.length ? 400 : 200, fragment ? renderRunsFragment(model) : renderRunsPage(model), nonce);
   });
 
+  const queries = new RunQueries(d.store, d.service);
   r.get('/runs/:run_id', async (req, res) => {
     const nonce = randomBytes(16).toString('base64');
     const who = await access(d.keys, req);
@@ -160,7 +162,9 @@ export function livePageRouter(d: LivePageDeps, refreshSeconds = 5): Router {
     const scope = scopeOf(who.principal);
     if (!run || (scope && !scope.includes(run.project_key)))
       return send(res, 404, renderRunMissing(nonce, String(req.params.run_id).slice(0, 64)), nonce);
-    send(res, 200, renderRunDetail(nonce, toLiveRun(run, d.service.view(run)), Date.now()), nonce);
+    // what get_run answers, with the caller's projects (child runs of other projects stay hidden)
+    const detail = await queries.getRun(run.run_id, { projects: scope });
+    send(res, 200, renderRunDetail(nonce, toLiveRun(run, d.service.view(run)), detail, Date.now()), nonce);
   });
 
   r.post('/session', form, async (req, res) => {

@@ -1,9 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { CallContext, RunService } from '../runs/run-service.js';
-import type { RunStore } from '../store/run-store.js';
+import type { QueryStore } from '../runs/run-queries.js';
 import { decodeCursor } from '../store/run-store.js';
-import { projectKey, uuid } from '../tools/schemas.js';
+import { projectKey, text, uuid } from '../tools/schemas.js';
+import { instant } from '../tools/read-schemas.js';
+import { ReadTools, parseReadArgs } from '../tools/read-tools.js';
 import { invalidArgument, toDetails } from '../tools/validate.js';
 
 export function callContext(req: Request): CallContext {
@@ -17,11 +19,9 @@ const listQuery = z.strictObject({
   project_key: projectKey.optional(),
   status: z.enum(RUN_STATES, { message: `must be one of ${RUN_STATES.join(', ')}` }).optional(),
   agent_id: uuid.optional(),
-  since: z
-    .string()
-    .refine((s) => Number.isFinite(Date.parse(s)), { message: 'must be an ISO 8601 date-time' })
-    .transform((s) => Date.parse(s))
-    .optional(),
+  agent: text(128).min(1, { message: 'must not be empty' }).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
   min_cost: z.coerce.number().nonnegative({ message: 'must be a non-negative number' }).optional(),
   sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('started_at'),
   limit: z.coerce
@@ -36,9 +36,13 @@ const listQuery = z.strictObject({
     .optional(),
 });
 
-/** GET /v1/runs (filtered, paginated) and GET /v1/runs/{run_id}, scoped by the caller's key. */
-export function runsRouter(service: RunService, store: Pick<RunStore, 'listRuns'>): Router {
+/** GET /v1/runs (filtered, paginated), GET /v1/runs/{run_id} and GET /v1/usage, scoped by the caller's key. */
+export function runsRouter(service: RunService, store: QueryStore): Router {
   const r = Router();
+  const reads = new ReadTools(store, service);
+  r.get('/v1/usage', async (req, res) => {
+    res.json(await reads.queries.usageSummary(parseReadArgs('usage_summary', req.query), callContext(req)));
+  });
   r.get('/v1/runs', async (req, res) => {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw invalidArgument(toDetails(parsed.error.issues, req.query));

@@ -70,7 +70,7 @@ const DESCRIPTIONS: Record<ToolName, { tool: string; params: Record<string, stri
 type ObjectSchema = Tool['inputSchema'];
 
 /** JSON Schema of a zod object schema; `$schema` is dropped because some clients' validators reject draft 2020-12. */
-function jsonSchemaOf(schema: z.ZodType, params: Record<string, string> = {}): ObjectSchema {
+export function jsonSchemaOf(schema: z.ZodType, params: Record<string, string> = {}): ObjectSchema {
   // io 'input' for results too: it leaves out `additionalProperties: false`, so newer fields do not fail old clients
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as ObjectSchema & {
     $schema?: string;

@@ -79,6 +79,34 @@ export interface RunRecord {
   root_exported: boolean;
   /** created by a failure before any start */
   implicit: boolean;
+  /** the run's failures, newest last (the last MAX_KEPT_FAILURES); absent on runs stored before it existed */
+  failure_log?: FailureEntry[];
+  /** the run's usage reports in order (the first MAX_KEPT_USAGE), for the run page's timeline */
+  usage_log?: UsageEntry[];
+}
+
+/** One core_record_failure as the run keeps it (texts redacted; error only when content is captured). */
+export interface FailureEntry {
+  failure_id: string;
+  /** epoch ms */
+  at: number;
+  error_type: string;
+  summary: string;
+  error: string | null;
+  task_id: string | null;
+}
+
+/** One usage report (or the end call's final usage) as the run keeps it. */
+export interface UsageEntry {
+  /** epoch ms */
+  at: number;
+  kind: 'report' | 'final';
+  model: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  llm_calls: number;
 }
 
 export interface RunView {

@@ -12,13 +12,14 @@ import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
 import { canSee, type CallContext } from './call-context.js';
 import { runEndedEffect, type MetricEffect, type MetricSink } from './effects.js';
 import type { RunRecord, RunView, Totals } from './model.js';
-import { failureRecord, summaryAfterType } from './failure-record.js';
+import { failureRecord } from './failure-record.js';
 import { newRunRecord } from './new-run.js';
 import { parentOfStart } from './parent-run.js';
 import { reapBody, recordRunBody } from './one-step-runs.js';
 import { coverUsage } from './llm-coverage.js';
 import { keepEvent, keepUsageReport } from './root-events.js';
 import { callInTransaction, type CallOptions } from './run-transaction.js';
+import { noteFailure, noteUsage } from './run-history.js';
 import { descendants } from './run-tree.js';
 import { RunViews } from './run-views.js';
 import { traceEntrySpans } from './trace-entries.js';
@@ -146,6 +147,7 @@ export class RunService {
         const effects: MetricEffect[] = [];
         const effect = addUsage(run, batch);
         if (effect) effects.push(effect);
+        noteUsage(run, now, 'report', batch.model ?? null, batch.totals);
         const promptPreview =
           args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
         await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
@@ -187,6 +189,7 @@ export class RunService {
           }
           run.extra = addExtra(run.extra, batch.extra);
           noteBatch(run, batch);
+          noteUsage(run, now, 'final', batch.model ?? null, batch.totals);
           const diff = positiveDiff(run.totals, before);
           if (!isZero(diff))
             effects.push({
@@ -240,13 +243,11 @@ export class RunService {
           run.implicit = true;
           effects.push({ kind: 'run_started', project: run.project_key });
         }
-        const { failureId, errorType, event } = failureRecord(args, this.options.captureContent, now);
+        const { failureId, errorType, event, entry } = failureRecord(args, this.options.captureContent, now);
         const spans: SpanRecord[] = [];
         if (run.root_exported) spans.push(recordFailureSpan(run, event));
         else await keepEvent(tx, run, event);
-        run.failures += 1;
-        run.last_error_type = errorType;
-        run.last_failure_summary = summaryAfterType(redactText(args.summary), errorType);
+        noteFailure(run, entry);
         if (run.status === 'running') run.last_activity_at = now;
         effects.push({ kind: 'failure', project: run.project_key, errorType });
         return { result: { failure_id: failureId, run_id: run.run_id, trace_id: run.trace_id }, spans, effects, run };

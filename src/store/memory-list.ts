@@ -1,4 +1,5 @@
 import type { RunRecord } from '../runs/model.js';
+import { agentOf } from './run-columns.js';
 import { decodeCursor, encodeCursor, type RunQuery } from './run-store.js';
 
 /** `GET /v1/runs` over the memory store's runs: the same filters, order and cursor as the SQL stores. */
@@ -12,7 +13,9 @@ export function listRunsIn(all: Iterable<RunRecord>, q: RunQuery): { runs: RunRe
       (!q.project_key || r.project_key === q.project_key) &&
       (!q.status || r.status === q.status) &&
       (!q.agent_id || r.agent_id === q.agent_id) &&
+      (!q.agent || agentOf(r) === q.agent) &&
       (q.since === undefined || r.started_at >= q.since) &&
+      (q.until === undefined || r.started_at < q.until) &&
       (q.min_cost === undefined || r.totals.cost_usd >= q.min_cost) &&
       (!q.parent_run_id || r.parent_run_id === q.parent_run_id) &&
       (!cursor || compareDesc(sortValue(r), r.run_id, cursor[0], cursor[1]) > 0),

@@ -5,6 +5,7 @@ import {
   Mutex,
   type ApiKeyRecord,
   type DeadLetterRow,
+  type FailedRunsQuery,
   type IdempotentAnswer,
   StoredOutboxRow,
   deadLetterRow,
@@ -12,8 +13,11 @@ import {
   type RunQuery,
   type RunStore,
   type StoreTx,
+  type UsageGroup,
+  type UsageQuery,
 } from './run-store.js';
 import { listRunsIn } from './memory-list.js';
+import { failedRunsIn, usageSummaryIn } from './memory-usage.js';
 
 type DeadEntry = Omit<OutboxEntry, 'next_attempt_at' | 'lease_owner' | 'lease_until'> & { dead_at: number; reason: string };
 
@@ -138,6 +142,14 @@ export class MemoryStore implements RunStore {
   async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {
     const { runs, next_cursor } = listRunsIn(this.runs.values(), q);
     return { runs: clone(runs), next_cursor };
+  }
+
+  async usageSummary(q: UsageQuery): Promise<UsageGroup[]> {
+    return usageSummaryIn(this.runs.values(), q);
+  }
+
+  async failedRuns(q: FailedRunsQuery): Promise<RunRecord[]> {
+    return failedRunsIn(this.runs.values(), q);
   }
 
   async activeRuns(): Promise<Map<string, ActiveRuns>> {

@@ -17,7 +17,9 @@ export function listRunsSql(q: RunQuery): { sql: string; params: unknown[] } {
   if (q.project_key) where.push(`project_key = ${p(q.project_key)}`);
   if (q.status) where.push(`status = ${p(q.status)}`);
   if (q.agent_id) where.push(`agent_id = ${p(q.agent_id)}`);
+  if (q.agent) where.push(`agent = ${p(q.agent)}`);
   if (q.since !== undefined) where.push(`started_at >= ${p(q.since)}`);
+  if (q.until !== undefined) where.push(`started_at < ${p(q.until)}`);
   if (q.min_cost !== undefined) where.push(`cost_usd >= ${p(q.min_cost)}`);
   if (q.parent_run_id) where.push(`parent_run_id = ${p(q.parent_run_id)}`);
   const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';

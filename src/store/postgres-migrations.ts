@@ -65,6 +65,29 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
   // a key reused with another request body is refused, so the request it answered is kept as a hash
   `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
+  // usage summaries and recent failures read these columns from covering indexes, not the documents
+  `ALTER TABLE runs ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN total_tokens BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN llm_calls BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN failures BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN agent TEXT,
+     ADD COLUMN model TEXT,
+     ADD COLUMN last_failure_at DOUBLE PRECISION;
+   UPDATE runs SET
+     input_tokens = (d->'totals'->>'input_tokens')::bigint,
+     output_tokens = (d->'totals'->>'output_tokens')::bigint,
+     total_tokens = (d->'totals'->>'total_tokens')::bigint,
+     llm_calls = (d->'totals'->>'llm_calls')::bigint,
+     failures = (d->>'failures')::bigint,
+     agent = COALESCE(NULLIF(TRIM(d->'meta'->>'agent_name'), ''), d->>'agent_name', agent_id),
+     model = COALESCE(d->>'last_model', d->'models'->>-1)
+   FROM (SELECT run_id AS id, doc::json AS d FROM runs) AS parsed WHERE parsed.id = runs.run_id;
+   CREATE INDEX runs_usage ON runs(project_key, started_at)
+     INCLUDE (agent, model, status, failures, input_tokens, output_tokens, total_tokens, cost_usd, llm_calls);
+   CREATE INDEX runs_agent_name_started ON runs(agent, started_at DESC, run_id DESC);
+   CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;
+   CREATE INDEX runs_project_last_failure ON runs(project_key, last_failure_at DESC) WHERE last_failure_at IS NOT NULL;`,
 ];
 
 /**

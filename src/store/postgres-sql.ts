@@ -35,7 +35,7 @@ export function sendAll(client: pg.ClientBase, queries: (string | pg.QueryConfig
   }
 }
 
-const ELEMENT_OID = { text: 25, int4: 23, float8: 701 } as const;
+const ELEMENT_OID = { text: 25, int4: 23, int8: 20, float8: 701 } as const;
 export type ElementType = keyof typeof ELEMENT_OID;
 
 /**
@@ -43,7 +43,7 @@ export type ElementType = keyof typeof ELEMENT_OID;
  * and escaping of each element here, and no parsing of an array literal in Postgres.
  */
 export function pgArray(type: ElementType, values: readonly (string | number | null)[]): Buffer {
-  const fixed = type === 'int4' ? 4 : type === 'float8' ? 8 : 0;
+  const fixed = type === 'int4' ? 4 : type === 'float8' || type === 'int8' ? 8 : 0;
   let size = 20;
   let nulls = 0;
   for (const v of values) {
@@ -66,7 +66,9 @@ export function pgArray(type: ElementType, values: readonly (string | number | n
       at += 4 + len;
     } else {
       at = buf.writeInt32BE(fixed, at);
-      at = type === 'int4' ? buf.writeInt32BE(v as number, at) : buf.writeDoubleBE(v as number, at);
+      if (type === 'int4') at = buf.writeInt32BE(v as number, at);
+      else if (type === 'int8') at = buf.writeBigInt64BE(BigInt(v as number), at);
+      else at = buf.writeDoubleBE(v as number, at);
     }
   }
   return buf;

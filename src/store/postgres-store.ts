@@ -17,7 +17,12 @@ import {
   type RunStore,
   type StoreTx,
   ENDED_STATUSES,
+  type FailedRunsQuery,
+  type UsageGroup,
+  type UsageQuery,
 } from './run-store.js';
+import { sortGroups } from './memory-usage.js';
+import { failedRunsSql, toUsageGroup, usageSummarySql, type UsageRow } from './usage-sql.js';
 
 const OUTBOX_COLS = 'id, run_id, created_at, attempts, span';
 
@@ -106,6 +111,20 @@ export class PostgresStore implements RunStore {
     const next_cursor =
       rows.length > q.limit && last ? encodeCursor(q.sort === 'cost' ? last.totals.cost_usd : last.started_at, last.run_id) : null;
     return { runs, next_cursor };
+  }
+
+  async usageSummary(q: UsageQuery): Promise<UsageGroup[]> {
+    if (q.projects?.length === 0) return [];
+    const params: (string | number)[] = [];
+    const sql = usageSummarySql(q, (v) => `$${params.push(v)}`);
+    return sortGroups((await this.pool.query<UsageRow>(sql, params)).rows.map(toUsageGroup));
+  }
+
+  async failedRuns(q: FailedRunsQuery): Promise<RunRecord[]> {
+    if (q.projects?.length === 0) return [];
+    const params: (string | number)[] = [];
+    const sql = failedRunsSql(q, (v) => `$${params.push(v)}`);
+    return (await this.pool.query<{ doc: string }>(sql, params)).rows.map((r) => JSON.parse(r.doc) as RunRecord);
   }
 
   async activeRuns(): Promise<Map<string, ActiveRuns>> {

@@ -116,7 +116,8 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   const parts: string[] = [];
   if (runs.size) {
     const r = [...runs.values()];
-    parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
+    parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id,
+        input_tokens, output_tokens, total_tokens, llm_calls, failures, agent, model, last_failure_at, doc)
       SELECT * FROM ${unnest(
         ['text', r.map((c) => c.run_id)],
         ['text', r.map((c) => c.project_key)],
@@ -126,11 +127,22 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
         ['float8', r.map((c) => c.last_activity_at)],
         ['float8', r.map((c) => c.cost_usd)],
         ['text', r.map((c) => c.parent_run_id)],
+        ['int8', r.map((c) => c.input_tokens)],
+        ['int8', r.map((c) => c.output_tokens)],
+        ['int8', r.map((c) => c.total_tokens)],
+        ['int8', r.map((c) => c.llm_calls)],
+        ['int8', r.map((c) => c.failures)],
+        ['text', r.map((c) => c.agent)],
+        ['text', r.map((c) => c.model)],
+        ['float8', r.map((c) => c.last_failure_at)],
         ['text', r.map((c) => c.doc)],
       )}
       ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
         status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
-        cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc)`);
+        cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, input_tokens = excluded.input_tokens,
+        output_tokens = excluded.output_tokens, total_tokens = excluded.total_tokens, llm_calls = excluded.llm_calls,
+        failures = excluded.failures, agent = excluded.agent, model = excluded.model,
+        last_failure_at = excluded.last_failure_at, doc = excluded.doc)`);
   }
   if (outbox.length) {
     parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)

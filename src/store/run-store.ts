@@ -1,4 +1,5 @@
 import type { RunRecord, RunStatus } from '../runs/model.js';
+import { agentOf, lastFailureAt, modelOf } from './run-columns.js';
 import type { SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 
 export interface OutboxRow {
@@ -71,12 +72,51 @@ export interface RunQuery {
   project_key?: string;
   status?: RunStatus;
   agent_id?: string;
+  /** the agent's name (meta_json.agent_name, record_run's agent), else its id */
+  agent?: string;
   since?: number;
+  /** started before this (epoch ms, exclusive) */
+  until?: number;
   min_cost?: number;
   parent_run_id?: string;
   sort: RunSort;
   limit: number;
   cursor?: string;
+}
+
+export type UsageGroupBy = 'project' | 'agent' | 'model';
+
+/** usage_summary and `GET /v1/usage`: runs started in [since, until), grouped. */
+export interface UsageQuery {
+  /** projects the caller may see; undefined = all */
+  projects?: string[];
+  project_key?: string;
+  agent?: string;
+  since?: number;
+  until?: number;
+  group_by: UsageGroupBy;
+}
+
+/** One group of a usage summary; key null = runs without an agent name / model. */
+export interface UsageGroup {
+  key: string | null;
+  runs: number;
+  failed_runs: number;
+  failures: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  llm_calls: number;
+}
+
+/** recent_failures: runs whose last failure is at or after `since`, newest first. */
+export interface FailedRunsQuery {
+  projects?: string[];
+  project_key?: string;
+  agent?: string;
+  since?: number;
+  limit: number;
 }
 
 /** A tool call's first answer under an idempotency key, and a hash of the request that got it. */
@@ -113,6 +153,10 @@ export interface RunStore {
   transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }>;
+  /** Sums of runs, tokens, cost and failures per group, computed by the store (GROUP BY in SQL). */
+  usageSummary(query: UsageQuery): Promise<UsageGroup[]>;
+  /** The runs with the latest failures, newest last failure first (recent_failures reads their failure logs). */
+  failedRuns(query: FailedRunsQuery): Promise<RunRecord[]>;
   /** running runs per project: how many, and when the oldest of them started */
   activeRuns(): Promise<Map<string, ActiveRuns>>;
   /** ids of running runs idle since before idleBefore or started before startedBefore */
@@ -171,6 +215,11 @@ export class Mutex {
 
 /** The indexed columns of a run plus its JSON document, as the SQL stores write them. */
 export function runColumns(run: RunRecord) {
+  return { ...indexedColumns(run), doc: JSON.stringify(run) };
+}
+
+/** The columns the SQL stores keep beside a run's document. */
+export function indexedColumns(run: RunRecord) {
   return {
     run_id: run.run_id,
     project_key: run.project_key,
@@ -180,6 +229,13 @@ export function runColumns(run: RunRecord) {
     last_activity_at: run.last_activity_at,
     cost_usd: run.totals.cost_usd,
     parent_run_id: run.parent_run_id,
-    doc: JSON.stringify(run),
+    input_tokens: run.totals.input_tokens,
+    output_tokens: run.totals.output_tokens,
+    total_tokens: run.totals.total_tokens,
+    llm_calls: run.totals.llm_calls,
+    failures: run.failures,
+    agent: agentOf(run),
+    model: modelOf(run),
+    last_failure_at: lastFailureAt(run),
   };
 }

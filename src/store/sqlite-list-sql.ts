@@ -14,7 +14,9 @@ export function listRunsSql(q: RunQuery): { sql: string; params: (string | numbe
   if (q.project_key) add('project_key = ?', q.project_key);
   if (q.status) add('status = ?', q.status);
   if (q.agent_id) add('agent_id = ?', q.agent_id);
+  if (q.agent) add('agent = ?', q.agent);
   if (q.since !== undefined) add('started_at >= ?', q.since);
+  if (q.until !== undefined) add('started_at < ?', q.until);
   if (q.min_cost !== undefined) add('cost_usd >= ?', q.min_cost);
   if (q.parent_run_id) add('parent_run_id = ?', q.parent_run_id);
   const col = q.sort === 'cost' ? 'cost_usd' : 'started_at';

@@ -56,4 +56,26 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
   // a key reused with another request body is refused, so the request it answered is kept as a hash
   `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
+  // usage summaries and recent failures read these columns from covering indexes, not the documents
+  `ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN total_tokens INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN llm_calls INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN agent TEXT;
+   ALTER TABLE runs ADD COLUMN model TEXT;
+   ALTER TABLE runs ADD COLUMN last_failure_at REAL;
+   UPDATE runs SET
+     input_tokens = json_extract(doc, '$.totals.input_tokens'),
+     output_tokens = json_extract(doc, '$.totals.output_tokens'),
+     total_tokens = json_extract(doc, '$.totals.total_tokens'),
+     llm_calls = json_extract(doc, '$.totals.llm_calls'),
+     failures = json_extract(doc, '$.failures'),
+     agent = COALESCE(NULLIF(TRIM(json_extract(doc, '$.meta.agent_name')), ''), json_extract(doc, '$.agent_name'), agent_id),
+     model = COALESCE(json_extract(doc, '$.last_model'), json_extract(doc, '$.models[#-1]'));
+   CREATE INDEX runs_usage ON runs(project_key, started_at, agent, model, status, failures,
+     input_tokens, output_tokens, total_tokens, cost_usd, llm_calls);
+   CREATE INDEX runs_agent_name_started ON runs(agent, started_at DESC, run_id DESC);
+   CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;
+   CREATE INDEX runs_project_last_failure ON runs(project_key, last_failure_at DESC) WHERE last_failure_at IS NOT NULL;`,
 ];

@@ -27,7 +27,7 @@ export function toOutboxRow(r: OutboxDbRow): OutboxRow {
 type PlainStatement =
   | 'upsertRun'
   | 'updateActivity'
-  | 'updateActivityCost'
+  | 'updateUsage'
   | 'appendEvent'
   | 'dropEvents'
   | 'putIdem'
@@ -63,15 +63,24 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     getRun: db.prepare<[string], RunRow>('SELECT doc FROM runs WHERE run_id = ?'),
     upsertRun: db.prepare(
-      `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id, doc)
-       VALUES (@run_id, @project_key, @agent_id, @status, @started_at, @last_activity_at, @cost_usd, @parent_run_id, @doc)
+      `INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id,
+         input_tokens, output_tokens, total_tokens, llm_calls, failures, agent, model, last_failure_at, doc)
+       VALUES (@run_id, @project_key, @agent_id, @status, @started_at, @last_activity_at, @cost_usd, @parent_run_id,
+         @input_tokens, @output_tokens, @total_tokens, @llm_calls, @failures, @agent, @model, @last_failure_at, @doc)
        ON CONFLICT(run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
          status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
-         cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, doc = excluded.doc`,
+         cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, input_tokens = excluded.input_tokens,
+         output_tokens = excluded.output_tokens, total_tokens = excluded.total_tokens, llm_calls = excluded.llm_calls,
+         failures = excluded.failures, agent = excluded.agent, model = excluded.model,
+         last_failure_at = excluded.last_failure_at, doc = excluded.doc`,
     ),
     // a report changes only these columns: updating just them leaves the other indexes untouched
     updateActivity: db.prepare('UPDATE runs SET last_activity_at = ?, doc = ? WHERE run_id = ?'),
-    updateActivityCost: db.prepare('UPDATE runs SET last_activity_at = ?, cost_usd = ?, doc = ? WHERE run_id = ?'),
+    updateUsage: db.prepare(
+      `UPDATE runs SET last_activity_at = @last_activity_at, cost_usd = @cost_usd, input_tokens = @input_tokens,
+         output_tokens = @output_tokens, total_tokens = @total_tokens, llm_calls = @llm_calls, failures = @failures,
+         model = @model, last_failure_at = @last_failure_at, doc = @doc WHERE run_id = @run_id`,
+    ),
     appendEvent: db.prepare('INSERT INTO run_events (run_id, seq, event) VALUES (?, ?, ?)'),
     events: db.prepare<[string], { event: string }>('SELECT event FROM run_events WHERE run_id = ? ORDER BY seq'),
     dropEvents: db.prepare('DELETE FROM run_events WHERE run_id = ?'),

@@ -22,6 +22,8 @@ import {
   type RunStore,
   type StoreTx,
 } from './run-store.js';
+import type { FailedRunsQuery, UsageGroup, UsageQuery } from './run-store.js';
+import { failedRunsIn, usageSummaryIn } from './sqlite-usage.js';
 
 /** How often the checkpointer thread copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -178,6 +180,14 @@ export class SqliteStore implements RunStore {
     const next_cursor =
       rows.length > q.limit && last ? encodeCursor(q.sort === 'cost' ? last.totals.cost_usd : last.started_at, last.run_id) : null;
     return { runs, next_cursor };
+  }
+
+  usageSummary(q: UsageQuery): Promise<UsageGroup[]> {
+    return this.read(() => usageSummaryIn(this.db, q));
+  }
+
+  failedRuns(q: FailedRunsQuery): Promise<RunRecord[]> {
+    return this.read(() => failedRunsIn(this.db, q));
   }
 
   activeRuns(): Promise<Map<string, ActiveRuns>> {

@@ -1,6 +1,6 @@
 import type { RunRecord } from '../runs/model.js';
 import { runIdOf, type StoredEvent } from '../telemetry/span-record.js';
-import { runColumns, type StoreTx } from './run-store.js';
+import { indexedColumns, runColumns, type StoreTx } from './run-store.js';
 import type { EnqueueStatements, RunRow, SqliteStatements } from './sqlite-statements.js';
 
 /** Spans written by one INSERT at most. */
@@ -8,10 +8,10 @@ const ENQUEUE_CHUNK = 16;
 
 /**
  * One tool call's reads and writes on the open SQLite transaction. A save that changes only activity
- * time and cost updates just those columns, leaving the other indexes untouched.
+ * time, usage and failure columns updates just those, leaving the other indexes untouched.
  */
 export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatements): StoreTx {
-  const read = new Map<string, IndexedColumns>();
+  const read = new Map<string, RunColumns>();
   return {
     getRun: async (runId) => {
       const run = parseRun(s.getRun.get(runId));
@@ -20,10 +20,24 @@ export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatemen
     },
     saveRun: async (run) => {
       const before = read.get(run.run_id);
-      const after = indexedColumns(run);
-      if (!before || !sameStaticColumns(before, after)) return void s.upsertRun.run(runColumns(run));
-      if (before.cost_usd === after.cost_usd) s.updateActivity.run(run.last_activity_at, JSON.stringify(run), run.run_id);
-      else s.updateActivityCost.run(run.last_activity_at, run.totals.cost_usd, JSON.stringify(run), run.run_id);
+      const after = runColumns(run);
+      if (!before || STATIC_COLUMNS.some((c) => before[c] !== after[c])) return void s.upsertRun.run(after);
+      if (USAGE_COLUMNS.every((c) => before[c] === after[c])) return void s.updateActivity.run(run.last_activity_at, after.doc, run.run_id);
+      const { last_activity_at, cost_usd, input_tokens, output_tokens, total_tokens, llm_calls, failures, model, last_failure_at, doc } =
+        after;
+      s.updateUsage.run({
+        run_id: run.run_id,
+        last_activity_at,
+        cost_usd,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        llm_calls,
+        failures,
+        model,
+        last_failure_at,
+        doc,
+      });
     },
     appendEvent: async (runId, seq, event) => void s.appendEvent.run(runId, seq, JSON.stringify(event)),
     takeEvents: async (runId) => {
@@ -47,23 +61,28 @@ export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatemen
   };
 }
 
-type IndexedColumns = Pick<RunRecord, 'project_key' | 'agent_id' | 'status' | 'started_at' | 'parent_run_id'> & { cost_usd: number };
+type RunColumns = ReturnType<typeof indexedColumns>;
 
-function indexedColumns(r: RunRecord): IndexedColumns {
-  const { project_key, agent_id, status, started_at, parent_run_id } = r;
-  return { project_key, agent_id, status, started_at, parent_run_id, cost_usd: r.totals.cost_usd };
-}
-
-/** True when a save changes none of the indexed columns but activity time and cost. */
-function sameStaticColumns(a: IndexedColumns, b: IndexedColumns): boolean {
-  return (
-    a.project_key === b.project_key &&
-    a.agent_id === b.agent_id &&
-    a.status === b.status &&
-    a.started_at === b.started_at &&
-    a.parent_run_id === b.parent_run_id
-  );
-}
+/** Columns a report or failure never changes: a save that changes one of them rewrites the whole row. */
+const STATIC_COLUMNS = [
+  'project_key',
+  'agent_id',
+  'status',
+  'started_at',
+  'parent_run_id',
+  'agent',
+] as const satisfies (keyof RunColumns)[];
+/** Columns a report or failure changes (besides activity time and the document). */
+const USAGE_COLUMNS = [
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'llm_calls',
+  'failures',
+  'model',
+  'last_failure_at',
+] as const satisfies (keyof RunColumns)[];
 
 export function parseRun(row: RunRow | undefined): RunRecord | null {
   return row ? (JSON.parse(row.doc) as RunRecord) : null;
