@@ -25,6 +25,10 @@ export class SpanMaterializer {
     this.scope = { name: SCOPE_NAME, version };
   }
 
+  /**
+   * The resource of a project's spans: the one place its attributes are chosen, for both the
+   * OTLP/protobuf request (export/otlp-request.ts) and the ReadableSpans of OTLP/JSON.
+   */
   resourceOf(project: string): Resource {
     let r = this.resources.get(project);
     if (!r) {
@@ -37,6 +41,11 @@ export class SpanMaterializer {
       this.resources.set(project, r);
     }
     return r;
+  }
+
+  /** the instrumentation scope every span is exported under */
+  get instrumentationScope(): { name: string; version: string } {
+    return this.scope;
   }
 
   toReadable(rec: SpanRecord): ReadableSpan {

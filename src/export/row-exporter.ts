@@ -1,7 +1,8 @@
 import type { OutboxRow } from '../store/run-store.js';
 import type { ExporterDiagnostics } from './diag.js';
 import type { SpanMaterializer } from './readable-span.js';
-import type { BatchExporter, ExportOutcome } from './span-exporter.js';
+import { OtlpRequestBuilder } from './otlp-request.js';
+import { createJsonExporter, createProtobufExporter, type ExportOutcome } from './span-exporter.js';
 
 /** What a collector said of a batch it accepted only in part. */
 export interface PartialSuccess {
@@ -18,22 +19,47 @@ export interface RowExporter {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-/** Materializes and exports on the calling thread: what the export worker runs. */
+export interface InlineExporterOptions {
+  url: string;
+  protocol: 'http/json' | 'http/protobuf';
+  timeoutMillis: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * Builds and sends OTLP requests on the calling thread: what the export worker runs. For
+ * http/protobuf the stored `Span` messages are joined into the request as they are; for
+ * http/json they are decoded to ReadableSpans and serialized by OpenTelemetry JS.
+ */
 export class InlineRowExporter implements RowExporter {
+  private readonly send: (rows: readonly OutboxRow[]) => Promise<ExportOutcome>;
+  private readonly shutdownExporter: () => Promise<void>;
+
   constructor(
-    private readonly exporter: BatchExporter,
-    private readonly materializer: SpanMaterializer,
+    options: InlineExporterOptions,
+    materializer: SpanMaterializer,
     private readonly diagnostics?: ExporterDiagnostics,
-  ) {}
+  ) {
+    if (options.protocol === 'http/protobuf') {
+      const exporter = createProtobufExporter(options);
+      const builder = new OtlpRequestBuilder(materializer);
+      this.send = (rows) => exporter.export(builder.build(rows.map((r) => r.stored)));
+      this.shutdownExporter = () => exporter.shutdown();
+    } else {
+      const exporter = createJsonExporter(options);
+      this.send = (rows) => exporter.export(rows.map((r) => materializer.toReadable(r.span)));
+      this.shutdownExporter = () => exporter.shutdown();
+    }
+  }
 
   async export(rows: readonly OutboxRow[]): Promise<RowExportOutcome> {
     this.diagnostics?.takePartial(); // forget anything logged between exports
-    const outcome = await this.exporter.export(rows.map((r) => this.materializer.toReadable(r.span)));
+    const outcome = await this.send(rows);
     const partial = outcome.ok ? this.diagnostics?.takePartial() : undefined;
     return partial ? { ...outcome, partial } : outcome;
   }
 
   shutdown(): Promise<void> {
-    return this.exporter.shutdown();
+    return this.shutdownExporter();
   }
 }

@@ -14,11 +14,11 @@ export interface WorkerSettings {
   logLevel: LogLevel;
 }
 
-export type ExportRequest = { kind: 'export'; id: number; spans: string[] } | { kind: 'shutdown' };
+export type ExportRequest = { kind: 'export'; id: number; spans: Uint8Array[] } | { kind: 'shutdown' };
 export type ExportReply = { kind: 'result'; id: number; outcome: RowExportOutcome } | { kind: 'shutdown' };
 
 /**
- * Runs OTLP encoding and sending in a worker thread. Only the stored JSON text crosses over;
+ * Runs OTLP encoding and sending in a worker thread. Only the stored span bytes cross over;
  * a worker that dies fails its pending exports (the relay retries them) and is started again
  * on the next export.
  */
@@ -57,7 +57,7 @@ export class WorkerRowExporter implements RowExporter {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      worker.postMessage({ kind: 'export', id, spans: rows.map((r) => r.span_json) } satisfies ExportRequest);
+      worker.postMessage({ kind: 'export', id, spans: rows.map((r) => r.stored) } satisfies ExportRequest);
     });
   }
 

@@ -65,6 +65,10 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';`,
   // a key reused with another request body is refused, so the request it answered is kept as a hash
   `ALTER TABLE idempotency ADD COLUMN request_hash TEXT;`,
+  // spans are stored as their OTLP protobuf encoding (telemetry/otlp-span.ts); rows stored as JSON
+  // text keep their text as bytes (starting with '{'), which the reader still understands
+  `ALTER TABLE outbox ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');
+   ALTER TABLE dead_letters ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');`,
 ];
 
 /**

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import fc from 'fast-check';
+import protobuf from 'protobufjs';
+import { OtlpRequestBuilder } from '../../src/export/otlp-request.js';
+import { SpanMaterializer } from '../../src/export/readable-span.js';
+import { StoredOutboxRow, spanOfStored, storedSpanBytes } from '../../src/store/run-store.js';
+import { decodeSpan, splitStoredSpan } from '../../src/telemetry/otlp-span-decode.js';
+import { encodeSpan, encodeStoredSpan } from '../../src/telemetry/otlp-span.js';
+import { ProtobufWriter } from '../../src/telemetry/protobuf-writer.js';
+import { spanRecord, STATUS_CODE, type Attributes, type SpanRecord } from '../../src/telemetry/span-record.js';
+
+// The hand-written OTLP `Span` encoder against OpenTelemetry JS's own protobuf serializer (same
+// bytes for the same span), against protobufjs decoding the full request, and round trips.
+
+const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+
+/** Every attribute value type a span can carry. */
+const EVERY_TYPE: Attributes = {
+  'oprelay.run.id': 'run-1',
+  'gen_ai.usage.input_tokens': 1200,
+  'gen_ai.usage.cost': 0.0125,
+  negative: -42,
+  big: 2 ** 40 + 3,
+  beyond_safe: 2 ** 60,
+  huge: 1e300,
+  flag: true,
+  off: false,
+  unicode: 'naïve — 日本語 🚀',
+  long: 'x'.repeat(20_000),
+  names: ['a', 'b'],
+  counts: [1, -2, 3],
+  ratios: [0.5, 1.25],
+  flags: [true, false],
+  empty: [],
+};
+
+function fullSpan(project = 'shop', name = 'chat gpt-4o'): SpanRecord {
+  return spanRecord({
+    project_key: project,
+    trace_id: '0af7651916cd43dd8448eb211c80319c',
+    span_id: 'b7ad6b7169203332',
+    parent_span_id: 'b7ad6b7169203331',
+    trace_flags: 1,
+    name,
+    kind: 2,
+    start: T0,
+    end: T0 + 1234.5,
+    attributes: EVERY_TYPE,
+    events: [
+      { name: 'gen_ai.choice', time: T0 + 10, attributes: { index: 0, text: 'hi' } },
+      { name: 'empty', time: T0 + 20, attributes: {} },
+    ],
+    links: [{ trace_id: '1af7651916cd43dd8448eb211c80319d', span_id: 'c7ad6b7169203333', attributes: { 'oprelay.link': 'parent' } }],
+    status: { code: STATUS_CODE.ERROR, message: 'rate limited' },
+    dropped_attributes: 3,
+    dropped_events: 1,
+  });
+}
+
+const rootSpan = (project: string) =>
+  spanRecord({
+    project_key: project,
+    trace_id: '2af7651916cd43dd8448eb211c80319c',
+    span_id: 'a7ad6b7169203332',
+    parent_span_id: null,
+    trace_flags: 0,
+    name: 'invoke_agent',
+    kind: 0,
+    start: T0,
+    end: T0,
+    attributes: {},
+  });
+
+const materializer = new SpanMaterializer({ 'deployment.environment.name': 'test' }, '1.2.3');
+
+describe('OTLP Span encoding', () => {
+  it('writes the same request bytes as the OpenTelemetry JS serializer, spans grouped per project', () => {
+    const spans = [fullSpan('shop'), rootSpan('bank'), fullSpan('shop', 'second'), rootSpan('shop')];
+    const ours = new OtlpRequestBuilder(materializer).build(spans.map(encodeStoredSpan));
+    const theirs = ProtobufTraceSerializer.serializeRequest(spans.map((s) => materializer.toReadable(s)))!;
+    assert.equal(ours.spans, 4);
+    assert.deepEqual(Buffer.from(ours.body), Buffer.from(theirs));
+  });
+
+  it('decodes with protobufjs into the fields the span was built from', () => {
+    const Request = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('otlp.ExportTraceServiceRequest');
+    const body = new OtlpRequestBuilder(materializer).build([encodeStoredSpan(fullSpan())]).body;
+    const req = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const rs = req.resource_spans[0];
+    const resource = Object.fromEntries(rs.resource.attributes.map((kv: any) => [kv.key, kv.value.string_value])); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(resource['service.name'], 'shop');
+    assert.equal(resource['deployment.environment.name'], 'test');
+    assert.deepEqual(rs.scope_spans[0].scope, { name: 'oprelay-bridge', version: '1.2.3' });
+    const span = rs.scope_spans[0].spans[0];
+    assert.equal(Buffer.from(span.trace_id, 'base64').toString('hex'), '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(Buffer.from(span.parent_span_id, 'base64').toString('hex'), 'b7ad6b7169203331');
+    assert.equal(span.kind, 3); // CLIENT
+    assert.equal(span.start_time_unix_nano, `${T0}000000`);
+    assert.equal(span.end_time_unix_nano, `${T0 + 1234}500000`);
+    const attr = (k: string) => span.attributes.find((kv: any) => kv.key === k).value; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(attr('gen_ai.usage.input_tokens'), { int_value: '1200' });
+    assert.deepEqual(attr('negative'), { int_value: '-42' });
+    assert.deepEqual(attr('gen_ai.usage.cost'), { double_value: 0.0125 });
+    assert.deepEqual(attr('flag'), { bool_value: true });
+    assert.deepEqual(attr('unicode'), { string_value: 'naïve — 日本語 🚀' });
+    assert.equal(attr('long').string_value.length, 20_000);
+    assert.deepEqual(attr('counts'), { array_value: { values: [{ int_value: '1' }, { int_value: '-2' }, { int_value: '3' }] } });
+    assert.deepEqual(span.status, { message: 'rate limited', code: 2 });
+    assert.equal(span.events.length, 2);
+    assert.equal(span.links[0].attributes[0].key, 'oprelay.link');
+    assert.equal(span.flags, 0x101);
+  });
+
+  it('reads back every field of the record it wrote', () => {
+    const rec = fullSpan();
+    const { project_key, span } = splitStoredSpan(encodeStoredSpan(rec));
+    assert.equal(project_key, 'shop');
+    assert.deepEqual(decodeSpan(span, project_key), rec);
+    assert.deepEqual(decodeSpan(encodeSpan(rootSpan('bank')), 'bank'), rootSpan('bank'));
+  });
+
+  it('round-trips any attribute values (property)', () => {
+    const scalar = fc.oneof(fc.string(), fc.boolean(), fc.integer(), fc.double({ noNaN: true }), fc.maxSafeInteger());
+    const value = fc.oneof(
+      scalar,
+      fc.array(fc.string(), { maxLength: 4 }),
+      fc.array(fc.integer(), { maxLength: 4 }),
+      fc.array(fc.boolean(), { maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), value), fc.integer({ min: 0, max: 2 ** 42 }), (attributes, start) => {
+        const rec = { ...rootSpan('p'), attributes, start, end: start + 1 };
+        const back = decodeSpan(encodeSpan(rec), 'p');
+        // -0 is an integer 0 on the wire
+        assert.deepEqual(back.attributes, JSON.parse(JSON.stringify(attributes)) as Attributes);
+        assert.equal(back.start, start);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodes JSON rows written by earlier versions on read, as text or as bytes', () => {
+    const rec = fullSpan();
+    const json = JSON.stringify(rec);
+    const expected = encodeStoredSpan(rec);
+    assert.deepEqual(Buffer.from(storedSpanBytes(json)), expected);
+    assert.deepEqual(Buffer.from(storedSpanBytes(Buffer.from(json))), expected);
+    assert.deepEqual(spanOfStored(Buffer.from(json)), rec);
+    const row = new StoredOutboxRow(1, 'run-1', T0, 0, json);
+    assert.deepEqual(Buffer.from(row.stored), expected);
+    assert.deepEqual(row.span, rec);
+    assert.deepEqual(new StoredOutboxRow(2, 'run-1', T0, 0, expected).span, rec);
+  });
+
+  it('refuses an id that is not hex, naming it', () => {
+    assert.throws(() => encodeSpan({ ...rootSpan('p'), span_id: 'not-hex-at-all!!' }), /hex digits: "not-hex-at-all!!"/);
+  });
+
+  it('writes lengths past one and two varint bytes and negative int64 varints', () => {
+    const w = new ProtobufWriter();
+    for (const n of [127, 128, 16_383, 16_384, 300_000]) {
+      w.reset();
+      const at = w.begin();
+      w.raw(new Uint8Array(n).fill(7));
+      w.end(at);
+      const out = w.finish();
+      const r = protobuf.Reader.create(out);
+      assert.equal(r.uint32(), n);
+      assert.equal(out.length - r.pos, n);
+    }
+    for (const v of [-1, -42, -(2 ** 40), 2 ** 33, 2 ** 62]) {
+      w.reset();
+      w.int64(v);
+      assert.equal(Number(protobuf.Reader.create(w.finish()).int64().toString()), v);
+    }
+  });
+});
+
+const PROTO = `
+syntax = "proto3";
+package otlp;
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4; uint32 dropped_attributes_count = 5; fixed32 flags = 6; }
+message Status { string message = 2; int32 code = 3; }
+message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
+  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10;
+  repeated Event events = 11; uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15; fixed32 flags = 16; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+`;
