@@ -5,6 +5,12 @@
  */
 import { spanRecord, type AttrValue, type Attributes, type SpanRecord, type StoredEvent } from './span-record.js';
 
+const SHORT_STRING = 64;
+const utf8 = new TextDecoder();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+
 class Reader {
   pos: number;
   constructor(
@@ -46,16 +52,26 @@ class Reader {
     return hi & 0x80000000 ? -((~hi >>> 0) * 2 ** 32 + (~lo >>> 0) + 1) : hi * 2 ** 32 + lo;
   }
 
-  fixed64(): bigint {
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
-    this.pos += 8;
-    return view.getBigUint64(0, true);
+  uint32(): number {
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+  }
+
+  /** fixed64 nanoseconds since the epoch as milliseconds, exact to the nanosecond below 2^53 ms */
+  epochMs(): number {
+    const lo = this.uint32();
+    const hi = this.uint32();
+    // hi × 2^32 = hi × 4294 × 1e6 + hi × 967296: every term stays below 2^53
+    const rest = hi * 967_296 + lo;
+    return hi * 4294 + Math.floor(rest / 1e6) + (rest % 1e6) / 1e6;
   }
 
   double(): number {
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
+    for (let i = 0; i < 8; i++) float64Bytes[i] = this.buf[this.pos + i]!;
     this.pos += 8;
-    return view.getFloat64(0, true);
+    return float64[0]!;
   }
 
   /** a length-delimited field: a reader over its content, and this reader moved past it */
@@ -73,11 +89,29 @@ class Reader {
   }
 
   string(): string {
-    return Buffer.from(this.bytes()).toString('utf8');
+    const n = this.varint();
+    const start = this.pos;
+    const end = start + n;
+    if (end > this.end) throw new Error('protobuf: length past the end of the message');
+    this.pos = end;
+    if (n <= SHORT_STRING) {
+      let out = '';
+      let i = start;
+      for (; i < end; i++) {
+        const c = this.buf[i]!;
+        if (c >= 0x80) break;
+        out += String.fromCharCode(c);
+      }
+      if (i === end) return out;
+    }
+    return utf8.decode(this.buf.subarray(start, end));
   }
 
   hex(): string {
-    return Buffer.from(this.bytes()).toString('hex');
+    const bytes = this.bytes();
+    let out = '';
+    for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
+    return out;
   }
 
   skip(wireType: number): void {
@@ -96,10 +130,6 @@ function fields(r: Reader, on: (field: number, wireType: number) => boolean): vo
     const wireType = key & 7;
     if (!on(field, wireType)) r.skip(wireType);
   }
-}
-
-function msOf(nanos: bigint): number {
-  return Number(nanos / 1_000_000n) + Number(nanos % 1_000_000n) / 1e6;
 }
 
 function anyValue(r: Reader): AttrValue {
@@ -156,8 +186,8 @@ export function decodeSpan(bytes: Uint8Array, project_key: string): SpanRecord {
     else if (wt === 2 && f === 4) rec.parent_span_id = r.hex() || null;
     else if (wt === 2 && f === 5) rec.name = r.string();
     else if (wt === 0 && f === 6) rec.kind = Math.max(0, r.varint() - 1);
-    else if (wt === 1 && f === 7) rec.start = msOf(r.fixed64());
-    else if (wt === 1 && f === 8) rec.end = msOf(r.fixed64());
+    else if (wt === 1 && f === 7) rec.start = r.epochMs();
+    else if (wt === 1 && f === 8) rec.end = r.epochMs();
     else if (wt === 2 && f === 9) keyValue(r.sub(), rec.attributes);
     else if (wt === 0 && f === 10) rec.dropped_attributes = r.varint();
     else if (wt === 2 && f === 11) rec.events.push(eventOf(r.sub()));
@@ -172,8 +202,7 @@ export function decodeSpan(bytes: Uint8Array, project_key: string): SpanRecord {
         return true;
       });
     } else if (wt === 5 && f === 16) {
-      rec.trace_flags = r.buf[r.pos]!;
-      r.pos += 4;
+      rec.trace_flags = r.uint32() & 0xff;
     } else return false;
     return true;
   });
@@ -184,7 +213,7 @@ export function decodeSpan(bytes: Uint8Array, project_key: string): SpanRecord {
 function eventOf(r: Reader): StoredEvent {
   const e: StoredEvent = { name: '', time: 0, attributes: {} };
   fields(r, (f, wt) => {
-    if (f === 1 && wt === 1) e.time = msOf(r.fixed64());
+    if (f === 1 && wt === 1) e.time = r.epochMs();
     else if (f === 2 && wt === 2) e.name = r.string();
     else if (f === 3 && wt === 2) keyValue(r.sub(), e.attributes);
     else return false;

@@ -4,6 +4,17 @@
  * thread, grown on demand; `finish` copies the bytes out.
  */
 const MIN_CAPACITY = 4096;
+/** strings up to this length are tried as ASCII in a loop: cheaper than a call into the encoder */
+const SHORT_STRING = 64;
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  if (code >= 65 && code <= 70) return code - 55; // A-F
+  return -1;
+}
 
 export class ProtobufWriter {
   private buf = Buffer.allocUnsafe(MIN_CAPACITY);
@@ -78,11 +89,31 @@ export class ProtobufWriter {
 
   double(value: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(value, this.pos);
+    float64[0] = value; // little-endian on every platform Node runs on here (x64, arm64)
+    this.buf.set(float64Bytes, this.pos);
     this.pos += 8;
   }
 
   string(value: string): void {
+    const len = value.length;
+    if (len <= SHORT_STRING) {
+      // ASCII: one byte per character and a one-byte length; anything else takes the encoder
+      this.ensure(len + 1);
+      const buf = this.buf;
+      const start = this.pos;
+      let at = start + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === len) {
+        buf[start] = len;
+        this.pos = at;
+        return;
+      }
+    }
     const n = Buffer.byteLength(value, 'utf8');
     this.varint(n);
     this.ensure(n);
@@ -107,8 +138,13 @@ export class ProtobufWriter {
     const n = hex.length >>> 1;
     this.varint(n);
     this.ensure(n);
-    const written = this.buf.write(hex, this.pos, n, 'hex');
-    if (written !== n) throw new Error(`id is not ${n * 2} hex digits: ${JSON.stringify(hex.slice(0, 40))}`);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) {
+      const hi = hexDigit(hex.charCodeAt(2 * i));
+      const lo = hexDigit(hex.charCodeAt(2 * i + 1));
+      if (hi < 0 || lo < 0 || hex.length !== 2 * n) throw new Error(`id is not ${n * 2} hex digits: ${JSON.stringify(hex.slice(0, 40))}`);
+      buf[this.pos + i] = (hi << 4) | lo;
+    }
     this.pos += n;
   }
 
