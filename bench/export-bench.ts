@@ -67,12 +67,16 @@ async function drain(
     cpSync(filled, dir, { recursive: true });
     cpSync(filled, copy, { recursive: true });
     counter.reset();
-    const ceiling = await runJson<ExportFigures['ceiling']>('export-ceiling.ts', {
-      dataDir: copy,
-      receiverUrl,
-      batchSize: Number(env.BRIDGE_EXPORT_BATCH_SIZE ?? 512),
-      protocol,
-    });
+    const ceiling = await runJson<ExportFigures['ceiling']>(
+      'export-ceiling.ts',
+      {
+        dataDir: copy,
+        receiverUrl,
+        batchSize: Number(env.BRIDGE_EXPORT_BATCH_SIZE ?? 512),
+        protocol,
+      },
+      180_000,
+    );
 
     counter.reset();
     bridge = await BridgeProcess.start({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, dir);

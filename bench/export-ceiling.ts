@@ -4,7 +4,7 @@
  * claim, parse or ack. argv[2]: JSON { dataDir, receiverUrl, batchSize }. Prints one JSON line.
  */
 import { SpanMaterializer } from '../src/export/readable-span.js';
-import { createJsonExporter } from '../src/export/span-exporter.js';
+import { createReadableSpanExporter } from '../src/export/span-exporter.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as {
@@ -19,7 +19,7 @@ const rows = await store.claimOutbox('bench-ceiling', 1_000_000, 600_000, Date.n
 await store.close();
 const materializer = new SpanMaterializer({}, 'bench');
 const spans = rows.map((r) => materializer.toReadable(r.span));
-const exporter = createJsonExporter(
+const exporter = createReadableSpanExporter(
   { url: `${spec.receiverUrl}/v1/traces`, timeoutMillis: 10_000, headers: {} },
   spec.protocol ?? 'http/json',
 );

@@ -10,7 +10,8 @@
  *
  * A sample is put in the stage of the first frame, from the leaf up, that belongs to the bridge
  * or one of its packages (Node's internals and natives take the stage of their caller); a sample
- * with no such frame counts as HTTP when it is in Node's http/net code, else as other. Every
+ * with no such frame counts as HTTP when it is in Node's http/net code, else as other. Idle time and
+ * module loading (start-up) are left out. Every
  * sample of the export worker thread is relay.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -73,6 +74,11 @@ export function summariseProfile(profile: CpuProfile, wholeThread?: Stage): Map<
     for (const c of n.children ?? []) parent.set(c, n);
   }
   const cache = new Map<number, Stage | null>();
+  const loadingModules = (leaf: ProfileNode): boolean => {
+    for (let n: ProfileNode | undefined = leaf; n; n = parent.get(n.id))
+      if (n.callFrame.url.startsWith('node:internal/modules/')) return true;
+    return false;
+  };
   const stageOf = (leaf: ProfileNode): Stage | null => {
     const cached = cache.get(leaf.id);
     if (cached !== undefined) return cached;
@@ -80,6 +86,8 @@ export function summariseProfile(profile: CpuProfile, wholeThread?: Stage): Map<
     let stage: Stage | null;
     if (name === '(idle)') stage = null;
     else if (name === '(garbage collector)') stage = 'GC';
+    else if (loadingModules(leaf))
+      stage = null; // start-up: compiling and linking modules, not calls
     else if (wholeThread) stage = wholeThread;
     else {
       stage = null;

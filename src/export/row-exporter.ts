@@ -1,8 +1,9 @@
 import type { OutboxRow } from '../store/run-store.js';
 import type { ExporterDiagnostics } from './diag.js';
 import type { SpanMaterializer } from './readable-span.js';
-import { OtlpRequestBuilder } from './otlp-request.js';
-import { createJsonExporter, createProtobufExporter, type ExportOutcome } from './span-exporter.js';
+import { OtlpJsonBuilder } from './otlp-json.js';
+import { OtlpRequestBuilder, type EncodedRequest } from './otlp-request.js';
+import { createEncodedExporter, type BatchExporter, type ExportOutcome } from './span-exporter.js';
 
 /** What a collector said of a batch it accepted only in part. */
 export interface PartialSuccess {
@@ -29,37 +30,35 @@ export interface InlineExporterOptions {
 /**
  * Builds and sends OTLP requests on the calling thread: what the export worker runs. For
  * http/protobuf the stored `Span` messages are joined into the request as they are; for
- * http/json they are decoded to ReadableSpans and serialized by OpenTelemetry JS.
+ * http/json they are decoded to span records and written as OTLP/JSON.
  */
 export class InlineRowExporter implements RowExporter {
-  private readonly send: (rows: readonly OutboxRow[]) => Promise<ExportOutcome>;
-  private readonly shutdownExporter: () => Promise<void>;
+  private readonly exporter: BatchExporter<EncodedRequest>;
+  private readonly encode: (rows: readonly OutboxRow[]) => EncodedRequest;
 
   constructor(
     options: InlineExporterOptions,
     materializer: SpanMaterializer,
     private readonly diagnostics?: ExporterDiagnostics,
   ) {
+    this.exporter = createEncodedExporter(options, options.protocol);
     if (options.protocol === 'http/protobuf') {
-      const exporter = createProtobufExporter(options);
       const builder = new OtlpRequestBuilder(materializer);
-      this.send = (rows) => exporter.export(builder.build(rows.map((r) => r.stored)));
-      this.shutdownExporter = () => exporter.shutdown();
+      this.encode = (rows) => builder.build(rows.map((r) => r.stored));
     } else {
-      const exporter = createJsonExporter(options);
-      this.send = (rows) => exporter.export(rows.map((r) => materializer.toReadable(r.span)));
-      this.shutdownExporter = () => exporter.shutdown();
+      const builder = new OtlpJsonBuilder(materializer);
+      this.encode = (rows) => builder.build(rows.map((r) => r.span));
     }
   }
 
   async export(rows: readonly OutboxRow[]): Promise<RowExportOutcome> {
     this.diagnostics?.takePartial(); // forget anything logged between exports
-    const outcome = await this.send(rows);
+    const outcome = await this.exporter.export(this.encode(rows));
     const partial = outcome.ok ? this.diagnostics?.takePartial() : undefined;
     return partial ? { ...outcome, partial } : outcome;
   }
 
   shutdown(): Promise<void> {
-    return this.shutdownExporter();
+    return this.exporter.shutdown();
   }
 }

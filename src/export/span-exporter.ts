@@ -32,17 +32,19 @@ export interface OtlpExporterOptions {
   timeoutMillis: number;
 }
 
-/** OTLP/HTTP protobuf: the request is already encoded (export/otlp-request.ts); it is sent as it is. */
-export function createProtobufExporter(opts: OtlpExporterOptions): BatchExporter<EncodedRequest> {
+/** OTLP/HTTP with the request already encoded (export/otlp-request.ts, export/otlp-json.ts): sent as it is. */
+export function createEncodedExporter(opts: OtlpExporterOptions, protocol: 'http/json' | 'http/protobuf'): BatchExporter<EncodedRequest> {
+  const responses = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
   const serializer: ISerializer<EncodedRequest, IExportTraceServiceResponse> = {
     serializeRequest: (request) => request.body,
-    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+    deserializeResponse: (data) => responses.deserializeResponse(data),
   };
-  return createExporter(opts, 'application/x-protobuf', serializer, { name: 'span', countItems: (r) => r.spans });
+  const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  return createExporter(opts, contentType, serializer, { name: 'span', countItems: (r) => r.spans });
 }
 
-/** OTLP/HTTP from ReadableSpans, through the OpenTelemetry JS serializers (JSON for the relay; either for the bench). */
-export function createJsonExporter(
+/** OTLP/HTTP from ReadableSpans, through the OpenTelemetry JS serializers (the bench's exporter-only baseline). */
+export function createReadableSpanExporter(
   opts: OtlpExporterOptions,
   protocol: 'http/json' | 'http/protobuf' = 'http/json',
 ): BatchExporter<ReadableSpan[]> {

@@ -159,7 +159,9 @@ function keyValue(r: Reader, into: Attributes): void {
     else return false;
     return true;
   });
-  into[key] = value;
+  // an own property even for the key "__proto__" (an assignment would set the prototype)
+  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  else into[key] = value;
 }
 
 /** A `Span` message as the record it was written from (times to the nanosecond). */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { OtlpJsonBuilder, nanosText } from '../../src/export/otlp-json.js';
 import { OtlpRequestBuilder } from '../../src/export/otlp-request.js';
 import { SpanMaterializer } from '../../src/export/readable-span.js';
 import { StoredOutboxRow, spanOfStored, storedSpanBytes } from '../../src/store/run-store.js';
@@ -84,6 +85,22 @@ describe('OTLP Span encoding', () => {
     assert.deepEqual(Buffer.from(ours.body), Buffer.from(theirs));
   });
 
+  it('writes the same OTLP/JSON as the OpenTelemetry JS serializer, from the decoded spans', () => {
+    const spans = [fullSpan('shop'), rootSpan('bank'), fullSpan('shop', 'second'), rootSpan('shop')];
+    const decoded = spans.map((s) => new StoredOutboxRow(1, null, 0, 0, encodeStoredSpan(s)).span);
+    const ours = new OtlpJsonBuilder(materializer).build(decoded);
+    const theirs = JsonTraceSerializer.serializeRequest(spans.map((s) => materializer.toReadable(s)))!;
+    assert.equal(ours.spans, 4);
+    assert.deepEqual(JSON.parse(Buffer.from(ours.body).toString('utf8')), JSON.parse(Buffer.from(theirs).toString('utf8')));
+  });
+
+  it('writes times as exact nanosecond strings', () => {
+    assert.equal(nanosText(T0), `${T0}000000`);
+    assert.equal(nanosText(T0 + 0.5), `${T0}500000`);
+    assert.equal(nanosText(999.9999999), '1000000000');
+    assert.equal(nanosText(0.25), '250000');
+  });
+
   it('decodes with protobufjs into the fields the span was built from', () => {
     const Request = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('otlp.ExportTraceServiceRequest');
     const body = new OtlpRequestBuilder(materializer).build([encodeStoredSpan(fullSpan())]).body;
@@ -119,6 +136,14 @@ describe('OTLP Span encoding', () => {
     assert.equal(project_key, 'shop');
     assert.deepEqual(decodeSpan(span, project_key), rec);
     assert.deepEqual(decodeSpan(encodeSpan(rootSpan('bank')), 'bank'), rootSpan('bank'));
+    // a key named __proto__ stays an attribute (an own property), not the object's prototype
+    const odd = { ...rootSpan('p'), attributes: JSON.parse('{"__proto__": "x", "constructor": 1}') as Attributes };
+    const back = decodeSpan(encodeSpan(odd), 'p');
+    assert.deepEqual(Object.entries(back.attributes), [
+      ['__proto__', 'x'],
+      ['constructor', 1],
+    ]);
+    assert.equal(Object.getPrototypeOf(back.attributes), Object.prototype);
   });
 
   it('round-trips any attribute values (property)', () => {
