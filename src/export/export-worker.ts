@@ -9,7 +9,7 @@ import { StoredOutboxRow } from '../store/run-store.js';
 import { ExporterDiagnostics } from './diag.js';
 import { SpanMaterializer } from './readable-span.js';
 import { InlineRowExporter } from './row-exporter.js';
-import type { ExportRequest, ExportReply, WorkerSettings } from './worker-exporter.js';
+import { unpackSpans, type ExportRequest, type ExportReply, type WorkerSettings } from './worker-exporter.js';
 
 const settings = workerData as WorkerSettings;
 const log = createLogger(settings.logLevel);
@@ -27,7 +27,7 @@ port.on('message', (msg: ExportRequest) => {
     void exporter.shutdown().finally(() => port.postMessage({ kind: 'shutdown' } satisfies ExportReply));
     return;
   }
-  const rows = msg.spans.map((stored, i) => new StoredOutboxRow(i, null, 0, 0, stored));
+  const rows = unpackSpans(msg.spans, msg.lengths).map((stored, i) => new StoredOutboxRow(i, null, 0, 0, stored));
   exporter
     .export(rows)
     .catch((err: unknown) => ({ ok: false as const, message: `export worker: ${String(err)}` }))
