@@ -1,6 +1,6 @@
 /**
- * Where a tool call's CPU goes: a bridge (dist/cli.js) run under `--cpu-prof` (main thread and
- * export worker each write a profile), loaded like the bench's SQLite figure (core_report_usage
+ * Where a tool call's CPU goes: a bridge (dist/cli.js) run under `--cpu-prof` (every thread writes
+ * its own profile), loaded like the bench's SQLite figure (core_report_usage
  * with 5 trace entries over 32 runs, autocannon in its own process, the relay exporting to a
  * local receiver), drained and stopped; then every profile is summarised by stage.
  *
@@ -11,8 +11,8 @@
  * A sample is put in the stage of the first frame, from the leaf up, that belongs to the bridge
  * or one of its packages (Node's internals and natives take the stage of their caller); a sample
  * with no such frame counts as HTTP when it is in Node's http/net code, else as other. Idle time and
- * module loading (start-up) are left out. Every
- * sample of the export worker thread is relay.
+ * module loading (start-up) are left out. Every sample of the export worker thread is relay, every
+ * sample of the SQLite checkpointer thread transaction.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -170,6 +170,7 @@ if (args.summarise) {
   const profDir = mkdtempSync(join(tmpdir(), 'oprelay-profile-'));
   const counter = new OtlpCounter();
   const receiverUrl = await counter.listen();
+  const dataDir = tempDir('oprelay-profile-data-');
   const bridge = await BridgeProcess.start(
     {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
@@ -178,7 +179,7 @@ if (args.summarise) {
       BRIDGE_LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     },
-    tempDir('oprelay-profile-data-'),
+    dataDir,
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   );
   let calls = 0;
@@ -191,6 +192,7 @@ if (args.summarise) {
   } finally {
     await bridge.kill();
     await counter.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
   process.stdout.write(`profiles in ${profDir}: ${readdirSync(profDir).join(', ')}\n`);
   printSplit(summariseDir(profDir), calls, Number(args.top ?? 0));
