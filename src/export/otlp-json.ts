@@ -92,13 +92,13 @@ export class OtlpJsonBuilder {
       if (!list) byProject.set(rec.project_key, (list = []));
       list.push(rec);
     }
-    const { name, version } = this.materializer.instrumentationScope;
+    const { name, version, schemaUrl: scopeSchemaUrl } = this.materializer.instrumentationScope;
     const resourceSpans = [...byProject].map(([project, spans]) => {
       const resource = this.materializer.resourceOf(project);
       const schemaUrl = resource.schemaUrl || undefined;
       return {
         resource: { attributes: keyValues(resource.attributes as Attributes), droppedAttributesCount: 0, schemaUrl },
-        scopeSpans: [{ scope: { name, version }, spans: spans.map(spanJson) }],
+        scopeSpans: [{ scope: { name, version }, spans: spans.map(spanJson), schemaUrl: scopeSchemaUrl || undefined }],
         schemaUrl,
       };
     });

@@ -27,6 +27,7 @@ export class OtlpRequestBuilder {
   private readonly writer = new ProtobufWriter();
   private readonly headers = new Map<string, ProjectHeader>();
   private readonly scopeField: Buffer;
+  private readonly scopeSchemaUrl: string | undefined;
 
   constructor(private readonly materializer: Pick<SpanMaterializer, 'resourceOf' | 'instrumentationScope'>) {
     const w = new ProtobufWriter();
@@ -41,6 +42,7 @@ export class OtlpRequestBuilder {
     }
     w.end(at);
     this.scopeField = w.finish();
+    this.scopeSchemaUrl = scope.schemaUrl || undefined;
   }
 
   private headerOf(project: string): ProjectHeader {
@@ -83,6 +85,10 @@ export class OtlpRequestBuilder {
       for (const span of spans) {
         w.tag(2, 2); // ScopeSpans.spans
         w.bytes(span);
+      }
+      if (this.scopeSchemaUrl) {
+        w.tag(3, 2); // ScopeSpans.schema_url
+        w.string(this.scopeSchemaUrl);
       }
       w.end(scopeSpans);
       if (header.schemaUrl) {

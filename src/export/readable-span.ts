@@ -43,8 +43,8 @@ export class SpanMaterializer {
     return r;
   }
 
-  /** the instrumentation scope every span is exported under */
-  get instrumentationScope(): { name: string; version: string } {
+  /** the instrumentation scope every span is exported under (with its schema URL when it has one) */
+  get instrumentationScope(): { name: string; version: string; schemaUrl?: string } {
     return this.scope;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { OtlpJsonBuilder, nanosText } from '../../src/export/otlp-json.js';
@@ -99,6 +100,36 @@ describe('OTLP Span encoding', () => {
     assert.equal(nanosText(T0 + 0.5), `${T0}500000`);
     assert.equal(nanosText(999.9999999), '1000000000');
     assert.equal(nanosText(0.25), '250000');
+  });
+
+  it('writes the scope and resource schema URLs where the materializer gives them, as OpenTelemetry JS does', () => {
+    const resources = new Map<string, Resource>();
+    class WithSchema extends SpanMaterializer {
+      override get instrumentationScope() {
+        return { ...super.instrumentationScope, schemaUrl: 'https://opentelemetry.io/schemas/1.37.0' };
+      }
+      override resourceOf(project: string): Resource {
+        let r = resources.get(project);
+        if (!r)
+          resources.set(
+            project,
+            (r = resourceFromAttributes(super.resourceOf(project).attributes, { schemaUrl: 'https://example.com/schema' })),
+          );
+        return r;
+      }
+    }
+    const m = new WithSchema({}, '1.2.3');
+    const spans = [fullSpan('shop'), rootSpan('bank')];
+    // one scope object for every span, as the serializers group by identity
+    const scope = m.instrumentationScope;
+    const same = spans.map((s) => ({ ...m.toReadable(s), instrumentationScope: scope }));
+    const pb = new OtlpRequestBuilder(m).build(spans.map(encodeStoredSpan));
+    assert.deepEqual(Buffer.from(pb.body), Buffer.from(ProtobufTraceSerializer.serializeRequest(same)!));
+    const json = new OtlpJsonBuilder(m).build(spans);
+    assert.deepEqual(
+      JSON.parse(Buffer.from(json.body).toString('utf8')),
+      JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(same)!).toString('utf8')),
+    );
   });
 
   it('decodes with protobufjs into the fields the span was built from', () => {
