@@ -1,5 +1,6 @@
 import { cpSync, rmSync } from 'node:fs';
 import { BridgeProcess, tempDir } from '../test/support/bridge-process.js';
+import { cpuMs } from './cpu.js';
 import { StoreFiller } from './fill-store.js';
 import type { OtlpCounter } from './otlp-counter.js';
 import { callMany, percentile, runJson, sleep } from './proc.js';
@@ -7,49 +8,84 @@ import { endArgs, newRunIds, reportArgs, startArgs } from './workload.js';
 
 export const OUTBOX_SPANS = 100_000;
 
+export type Protocol = 'http/json' | 'http/protobuf';
+
 export interface ExportFigures {
+  protocol: Protocol;
   spans: number;
   fillMs: number;
   /** steady delivery rate: spans after the first batch / time from first to last batch */
   spansPerS: number;
   /** from the bridge answering /healthz to the receiver holding every span */
   wallMs: number;
+  /** the bridge process's CPU time (every thread) per span delivered, µs */
+  cpuUsPerSpan: number;
   ceiling: { spans: number; ms: number; spansPerS: number };
 }
 
 /**
  * Fills an outbox with 100k real spans (1,000 start_run spans + 19,800 reports × 5 trace entries,
- * through the run service and store), then starts a bridge on that data dir pointing at the
- * counter and times delivery. The same records, copied, feed the exporter-only baseline.
+ * through the run service and store) once, then per protocol starts a bridge on a copy of that
+ * data dir pointing at the counter and times delivery. Another copy feeds the exporter-only
+ * baseline (OpenTelemetry JS's exporter on ReadableSpans built beforehand, same protocol).
  */
-export async function exportFromOutbox(counter: OtlpCounter, receiverUrl: string, env: Record<string, string>): Promise<ExportFigures> {
+export async function exportFromOutbox(
+  counter: OtlpCounter,
+  receiverUrl: string,
+  env: Record<string, string>,
+  protocols: Protocol[],
+): Promise<ExportFigures[]> {
+  const filled = tempDir('oprelay-bench-export-');
+  const t0 = performance.now();
+  const filler = await StoreFiller.open(filled);
+  const runs = await filler.startRuns(1000);
+  await filler.report(runs, (OUTBOX_SPANS - 1000) / 5);
+  const depth = await filler.depth();
+  await filler.close();
+  const fillMs = performance.now() - t0;
+  try {
+    if (depth !== OUTBOX_SPANS) throw new Error(`outbox holds ${depth} spans, expected ${OUTBOX_SPANS}`);
+    const out: ExportFigures[] = [];
+    for (const protocol of protocols) out.push({ ...(await drain(counter, receiverUrl, env, filled, protocol)), fillMs });
+    return out;
+  } finally {
+    rmSync(filled, { recursive: true, force: true });
+  }
+}
+
+async function drain(
+  counter: OtlpCounter,
+  receiverUrl: string,
+  env: Record<string, string>,
+  filled: string,
+  protocol: Protocol,
+): Promise<Omit<ExportFigures, 'fillMs'>> {
   const dir = tempDir('oprelay-bench-export-');
   const copy = tempDir('oprelay-bench-ceiling-');
   let bridge: BridgeProcess | undefined;
   try {
-    const t0 = performance.now();
-    const filler = await StoreFiller.open(dir);
-    const runs = await filler.startRuns(1000);
-    await filler.report(runs, (OUTBOX_SPANS - 1000) / 5);
-    const depth = await filler.depth();
-    await filler.close();
-    const fillMs = performance.now() - t0;
-    if (depth !== OUTBOX_SPANS) throw new Error(`outbox holds ${depth} spans, expected ${OUTBOX_SPANS}`);
-    cpSync(dir, copy, { recursive: true });
+    cpSync(filled, dir, { recursive: true });
+    cpSync(filled, copy, { recursive: true });
+    counter.reset();
+    const ceiling = await runJson<ExportFigures['ceiling']>(
+      'export-ceiling.ts',
+      {
+        dataDir: copy,
+        receiverUrl,
+        batchSize: Number(env.BRIDGE_EXPORT_BATCH_SIZE ?? 512),
+        protocol,
+      },
+      180_000,
+    );
 
     counter.reset();
-    const ceiling = await runJson<ExportFigures['ceiling']>('export-ceiling.ts', {
-      dataDir: copy,
-      receiverUrl,
-      batchSize: Number(env.BRIDGE_EXPORT_BATCH_SIZE ?? 512),
-    });
-
-    counter.reset();
-    bridge = await BridgeProcess.start({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl }, dir);
+    bridge = await BridgeProcess.start({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, dir);
     const ready = performance.now();
+    const cpuBefore = cpuMs(bridge.child.pid!);
     await counter.waitFor(OUTBOX_SPANS, 90_000);
+    const cpuUsPerSpan = ((cpuMs(bridge.child.pid!) - cpuBefore) * 1000) / counter.spans;
     const spansPerS = ((counter.spans - counter.firstBatch) / (counter.lastAt - counter.firstAt)) * 1000;
-    return { spans: counter.spans, fillMs, spansPerS, wallMs: counter.lastAt - ready, ceiling };
+    return { protocol, spans: counter.spans, spansPerS, wallMs: counter.lastAt - ready, cpuUsPerSpan, ceiling };
   } finally {
     await bridge?.dispose();
     rmSync(dir, { recursive: true, force: true });

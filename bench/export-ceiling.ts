@@ -1,20 +1,28 @@
 /**
- * The export baseline: the same OTLP/HTTP JSON exporter sending the same span records, already
+ * The export baseline: the OpenTelemetry JS OTLP/HTTP exporter (JSON or protobuf) sending the same span records, already
  * materialised in memory, in sequential batches — what the exporter alone can do, with no store,
  * claim, parse or ack. argv[2]: JSON { dataDir, receiverUrl, batchSize }. Prints one JSON line.
  */
 import { SpanMaterializer } from '../src/export/readable-span.js';
-import { createOtlpExporter } from '../src/export/span-exporter.js';
+import { createReadableSpanExporter } from '../src/export/span-exporter.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as { dataDir: string; receiverUrl: string; batchSize: number };
+const spec = JSON.parse(process.argv[2] ?? '{}') as {
+  dataDir: string;
+  receiverUrl: string;
+  batchSize: number;
+  protocol?: 'http/json' | 'http/protobuf';
+};
 const store = SqliteStore.inDataDir(spec.dataDir);
 await store.init();
 const rows = await store.claimOutbox('bench-ceiling', 1_000_000, 600_000, Date.now());
 await store.close();
 const materializer = new SpanMaterializer({}, 'bench');
 const spans = rows.map((r) => materializer.toReadable(r.span));
-const exporter = createOtlpExporter({ url: `${spec.receiverUrl}/v1/traces`, protocol: 'http/json', timeoutMillis: 10_000, headers: {} });
+const exporter = createReadableSpanExporter(
+  { url: `${spec.receiverUrl}/v1/traces`, timeoutMillis: 10_000, headers: {} },
+  spec.protocol ?? 'http/json',
+);
 // warm-up batch, not timed
 await exporter.export(spans.slice(0, spec.batchSize));
 const t0 = performance.now();

@@ -2,8 +2,10 @@
  * Runs one autocannon load in its own process (so the load generator never shares a core's event
  * loop with what it measures) and prints the summary as one JSON line.
  * argv[2]: JSON LoadSpec. Bodies rotate per request, which spreads calls over several runs.
+ * The warm-up is a load of its own; CPU time is read around the measured load only.
  */
 import autocannon from 'autocannon';
+import { cpuMs } from './cpu.js';
 
 export interface LoadSpec {
   url: string;
@@ -12,6 +14,8 @@ export interface LoadSpec {
   warmupS: number;
   bodies: string[];
   headers?: Record<string, string>;
+  /** the server's process id: its CPU time (every thread) per request is measured */
+  serverPid?: number;
 }
 
 export interface LoadResult {
@@ -23,14 +27,18 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** server CPU (user + system, all threads) per request, µs; null without serverPid */
+  cpuUsPerCall: number | null;
+  /** the load generator's own CPU over the load, as a share of one core (near 1: it is the bottleneck) */
+  loaderCoreShare: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 let next = 0;
-const options = {
+const options = (durationS: number) => ({
   url: spec.url,
   connections: spec.connections,
-  duration: spec.durationS,
+  duration: durationS,
   pipelining: 1,
   method: 'POST' as const,
   headers: { 'content-type': 'application/json', ...spec.headers },
@@ -44,11 +52,18 @@ const options = {
       },
     },
   ],
-  ...(spec.warmupS > 0 ? { warmup: { connections: spec.connections, duration: spec.warmupS } } : {}),
-};
+});
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const r = (await autocannon(options as any)) as any;
+const run = (durationS: number) => autocannon(options(durationS) as any) as Promise<any>;
+if (spec.warmupS > 0) await run(spec.warmupS);
+const serverBefore = spec.serverPid ? cpuMs(spec.serverPid) : 0;
+const selfBefore = process.cpuUsage();
+const t0 = performance.now();
+const r = await run(spec.durationS);
+const wallMs = performance.now() - t0;
+const self = process.cpuUsage(selfBefore);
+const serverMs = spec.serverPid ? cpuMs(spec.serverPid) - serverBefore : 0;
 const out: LoadResult = {
   rps: r.requests.average,
   total: r.requests.total,
@@ -58,5 +73,7 @@ const out: LoadResult = {
   non2xx: r.non2xx,
   errors: r.errors,
   timeouts: r.timeouts,
+  cpuUsPerCall: spec.serverPid && r.requests.total > 0 ? (serverMs * 1000) / r.requests.total : null,
+  loaderCoreShare: (self.user + self.system) / 1000 / wallMs,
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);

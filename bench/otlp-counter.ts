@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A lean OTLP/HTTP JSON trace receiver for benchmarks: it counts spans by scanning the body for
- * a per-span key instead of decoding it, so the receiver is not the bottleneck; only bodies that
- * hold a root span (`invoke_agent`) are parsed, to time their arrival per trace id.
+ * A lean OTLP/HTTP trace receiver for benchmarks: it counts spans without decoding them, so the
+ * receiver is not the bottleneck — a JSON body by scanning for a per-span key, a protobuf body by
+ * walking its length-delimited fields down to ScopeSpans.spans. Only JSON bodies that hold a root
+ * span (`invoke_agent`) are parsed, to time their arrival per trace id.
  */
 export class OtlpCounter {
   spans = 0;
@@ -54,10 +55,15 @@ export class OtlpCounter {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
       const now = performance.now();
-      const n = countOf(body, '"startTimeUnixNano"');
-      if (body.includes('"invoke_agent')) this.noteRoots(body, now);
+      let n: number;
+      if (String(req.headers['content-type']).includes('protobuf')) n = protobufSpans(raw);
+      else {
+        const body = raw.toString('utf8');
+        n = countOf(body, '"startTimeUnixNano"');
+        if (body.includes('"invoke_agent')) this.noteRoots(body, now);
+      }
       if (this.requests++ === 0) {
         this.firstAt = now;
         this.firstBatch = n;
@@ -82,5 +88,39 @@ export class OtlpCounter {
 function countOf(s: string, needle: string): number {
   let n = 0;
   for (let i = s.indexOf(needle); i !== -1; i = s.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+/** Calls `on` for each field of a protobuf message in buf[start, end): field number, value bounds. */
+function eachField(buf: Buffer, start: number, end: number, on: (field: number, from: number, to: number) => void): void {
+  let at = start;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = buf[at++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (at < end) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const len = varint();
+      on(Math.floor(key / 8), at, at + len);
+      at += len;
+    } else throw new Error(`protobuf wire type ${wire}`);
+  }
+}
+
+/** Spans in an ExportTraceServiceRequest: resource_spans (1) → scope_spans (2) → spans (2). */
+function protobufSpans(buf: Buffer): number {
+  let n = 0;
+  eachField(buf, 0, buf.length, (f, a, b) => {
+    if (f === 1) eachField(buf, a, b, (rf, ra, rb) => rf === 2 && eachField(buf, ra, rb, (sf) => sf === 2 && n++));
+  });
   return n;
 }

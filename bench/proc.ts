@@ -30,11 +30,16 @@ export function runJson<T>(script: string, arg: unknown, timeoutMs = 60_000): Pr
   });
 }
 
-/** Spawns a long-running bench script that prints its URL on its first line. */
+/**
+ * Spawns a long-running bench script that prints its URL on its first line. A `.mjs` script runs
+ * on `node` alone (no TypeScript loader) with NODE_ENV=production, as a deployed app would.
+ */
 export function startServer(script: string, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, script), ...args], {
+    const plain = script.endsWith('.mjs');
+    const child = spawn(process.execPath, [...(plain ? [] : ['--import', 'tsx']), join(BENCH_DIR, script), ...args], {
       cwd: ROOT,
+      env: plain ? { ...process.env, NODE_ENV: 'production' } : process.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.stdout!.once('data', (c: Buffer) => resolve({ url: c.toString().trim().split('\n')[0], child }));

@@ -13,17 +13,17 @@ export interface LoadOptions {
   warmupS: number;
 }
 
-function load(url: string, bodies: string[], o: LoadOptions): Promise<LoadResult> {
-  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies };
+function load(url: string, bodies: string[], o: LoadOptions, serverPid: number | undefined): Promise<LoadResult> {
+  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies, serverPid };
   return runJson<LoadResult>('load-worker.ts', spec, (o.durationS + o.warmupS + 30) * 1000);
 }
 
-/** The bare express 5 app, same bodies, same load. */
+/** The bare express 5 app (plain JavaScript on node, NODE_ENV=production), same bodies, same load. */
 export async function baselineLoad(o: LoadOptions): Promise<LoadResult> {
-  const { url, child } = await startServer('baseline-server.ts');
+  const { url, child } = await startServer('baseline-server.mjs');
   try {
     const bodies = newRunIds(RUNS).map((id) => JSON.stringify(reportArgs(id)));
-    const result = await load(`${url}/v1/tools/core_report_usage`, bodies, o);
+    const result = await load(`${url}/v1/tools/core_report_usage`, bodies, o, child.pid);
     // a baseline that failed requests would flatter every ratio measured against it
     if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
       throw new Error(`baseline load had ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
@@ -42,7 +42,7 @@ export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise
     if (r.status !== 200) throw new Error(`core_start_run answered ${r.status}: ${JSON.stringify(r.body)}`);
   }
   const bodies = runIds.map((id) => JSON.stringify(reportArgs(id)));
-  const result = await load(`${bridge.url}/v1/tools/core_report_usage`, bodies, o);
+  const result = await load(`${bridge.url}/v1/tools/core_report_usage`, bodies, o, bridge.child.pid);
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new Error(`bridge load had ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { PG_URL, skipWithoutPostgres } from './support/postgres.js';
 import { AGENT_ID, BridgeProcess } from './support/bridge-process.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
+import { spanOfStored } from '../src/store/run-store.js';
 
 /** Two real bridge processes sharing one Postgres schema (docs/architecture.md#replicas: several replicas behind a load balancer). */
 
@@ -229,9 +230,9 @@ if (skip) {
 
       // A's relay has claimed a batch and is stuck exporting it to the hanging collector
       const leasedQuery = `SELECT span, lease_until FROM ${schema}.outbox WHERE lease_owner IS NOT NULL AND lease_until > $1`;
-      let leased: { span: string; lease_until: string }[] = [];
+      let leased: { span: Buffer; lease_until: string }[] = [];
       await waitUntil('replica A to claim outbox rows', async () => {
-        leased = (await admin.query<{ span: string; lease_until: string }>(leasedQuery, [Date.now()])).rows;
+        leased = (await admin.query<{ span: Buffer; lease_until: string }>(leasedQuery, [Date.now()])).rows;
         return leased.length > 0;
       });
       assert.equal(await outboxRows(schema), want, 'nothing was delivered yet');
@@ -241,7 +242,7 @@ if (skip) {
       // B's lease is long: B never gives up on a slow answer, so nothing it sends can arrive twice
       b = await replica(schema, receiver, 'replica-b', { BRIDGE_OUTBOX_LEASE: '30s' });
       // span id → the end of A's lease on its row (both sides use this host's clock)
-      const leaseEndOf = new Map(leased.map((r) => [(JSON.parse(r.span) as { span_id: string }).span_id, Number(r.lease_until)]));
+      const leaseEndOf = new Map(leased.map((r) => [spanOfStored(r.span).span_id, Number(r.lease_until)]));
       await receiver.waitFor(
         (all) => new Set(all.filter((s) => s.traceId === hex(id)).map((s) => s.spanId)).size >= want,
         30_000,

@@ -26,6 +26,10 @@ export class SpanMaterializer {
     this.scope = { name: SCOPE_NAME, version, schemaUrl: EXPORT_SCHEMA_URL };
   }
 
+  /**
+   * The resource of a project's spans: the one place its attributes are chosen, for both the
+   * OTLP/protobuf request (export/otlp-request.ts) and the ReadableSpans of OTLP/JSON.
+   */
   resourceOf(project: string): Resource {
     let r = this.resources.get(project);
     if (!r) {
@@ -34,6 +38,11 @@ export class SpanMaterializer {
       this.resources.set(project, r);
     }
     return r;
+  }
+
+  /** the instrumentation scope every span is exported under (with its schema URL when it has one) */
+  get instrumentationScope(): { name: string; version: string; schemaUrl?: string } {
+    return this.scope;
   }
 
   toReadable(rec: SpanRecord): ReadableSpan {

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../runs/model.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
   type ActiveRuns,
@@ -26,7 +27,7 @@ interface OutboxEntry {
   run_id: string | null;
   created_at: number;
   attempts: number;
-  span_json: string;
+  stored: Uint8Array;
   next_attempt_at: number;
   lease_owner: string | null;
   lease_until: number | null;
@@ -117,11 +118,11 @@ export class MemoryStore implements RunStore {
       if (list.length) this.events.set(id, list);
       else this.events.delete(id);
     }
-    for (const { span, now } of staged.spans) this.insertOutbox(JSON.stringify(span), runIdOf(span), now, now, 0);
+    for (const { span, now } of staged.spans) this.insertOutbox(encodeStoredSpan(span), runIdOf(span), now, now, 0);
     for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
   }
 
-  private insertOutbox(spanJson: string, runId: string | null, createdAt: number, nextAttemptAt: number, attempts: number): void {
+  private insertOutbox(stored: Uint8Array, runId: string | null, createdAt: number, nextAttemptAt: number, attempts: number): void {
     const id = this.nextOutboxId++;
     const lease = { lease_owner: null, lease_until: null };
     this.outbox.set(id, {
@@ -129,7 +130,7 @@ export class MemoryStore implements RunStore {
       run_id: runId,
       created_at: createdAt,
       attempts,
-      span_json: spanJson,
+      stored,
       next_attempt_at: nextAttemptAt,
       ...lease,
     });
@@ -208,7 +209,7 @@ export class MemoryStore implements RunStore {
       for (const id of ids) {
         const row = this.outbox.get(id);
         if (!row) continue;
-        this.insertDead(row.span_json, row.run_id, row.created_at, now, row.attempts + 1, reason);
+        this.insertDead(row.stored, row.run_id, row.created_at, now, row.attempts + 1, reason);
         this.outbox.delete(id);
       }
     });
@@ -216,13 +217,13 @@ export class MemoryStore implements RunStore {
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
     return this.mutex.run(async () => {
-      for (const span of spans) this.insertDead(JSON.stringify(span), runIdOf(span), now, now, 1, reason);
+      for (const span of spans) this.insertDead(encodeStoredSpan(span), runIdOf(span), now, now, 1, reason);
     });
   }
 
-  private insertDead(spanJson: string, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
+  private insertDead(stored: Uint8Array, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
     const id = this.nextDeadId++;
-    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, span_json: spanJson, dead_at: deadAt, reason });
+    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, stored, dead_at: deadAt, reason });
   }
 
   expireOutbox(createdBefore: number): Promise<number> {
@@ -245,7 +246,7 @@ export class MemoryStore implements RunStore {
       const now = Date.now();
       const rows = [...this.deadLetters.values()].filter((r) => !ids || ids.includes(r.id)).sort((a, b) => a.id - b.id);
       for (const row of rows) {
-        this.insertOutbox(row.span_json, row.run_id, now, now, 0);
+        this.insertOutbox(row.stored, row.run_id, now, now, 0);
         this.deadLetters.delete(row.id);
       }
       return rows.length;
@@ -301,8 +302,8 @@ export class MemoryStore implements RunStore {
   }
 }
 
-function toOutboxRow(r: Pick<OutboxEntry, 'id' | 'run_id' | 'created_at' | 'attempts' | 'span_json'>): OutboxRow {
-  return new StoredOutboxRow(r.id, r.run_id, r.created_at, r.attempts, r.span_json);
+function toOutboxRow(r: Pick<OutboxEntry, 'id' | 'run_id' | 'created_at' | 'attempts' | 'stored'>): OutboxRow {
+  return new StoredOutboxRow(r.id, r.run_id, r.created_at, r.attempts, r.stored);
 }
 
 function clone<T>(value: T): T {

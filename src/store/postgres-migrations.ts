@@ -88,6 +88,10 @@ const MIGRATIONS: string[] = [
    CREATE INDEX runs_agent_name_started ON runs(agent, started_at DESC, run_id DESC);
    CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;
    CREATE INDEX runs_project_last_failure ON runs(project_key, last_failure_at DESC) WHERE last_failure_at IS NOT NULL;`,
+  // spans are stored as their OTLP protobuf encoding (telemetry/otlp-span.ts); rows stored as JSON
+  // text keep their text as bytes (starting with '{'), which the reader still understands
+  `ALTER TABLE outbox ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');
+   ALTER TABLE dead_letters ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');`,
 ];
 
 /**

@@ -35,20 +35,20 @@ export function sendAll(client: pg.ClientBase, queries: (string | pg.QueryConfig
   }
 }
 
-const ELEMENT_OID = { text: 25, int4: 23, int8: 20, float8: 701 } as const;
+const ELEMENT_OID = { text: 25, int4: 23, int8: 20, float8: 701, bytea: 17 } as const;
 export type ElementType = keyof typeof ELEMENT_OID;
 
 /**
  * A one-dimensional array parameter in Postgres' binary format (sent as is, as a Buffer): no quoting
  * and escaping of each element here, and no parsing of an array literal in Postgres.
  */
-export function pgArray(type: ElementType, values: readonly (string | number | null)[]): Buffer {
+export function pgArray(type: ElementType, values: readonly (string | number | Uint8Array | null)[]): Buffer {
   const fixed = type === 'int4' ? 4 : type === 'float8' || type === 'int8' ? 8 : 0;
   let size = 20;
   let nulls = 0;
   for (const v of values) {
     if (v === null) nulls = 1;
-    size += 4 + (v === null ? 0 : fixed || Buffer.byteLength(v as string));
+    size += 4 + (v === null ? 0 : fixed || (typeof v === 'string' ? Buffer.byteLength(v) : (v as Uint8Array).length));
   }
   const buf = Buffer.allocUnsafe(size);
   buf.writeInt32BE(1, 0); // dimensions
@@ -60,6 +60,11 @@ export function pgArray(type: ElementType, values: readonly (string | number | n
   for (const v of values) {
     if (v === null) {
       at = buf.writeInt32BE(-1, at);
+    } else if (type === 'bytea') {
+      const bytes = v as Uint8Array;
+      at = buf.writeInt32BE(bytes.length, at);
+      buf.set(bytes, at);
+      at += bytes.length;
     } else if (type === 'text') {
       const len = buf.write(v as string, at + 4);
       buf.writeInt32BE(len, at);

@@ -4,6 +4,7 @@ import { listRunsSql } from './postgres-list-sql.js';
 import { migrate } from './postgres-migrations.js';
 import { named } from './postgres-sql.js';
 import type { RunRecord } from '../runs/model.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
   type ActiveRuns,
@@ -44,7 +45,7 @@ export const DELETE_ENDED_RUNS = `WITH gone AS (
 export const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid IN
   (SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
 
-type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: string };
+type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: Buffer };
 type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
 
 /** Shared store for several bridge replicas: runs serialise on advisory locks, relays claim with SKIP LOCKED. */
@@ -191,8 +192,8 @@ export class PostgresStore implements RunStore {
     if (spans.length === 0) return;
     await this.pool.query(
       `INSERT INTO dead_letters (run_id, created_at, dead_at, attempts, reason, span)
-       SELECT r, $1, $1, 1, $2, s FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
-      [now, reason, spans.map(runIdOf), spans.map((s) => JSON.stringify(s))],
+       SELECT r, $1, $1, 1, $2, s FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(r, s, n) ORDER BY n`,
+      [now, reason, spans.map(runIdOf), spans.map(encodeStoredSpan)],
     );
   }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { RunRecord } from '../runs/model.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import { named, pgArray, type ElementType } from './postgres-sql.js';
 import { runColumns, type IdempotentAnswer, type StoreTx } from './run-store.js';
@@ -17,7 +18,7 @@ export class PostgresTx implements StoreTx {
   /** Documents known exactly: the locked run as read under the lock, and runs saved here. */
   private known = new Map<string, string | null>();
   readonly runs = new Map<string, ReturnType<typeof runColumns>>();
-  readonly outbox: { run_id: string | null; at: number; span: string }[] = [];
+  readonly outbox: { run_id: string | null; at: number; span: Buffer }[] = [];
   events: { run_id: string; seq: number; event: string }[] = [];
   /** runs whose stored events this call took (deleted on commit) */
   readonly taken = new Set<string>();
@@ -51,7 +52,7 @@ export class PostgresTx implements StoreTx {
   }
 
   enqueue(spans: SpanRecord[], now: number): Promise<void> {
-    for (const s of spans) this.outbox.push({ run_id: runIdOf(s), at: now, span: JSON.stringify(s) });
+    for (const s of spans) this.outbox.push({ run_id: runIdOf(s), at: now, span: encodeStoredSpan(s) });
     return Promise.resolve();
   }
 
@@ -111,7 +112,7 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   }
   const params: unknown[] = [];
   /** columns sent as binary arrays (pgArray), read back row by row */
-  const unnest = (...cols: [ElementType, (string | number | null)[]][]) =>
+  const unnest = (...cols: [ElementType, (string | number | Uint8Array | null)[]][]) =>
     `unnest(${cols.map(([type, values]) => `$${params.push(pgArray(type, values))}::${type}[]`).join(', ')})`;
   const parts: string[] = [];
   if (runs.size) {
@@ -146,7 +147,7 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   }
   if (outbox.length) {
     parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
-      SELECT r, t, t, s FROM ${unnest(['text', outbox.map((x) => x.run_id)], ['float8', outbox.map((x) => x.at)], ['text', outbox.map((x) => x.span)])}
+      SELECT r, t, t, s FROM ${unnest(['text', outbox.map((x) => x.run_id)], ['float8', outbox.map((x) => x.at)], ['bytea', outbox.map((x) => x.span)])}
       WITH ORDINALITY AS u(r, t, s, n) ORDER BY n)`);
   }
   if (taken.size) parts.push(`d AS (DELETE FROM run_events WHERE run_id = ANY($${params.push(pgArray('text', [...taken]))}::text[]))`);

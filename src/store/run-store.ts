@@ -1,5 +1,7 @@
 import type { RunRecord, RunStatus } from '../runs/model.js';
 import { agentOf, lastFailureAt, modelOf } from './run-columns.js';
+import { decodeSpan, splitStoredSpan } from '../telemetry/otlp-span-decode.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import type { SpanRecord, StoredEvent } from '../telemetry/span-record.js';
 
 export interface OutboxRow {
@@ -7,25 +9,54 @@ export interface OutboxRow {
   run_id: string | null;
   created_at: number;
   attempts: number;
-  /** the span as stored, JSON text: what the export worker receives */
-  readonly span_json: string;
-  /** the span, parsed on first use */
+  /**
+   * The span as stored: its project key and OTLP protobuf `Span` message (telemetry/otlp-span.ts),
+   * what the export worker joins into a request. Rows written as JSON text by earlier versions are
+   * encoded on first use.
+   */
+  readonly stored: Uint8Array;
+  /** the span as a record, decoded on first use (dead letters, OTLP/JSON, logs) */
   readonly span: SpanRecord;
 }
 
-/** An outbox row as read from a store; the span is parsed only if someone asks for it. */
+/** What a store column holds for a span: encoded bytes, or the JSON text of earlier versions. */
+export type StoredSpanValue = Uint8Array | string;
+
+const OPEN_BRACE = 0x7b;
+
+/** The encoded form of a stored span value, whichever version wrote it. */
+export function storedSpanBytes(value: StoredSpanValue): Uint8Array {
+  if (typeof value === 'string') return encodeStoredSpan(JSON.parse(value) as SpanRecord);
+  // JSON text kept as bytes (a Postgres column converted to bytea) starts with '{'; the envelope never does
+  if (value[0] === OPEN_BRACE) return encodeStoredSpan(JSON.parse(Buffer.from(value).toString('utf8')) as SpanRecord);
+  return value;
+}
+
+/** A stored span value as a record. */
+export function spanOfStored(value: StoredSpanValue): SpanRecord {
+  if (typeof value === 'string') return JSON.parse(value) as SpanRecord;
+  const { project_key, span } = splitStoredSpan(storedSpanBytes(value));
+  return decodeSpan(span, project_key);
+}
+
+/** An outbox row as read from a store; the span is decoded only if someone asks for it. */
 export class StoredOutboxRow implements OutboxRow {
-  private parsed: SpanRecord | undefined;
+  private decoded: SpanRecord | undefined;
+  private bytes: Uint8Array | undefined;
   constructor(
     readonly id: number,
     readonly run_id: string | null,
     readonly created_at: number,
     readonly attempts: number,
-    readonly span_json: string,
+    private readonly value: StoredSpanValue,
   ) {}
 
+  get stored(): Uint8Array {
+    return (this.bytes ??= storedSpanBytes(this.value));
+  }
+
   get span(): SpanRecord {
-    return (this.parsed ??= JSON.parse(this.span_json) as SpanRecord);
+    return (this.decoded ??= spanOfStored(this.value));
   }
 }
 
@@ -34,10 +65,10 @@ export interface DeadLetterRow extends OutboxRow {
   reason: string;
 }
 
-/** A dead letter as a plain object (span parsed: dead letters are read by people, rarely). */
+/** A dead letter as a plain object (span decoded: dead letters are read by people, rarely). */
 export function deadLetterRow(row: OutboxRow, dead_at: number, reason: string): DeadLetterRow {
-  const { id, run_id, created_at, attempts, span_json, span } = row;
-  return { id, run_id, created_at, attempts, span_json, span, dead_at, reason };
+  const { id, run_id, created_at, attempts, stored, span } = row;
+  return { id, run_id, created_at, attempts, stored, span, dead_at, reason };
 }
 
 /** Every status but `running`, for the SQL stores' index range (the check below fails to compile if one is missing). */

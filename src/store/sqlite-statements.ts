@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StoredOutboxRow, type ApiKeyRecord, type OutboxRow } from './run-store.js';
+import { StoredOutboxRow, type ApiKeyRecord, type OutboxRow, type StoredSpanValue } from './run-store.js';
 
 export interface RunRow {
   doc: string;
@@ -9,7 +9,8 @@ export interface OutboxDbRow {
   run_id: string | null;
   created_at: number;
   attempts: number;
-  span: string;
+  /** a BLOB (the encoded span), or TEXT (JSON) in rows written by earlier versions */
+  span: StoredSpanValue;
 }
 export interface DeadDbRow extends OutboxDbRow {
   dead_at: number;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import { ensureDataDir } from './data-dir.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -252,7 +253,7 @@ export class SqliteStore implements RunStore {
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
     return this.exclusive(async () =>
       this.db.transaction(() => {
-        for (const span of spans) this.stmts.insertDead.run(runIdOf(span), now, now, reason, JSON.stringify(span));
+        for (const span of spans) this.stmts.insertDead.run(runIdOf(span), now, now, reason, encodeStoredSpan(span));
       })(),
     );
   }

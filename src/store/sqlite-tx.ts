@@ -1,4 +1,5 @@
 import type { RunRecord } from '../runs/model.js';
+import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type StoredEvent } from '../telemetry/span-record.js';
 import { indexedColumns, runColumns, type StoreTx } from './run-store.js';
 import type { EnqueueStatements, RunRow, SqliteStatements } from './sqlite-statements.js';
@@ -48,8 +49,8 @@ export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatemen
     enqueue: async (spans, now) => {
       for (let i = 0; i < spans.length; i += ENQUEUE_CHUNK) {
         const chunk = spans.slice(i, i + ENQUEUE_CHUNK);
-        const values: (string | number | null)[] = [];
-        for (const span of chunk) values.push(runIdOf(span), now, now, JSON.stringify(span));
+        const values: (string | number | Buffer | null)[] = [];
+        for (const span of chunk) values.push(runIdOf(span), now, now, encodeStoredSpan(span));
         enqueueStatements.forRows(chunk.length).run(values);
       }
     },

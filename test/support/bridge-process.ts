@@ -33,11 +33,13 @@ export class BridgeProcess {
   constructor(
     readonly env: Record<string, string>,
     readonly dataDir: string,
+    /** options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses) */
+    readonly nodeArgs: string[] = [],
   ) {}
 
   /** Starts a bridge; env overrides the test defaults (sqlite in dataDir, fast export interval). */
-  static async start(env: Record<string, string> = {}, dataDir = tempDir()): Promise<BridgeProcess> {
-    const b = new BridgeProcess(env, dataDir);
+  static async start(env: Record<string, string> = {}, dataDir = tempDir(), nodeArgs: string[] = []): Promise<BridgeProcess> {
+    const b = new BridgeProcess(env, dataDir, nodeArgs);
     await b.spawn();
     return b;
   }
@@ -61,7 +63,7 @@ export class BridgeProcess {
     this.env.BRIDGE_PORT = port;
     this.url = `http://127.0.0.1:${port}`;
     this.exitCode = null;
-    const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.nodeArgs, CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const collect = (chunk: Buffer) => this.logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     child.stdout!.on('data', collect);

@@ -22,8 +22,12 @@ message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; by
 message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
 message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
 `;
-const ExportRequest = protobuf.parse(PROTO, { keepCase: false }).root.lookupType('otlp.ExportTraceServiceRequest');
+const root = protobuf.parse(PROTO, { keepCase: false }).root;
+const ExportRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+const ExportResponse = root.lookupType('otlp.ExportTraceServiceResponse');
 
 export type Value = string | number | boolean | Value[] | null;
 
@@ -198,7 +202,12 @@ export class OtlpReceiver {
     const receivedAtMs = Date.now();
     this.spans.push(...decoded.map((span) => ({ ...span, receivedAtMs })));
     const answer = mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    // a collector answers in the request's encoding
+    if (contentType.includes('protobuf'))
+      res
+        .writeHead(200, { 'content-type': 'application/x-protobuf' })
+        .end(ExportResponse.encode(ExportResponse.fromObject(answer)).finish());
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   }
 
   byTrace(traceId: string): ReceivedSpan[] {

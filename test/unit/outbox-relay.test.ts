@@ -27,7 +27,7 @@ function span(name: string, attributes: SpanRecord['attributes'] = {}): SpanReco
   return spanRecord({
     project_key: 'shop',
     trace_id: '0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
-    span_id: name.padEnd(16, '0').slice(0, 16),
+    span_id: Buffer.from(name).toString('hex').padEnd(16, '0').slice(0, 16),
     parent_span_id: null,
     trace_flags: 1,
     name,
