@@ -8,8 +8,6 @@ import {
   type DeadLetterRow,
   type FailedRunsQuery,
   type IdempotentAnswer,
-  StoredOutboxRow,
-  deadLetterRow,
   type OutboxRow,
   type RunQuery,
   type RunStore,
@@ -18,20 +16,8 @@ import {
   type UsageQuery,
 } from './run-store.js';
 import { listRunsIn } from './memory-list.js';
+import { MemoryOutbox } from './memory-outbox.js';
 import { failedRunsIn, usageSummaryIn } from './memory-usage.js';
-
-type DeadEntry = Omit<OutboxEntry, 'next_attempt_at' | 'lease_owner' | 'lease_until'> & { dead_at: number; reason: string };
-
-interface OutboxEntry {
-  id: number;
-  run_id: string | null;
-  created_at: number;
-  attempts: number;
-  stored: Uint8Array;
-  next_attempt_at: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-}
 
 interface IdempotencyEntry {
   created_at: number;
@@ -61,12 +47,9 @@ export class MemoryStore implements RunStore {
   private mutex = new Mutex();
   private runs = new Map<string, RunRecord>();
   private events = new Map<string, SeqEvent[]>();
-  private outbox = new Map<number, OutboxEntry>();
-  private deadLetters = new Map<number, DeadEntry>();
+  private outbox = new MemoryOutbox();
   private idempotency = new Map<string, IdempotencyEntry>();
   private apiKeys = new Map<string, ApiKeyRecord>();
-  private nextOutboxId = 1;
-  private nextDeadId = 1;
 
   async init(): Promise<void> {}
 
@@ -118,22 +101,8 @@ export class MemoryStore implements RunStore {
       if (list.length) this.events.set(id, list);
       else this.events.delete(id);
     }
-    for (const { span, now } of staged.spans) this.insertOutbox(encodeStoredSpan(span), runIdOf(span), now, now, 0);
+    for (const { span, now } of staged.spans) this.outbox.insert(encodeStoredSpan(span), runIdOf(span), now, now, 0);
     for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
-  }
-
-  private insertOutbox(stored: Uint8Array, runId: string | null, createdAt: number, nextAttemptAt: number, attempts: number): void {
-    const id = this.nextOutboxId++;
-    const lease = { lease_owner: null, lease_until: null };
-    this.outbox.set(id, {
-      id,
-      run_id: runId,
-      created_at: createdAt,
-      attempts,
-      stored,
-      next_attempt_at: nextAttemptAt,
-      ...lease,
-    });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -172,85 +141,43 @@ export class MemoryStore implements RunStore {
   }
 
   async outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
-    let oldest: number | null = null;
-    for (const row of this.outbox.values()) if (oldest === null || row.created_at < oldest) oldest = row.created_at;
-    return { depth: this.outbox.size, oldestAgeMs: oldest === null ? null : Math.max(0, now - oldest) };
+    return this.outbox.stats(now);
   }
 
   claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
-    return this.mutex.run(async () => {
-      const due = [...this.outbox.values()]
-        .filter((r) => r.next_attempt_at <= now && (r.lease_until === null || r.lease_until < now))
-        .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
-        .slice(0, limit);
-      for (const row of due) {
-        row.lease_owner = owner;
-        row.lease_until = now + leaseMs;
-      }
-      return due.map(toOutboxRow);
-    });
+    return this.mutex.run(async () => this.outbox.claim(owner, limit, leaseMs, now));
   }
 
   ackOutbox(ids: number[]): Promise<void> {
-    return this.mutex.run(async () => ids.forEach((id) => this.outbox.delete(id)));
+    return this.mutex.run(async () => this.outbox.ack(ids));
   }
 
   retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
-    return this.mutex.run(async () => {
-      for (const id of ids) {
-        const row = this.outbox.get(id);
-        if (row) Object.assign(row, { attempts: row.attempts + 1, next_attempt_at: nextAttemptAt, lease_owner: null, lease_until: null });
-      }
-    });
+    return this.mutex.run(async () => this.outbox.retry(ids, nextAttemptAt));
   }
 
   deadLetter(ids: number[], reason: string, now: number): Promise<void> {
-    return this.mutex.run(async () => {
-      for (const id of ids) {
-        const row = this.outbox.get(id);
-        if (!row) continue;
-        this.insertDead(row.stored, row.run_id, row.created_at, now, row.attempts + 1, reason);
-        this.outbox.delete(id);
-      }
-    });
+    return this.mutex.run(async () => this.outbox.deadLetter(ids, reason, now));
   }
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
-    return this.mutex.run(async () => {
-      for (const span of spans) this.insertDead(encodeStoredSpan(span), runIdOf(span), now, now, 1, reason);
-    });
-  }
-
-  private insertDead(stored: Uint8Array, runId: string | null, createdAt: number, deadAt: number, attempts: number, reason: string): void {
-    const id = this.nextDeadId++;
-    this.deadLetters.set(id, { id, run_id: runId, created_at: createdAt, attempts, stored, dead_at: deadAt, reason });
+    return this.mutex.run(async () => this.outbox.recordDeadLetters(spans, reason, now));
   }
 
   expireOutbox(createdBefore: number): Promise<number> {
-    return this.mutex.run(async () => this.deleteWhere(this.outbox, (r) => r.created_at < createdBefore));
+    return this.mutex.run(async () => this.outbox.expire(createdBefore));
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
-    return [...this.deadLetters.values()]
-      .sort((a, b) => a.id - b.id)
-      .slice(0, limit)
-      .map((d) => deadLetterRow(toOutboxRow(d), d.dead_at, d.reason));
+    return this.outbox.listDeadLetters(limit);
   }
 
   async countDeadLetters(): Promise<number> {
-    return this.deadLetters.size;
+    return this.outbox.countDeadLetters();
   }
 
   replayDeadLetters(ids?: number[]): Promise<number> {
-    return this.mutex.run(async () => {
-      const now = Date.now();
-      const rows = [...this.deadLetters.values()].filter((r) => !ids || ids.includes(r.id)).sort((a, b) => a.id - b.id);
-      for (const row of rows) {
-        this.insertOutbox(row.stored, row.run_id, now, now, 0);
-        this.deadLetters.delete(row.id);
-      }
-      return rows.length;
-    });
+    return this.mutex.run(async () => this.outbox.replayDeadLetters(ids, Date.now()));
   }
 
   purgeIdempotency(before: number, limit = Infinity): Promise<number> {
@@ -300,10 +227,6 @@ export class MemoryStore implements RunStore {
     }
     return n;
   }
-}
-
-function toOutboxRow(r: Pick<OutboxEntry, 'id' | 'run_id' | 'created_at' | 'attempts' | 'stored'>): OutboxRow {
-  return new StoredOutboxRow(r.id, r.run_id, r.created_at, r.attempts, r.stored);
 }
 
 function clone<T>(value: T): T {

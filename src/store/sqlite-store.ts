@@ -2,14 +2,14 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runs/model.js';
-import { encodeStoredSpan } from '../telemetry/otlp-span.js';
-import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
+import type { SpanRecord } from '../telemetry/span-record.js';
 import { ensureDataDir } from './data-dir.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteRetention } from './sqlite-retention.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { listRunsSql } from './sqlite-list-sql.js';
-import { EnqueueStatements, prepareStatements, toOutboxRow, type RunRow, type SqliteStatements } from './sqlite-statements.js';
+import { SqliteOutbox } from './sqlite-outbox.js';
+import { EnqueueStatements, prepareStatements, type RunRow, type SqliteStatements } from './sqlite-statements.js';
 import { parseRun, sqliteTx } from './sqlite-tx.js';
 import {
   type ActiveRuns,
@@ -17,7 +17,6 @@ import {
   encodeCursor,
   type ApiKeyRecord,
   type DeadLetterRow,
-  deadLetterRow,
   type OutboxRow,
   type RunQuery,
   type RunStore,
@@ -40,15 +39,11 @@ export class SqliteStore implements RunStore {
   private db: Database.Database;
   private mutex = new Mutex();
   private waiting: { done: () => void; fail: (err: unknown) => void }[] = [];
-  /**
-   * Outbox leases by row id. One process owns an SQLite file, so leases live here rather than in
-   * the table: claiming a batch reads rows without rewriting them.
-   */
-  private leases = new Map<number, number>();
   private enqueueStatements: EnqueueStatements;
   private checkpointer: SqliteCheckpointer | undefined;
   private stmts!: SqliteStatements;
   private retention!: SqliteRetention;
+  private outbox!: SqliteOutbox;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true });
@@ -89,6 +84,7 @@ export class SqliteStore implements RunStore {
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL');
     this.stmts = prepareStatements(this.db);
     this.retention = new SqliteRetention(this.db);
+    this.outbox = new SqliteOutbox(this.db, this.stmts);
     this.checkpointer?.start();
   }
 
@@ -200,91 +196,43 @@ export class SqliteStore implements RunStore {
   }
 
   outboxStats(now: number): Promise<{ depth: number; oldestAgeMs: number | null }> {
-    return this.read(() => {
-      const r = this.stmts.outboxStats.get()!;
-      return { depth: r.depth, oldestAgeMs: r.oldest === null ? null : Math.max(0, now - r.oldest) };
-    });
+    return this.read(() => this.outbox.stats(now));
   }
 
   claimOutbox(_owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
-    return this.exclusive(async () => {
-      for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
-      const rows: OutboxRow[] = [];
-      for (const r of this.stmts.due.all(now, limit + this.leases.size)) {
-        if (rows.length === limit) break;
-        if (this.leases.has(r.id)) continue;
-        this.leases.set(r.id, now + leaseMs);
-        rows.push(toOutboxRow(r));
-      }
-      return rows;
-    });
-  }
-
-  private release(ids: number[]): void {
-    for (const id of ids) this.leases.delete(id);
+    return this.exclusive(async () => this.outbox.claim(limit, leaseMs, now));
   }
 
   ackOutbox(ids: number[]): Promise<void> {
-    return this.exclusive(async () => {
-      this.stmts.ackMany.run(JSON.stringify(ids));
-      this.release(ids);
-    });
+    return this.exclusive(async () => this.outbox.ack(ids));
   }
 
   retryOutbox(ids: number[], nextAttemptAt: number): Promise<void> {
-    return this.exclusive(async () => {
-      this.db.transaction(() => ids.forEach((id) => this.stmts.retry.run(nextAttemptAt, id)))();
-      this.release(ids);
-    });
+    return this.exclusive(async () => this.outbox.retry(ids, nextAttemptAt));
   }
 
   deadLetter(ids: number[], reason: string, now: number): Promise<void> {
-    return this.exclusive(async () => {
-      this.db.transaction(() => {
-        for (const id of ids) {
-          this.stmts.toDead.run(now, reason, id);
-          this.stmts.ack.run(id);
-        }
-      })();
-      this.release(ids);
-    });
+    return this.exclusive(async () => this.outbox.deadLetter(ids, reason, now));
   }
 
   recordDeadLetters(spans: SpanRecord[], reason: string, now: number): Promise<void> {
-    return this.exclusive(async () =>
-      this.db.transaction(() => {
-        for (const span of spans) this.stmts.insertDead.run(runIdOf(span), now, now, reason, encodeStoredSpan(span));
-      })(),
-    );
+    return this.exclusive(async () => this.outbox.recordDeadLetters(spans, reason, now));
   }
 
   expireOutbox(createdBefore: number): Promise<number> {
-    return this.exclusive(async () => this.stmts.expire.run(createdBefore).changes);
+    return this.exclusive(async () => this.outbox.expire(createdBefore));
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetterRow[]> {
-    return this.stmts.listDead.all(limit).map((r) => deadLetterRow(toOutboxRow(r), r.dead_at, r.reason));
+    return this.outbox.listDeadLetters(limit);
   }
 
   async countDeadLetters(): Promise<number> {
-    return this.stmts.countDead.get()!.n;
+    return this.outbox.countDeadLetters();
   }
 
   replayDeadLetters(ids?: number[]): Promise<number> {
-    return this.exclusive(async () =>
-      this.db.transaction(() => {
-        const filter = ids ? `WHERE id IN (${ids.map(() => '?').join(',')})` : '';
-        const now = Date.now();
-        const moved = this.db
-          .prepare(
-            `INSERT INTO outbox (run_id, created_at, next_attempt_at, attempts, span)
-             SELECT run_id, ?, ?, 0, span FROM dead_letters ${filter} ORDER BY id`,
-          )
-          .run(now, now, ...(ids ?? [])).changes;
-        this.db.prepare(`DELETE FROM dead_letters ${filter}`).run(...(ids ?? []));
-        return moved;
-      })(),
-    );
+    return this.exclusive(async () => this.outbox.replayDeadLetters(ids, Date.now()));
   }
 
   purgeIdempotency(before: number, limit?: number): Promise<number> {

@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
-import { SpanMaterializer } from '../../src/export/readable-span.js';
 import type { GenAiOperationEffect } from '../../src/runs/effects.js';
 import { GenAiPricesCalculator } from '../../src/runs/pricing.js';
 import { RunService, type RunServiceOptions } from '../../src/runs/run-service.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { GEN_AI, GEN_AI_METRICS, GEN_AI_SCHEMA_URL } from '../../src/telemetry/genai-conventions.js';
-import { resourceAttributesOf } from '../../src/telemetry/resource-attributes.js';
-import { spanRecord, STATUS_CODE, type SpanRecord } from '../../src/telemetry/span-record.js';
+import { STATUS_CODE, type SpanRecord } from '../../src/telemetry/span-record.js';
 import { parseToolArgs } from '../../src/tools/validate.js';
 import { drainOutbox, FakeClock, RecordingMetrics } from './fakes.js';
 
 // The GenAI mapping (docs/architecture.md#opentelemetry-mapping): span kinds, the token rule
-// (every token and dollar on exactly one LLM span), cost keys, and where the names live.
+// (every token and dollar on exactly one LLM span) and cost keys; where the names live is in
+// genai-names.test.ts.
 
 const RUN = '9f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const AGENT = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
@@ -269,57 +265,5 @@ describe('span kinds and columns', () => {
     const root = (await drainOutbox(store, clock.time)).at(-1)!;
     assert.equal(root.attributes['input.value'], root.attributes['oprelay.run.summary']);
     assert.doesNotMatch(String(root.attributes['input.value']), /abcdefghijklmnopqrstuvwxyz/);
-  });
-});
-
-describe('names and resource', () => {
-  it('every gen_ai.* name in src/ is written in genai-conventions.ts only', () => {
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const path = join(dir, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else if (path.endsWith('.ts')) files.push(path);
-      }
-    };
-    walk('src');
-    const literal = /['"`]gen_ai\.[a-z_.]+['"`]/;
-    const offenders = files.filter(
-      (f) => !f.endsWith('genai-conventions.ts') && literal.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
-    );
-    assert.deepEqual(offenders, []);
-    for (const name of Object.values(GEN_AI)) assert.match(name, /^gen_ai\.[a-z_.]+$/);
-    for (const m of Object.values(GEN_AI_METRICS)) assert.match(m.name, /^gen_ai\.[a-z_.]+$/);
-    assert.equal(GEN_AI.usageCacheWriteInputTokens, 'gen_ai.usage.cache_write.input_tokens');
-    assert.equal(GEN_AI.usageCacheCreationInputTokensLegacy, 'gen_ai.usage.cache_creation.input_tokens');
-    assert.equal(GEN_AI_SCHEMA_URL, 'https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev');
-  });
-
-  it('resourceAttributesOf: the project as service and Phoenix project, over the operator attributes', () => {
-    assert.deepEqual(resourceAttributesOf('shop', { 'deployment.environment': 'prod', 'service.name': 'ignored' }), {
-      'deployment.environment': 'prod',
-      'service.name': 'shop',
-      'service.namespace': 'oprelay',
-      'openinference.project.name': 'shop',
-    });
-    // what the export path builds from a stored span
-    const readable = new SpanMaterializer({ team: 'sre' }, '1.2.3').toReadable(
-      spanRecord({
-        project_key: 'shop',
-        trace_id: 'a'.repeat(32),
-        span_id: 'b'.repeat(16),
-        parent_span_id: null,
-        trace_flags: 1,
-        name: 'x',
-        kind: 0,
-        start: 1,
-        end: 2,
-        attributes: {},
-      }),
-    );
-    assert.equal(readable.resource.attributes['openinference.project.name'], 'shop');
-    assert.equal(readable.resource.attributes.team, 'sre');
-    assert.equal(readable.resource.schemaUrl, GEN_AI_SCHEMA_URL);
-    assert.equal(readable.instrumentationScope.schemaUrl, GEN_AI_SCHEMA_URL);
   });
 });
