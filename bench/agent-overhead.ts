@@ -67,7 +67,9 @@ async function bridgeSide(): Promise<SideCost> {
 }
 
 async function sdkSide(): Promise<SideCost> {
-  const exporter = new OTLPTraceExporter({ url: `${spec.receiverUrl}/v1/traces` });
+  // forceFlush exports every queued batch at once (up to 65,536 / 512 = 128): above the exporter's
+  // default limit of 30 concurrent exports it fails with "Concurrent export limit reached"
+  const exporter = new OTLPTraceExporter({ url: `${spec.receiverUrl}/v1/traces`, concurrencyLimit: 256 });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'bench', 'service.namespace': 'oprelay' }),
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],

@@ -24,8 +24,8 @@ export interface ExportFigures {
 }
 
 /**
- * Fills an outbox with 100k real spans (1,000 start_run spans + 19,800 reports × 5 trace entries,
- * through the run service and store) once, then per protocol starts a bridge on a copy of that
+ * Fills an outbox with 100k real spans (1,000 start_run spans + 16,500 reports × 6 spans: 5 trace
+ * entries and the LLM span for the usage they leave uncovered, through the run service and store) once, then per protocol starts a bridge on a copy of that
  * data dir pointing at the counter and times delivery. Another copy feeds the exporter-only
  * baseline (OpenTelemetry JS's exporter on ReadableSpans built beforehand, same protocol).
  */
@@ -39,7 +39,11 @@ export async function exportFromOutbox(
   const t0 = performance.now();
   const filler = await StoreFiller.open(filled);
   const runs = await filler.startRuns(1000);
-  await filler.report(runs, (OUTBOX_SPANS - 1000) / 5);
+  // a report's spans: its trace entries plus the LLM span for the usage they leave uncovered
+  // (docs/architecture.md#tokens-and-cost); measured on the first 1,000, then filled to 100k
+  await filler.report(runs, 1000);
+  const perReport = ((await filler.depth()) - 1000) / 1000;
+  await filler.report(runs, Math.round((OUTBOX_SPANS - 1000) / perReport) - 1000);
   const depth = await filler.depth();
   await filler.close();
   const fillMs = performance.now() - t0;

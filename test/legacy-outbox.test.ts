@@ -67,13 +67,14 @@ describe('outbox rows stored as JSON text before the upgrade', () => {
     const first = new PostgresStore(PG_URL, { schema });
     await first.init();
     await first.close();
-    // back to the schema before the migration to bytea (the newest one), with a row as an earlier version wrote it
+    // back to the schema before the migration to bytea (the one before the newest, the usage timeline's
+    // table, which is created only if missing), with a row as an earlier version wrote it
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
     try {
       await admin.query(`ALTER TABLE ${schema}.outbox ALTER COLUMN span TYPE text USING convert_from(span, 'UTF8')`);
       await admin.query(`ALTER TABLE ${schema}.dead_letters ALTER COLUMN span TYPE text USING convert_from(span, 'UTF8')`);
-      await admin.query(`DELETE FROM ${schema}.schema_version WHERE version = (SELECT MAX(version) FROM ${schema}.schema_version)`);
+      await admin.query(`DELETE FROM ${schema}.schema_version WHERE version >= (SELECT MAX(version) - 1 FROM ${schema}.schema_version)`);
       await admin.query(`INSERT INTO ${schema}.outbox (run_id, created_at, next_attempt_at, span) VALUES ($1, $2, $2, $3)`, [
         'run-old',
         T0,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import type { FailureEntry, RunRecord } from '../src/runs/model.js';
+import type { FailureEntry, RunRecord, UsageEntry } from '../src/runs/model.js';
 import type { RunStore, UsageGroup } from '../src/store/run-store.js';
 import { T0, makeRun } from './store-contract.js';
 
@@ -172,5 +172,36 @@ export function usageContract(store: () => RunStore): void {
       page.runs.map((r) => r.run_id),
       ['usage-04', 'usage-02', 'usage-00'],
     );
+  });
+
+  it('keeps a run usage timeline apart from its document, in order, only once its transaction commits, and deletes it with the run', async () => {
+    const entry = (at: number, input: number): UsageEntry => ({
+      at,
+      kind: at === T0 + 3 ? 'final' : 'report',
+      model: 'gpt-4o',
+      input_tokens: input,
+      output_tokens: 1,
+      total_tokens: input + 1,
+      cost_usd: 0.25,
+      llm_calls: 1,
+    });
+    await store().transact('usage-01', async (tx) => {
+      await tx.appendUsage('usage-01', 0, entry(T0 + 1, 10));
+      await tx.appendUsage('usage-01', 1, entry(T0 + 2, 20));
+    });
+    await assert.rejects(
+      store().transact('usage-01', async (tx) => {
+        await tx.appendUsage('usage-01', 2, entry(T0 + 9, 99));
+        throw new Error('the call fails');
+      }),
+      /the call fails/,
+    );
+    await store().transact('usage-01', (tx) => tx.appendUsage('usage-01', 2, entry(T0 + 3, 30)));
+    assert.deepEqual(await store().usageTimeline('usage-01'), [entry(T0 + 1, 10), entry(T0 + 2, 20), entry(T0 + 3, 30)]);
+    assert.equal((await store().getRun('usage-01'))!.usage_logged, undefined, 'the document holds none of it');
+    assert.deepEqual(await store().usageTimeline('usage-02'), []);
+    while ((await store().deleteEndedRuns(T0 + 10 * DAY, 50)) > 0);
+    assert.equal(await store().getRun('usage-01'), null);
+    assert.deepEqual(await store().usageTimeline('usage-01'), []);
   });
 }

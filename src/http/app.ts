@@ -17,7 +17,7 @@ import { toolCallRoute } from './tool-route.js';
 export interface AppDeps {
   service: RunService;
   gateway: ToolGateway;
-  store: Pick<RunStore, 'kind' | 'ping' | 'listRuns' | 'getRun' | 'usageSummary' | 'failedRuns'>;
+  store: Pick<RunStore, 'kind' | 'ping' | 'listRuns' | 'getRun' | 'usageSummary' | 'failedRuns' | 'usageTimeline'>;
   metrics: RunMetrics;
   keys: KeyRing;
   limiter: RateLimiter;

@@ -21,7 +21,7 @@ type Status = (typeof STATUSES)[number];
 
 interface LivePageDeps {
   keys: KeyRing;
-  store: Pick<RunStore, 'listRuns' | 'activeRuns' | 'getRun' | 'usageSummary' | 'failedRuns'>;
+  store: Pick<RunStore, 'listRuns' | 'activeRuns' | 'getRun' | 'usageSummary' | 'failedRuns' | 'usageTimeline'>;
   service: RunService;
 }
 

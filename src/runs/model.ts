@@ -81,8 +81,8 @@ export interface RunRecord {
   implicit: boolean;
   /** the run's failures, newest last (the last MAX_KEPT_FAILURES); absent on runs stored before it existed */
   failure_log?: FailureEntry[];
-  /** the run's usage reports in order (the first MAX_KEPT_USAGE), for the run page's timeline */
-  usage_log?: UsageEntry[];
+  /** how many of the run's usage reports its store's usage timeline holds (the first MAX_KEPT_USAGE) */
+  usage_logged?: number;
 }
 
 /** One core_record_failure as the run keeps it (texts redacted; error only when content is captured). */

@@ -1,6 +1,11 @@
+import type { StoreTx } from '../store/run-store.js';
 import type { FailureEntry, RunRecord, Totals, UsageEntry } from './model.js';
 
-/** A run keeps its last failures and first usage reports in its document, for get_run and the run page. */
+/**
+ * A run keeps its last failures in its document and its first usage reports in the store's usage
+ * timeline (kept apart from the document, so a long run's reports do not make every call parse
+ * and write a bigger document), for get_run and the run page.
+ */
 export const MAX_KEPT_FAILURES = 50;
 export const MAX_KEPT_USAGE = 100;
 
@@ -15,7 +20,16 @@ export function noteFailure(run: RunRecord, entry: FailureEntry): void {
 }
 
 /** Records a usage report (or the end call's final usage) on the run's timeline, while there is room. */
-export function noteUsage(run: RunRecord, at: number, kind: UsageEntry['kind'], model: string | null, totals: Totals): void {
-  const log = (run.usage_log ??= []);
-  if (log.length < MAX_KEPT_USAGE) log.push({ at, kind, model, ...totals });
+export async function noteUsage(
+  tx: Pick<StoreTx, 'appendUsage'>,
+  run: RunRecord,
+  at: number,
+  kind: UsageEntry['kind'],
+  model: string | null,
+  totals: Totals,
+): Promise<void> {
+  const seq = run.usage_logged ?? 0;
+  if (seq >= MAX_KEPT_USAGE) return;
+  await tx.appendUsage(run.run_id, seq, { at, kind, model, ...totals });
+  run.usage_logged = seq + 1;
 }

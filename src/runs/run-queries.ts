@@ -8,7 +8,7 @@ import type { RunViews } from './run-views.js';
 import { addTotals } from './totals.js';
 
 /** The store reads behind list_runs, get_run, usage_summary, recent_failures and their HTTP twins. */
-export type QueryStore = Pick<RunStore, 'getRun' | 'listRuns' | 'usageSummary' | 'failedRuns'>;
+export type QueryStore = Pick<RunStore, 'getRun' | 'listRuns' | 'usageSummary' | 'failedRuns' | 'usageTimeline'>;
 
 export interface RunsFilter {
   project_key?: string;
@@ -81,7 +81,7 @@ export class RunQueries {
         totals: c.totals,
       })),
       totals_with_children: tree.totals_with_children,
-      usage_reports: (run.usage_log ?? []).map(({ at, ...u }) => ({ ...u, at: iso(at) })),
+      usage_reports: (await this.store.usageTimeline(run.run_id)).map(({ at, ...u }) => ({ ...u, at: iso(at) })),
       usage_reports_total: run.reports,
     };
   }

@@ -147,7 +147,7 @@ export class RunService {
         const effects: MetricEffect[] = [];
         const effect = addUsage(run, batch);
         if (effect) effects.push(effect);
-        noteUsage(run, now, 'report', batch.model ?? null, batch.totals);
+        await noteUsage(tx, run, now, 'report', batch.model ?? null, batch.totals);
         const promptPreview =
           args.token_usage.prompt_preview && this.options.captureContent ? redactText(args.token_usage.prompt_preview) : undefined;
         await keepUsageReport(tx, run, () => usageEvent(batch, now, { promptPreview, idempotencyKey: args.idempotency_key }));
@@ -189,7 +189,7 @@ export class RunService {
           }
           run.extra = addExtra(run.extra, batch.extra);
           noteBatch(run, batch);
-          noteUsage(run, now, 'final', batch.model ?? null, batch.totals);
+          await noteUsage(tx, run, now, 'final', batch.model ?? null, batch.totals);
           const diff = positiveDiff(run.totals, before);
           if (!isZero(diff))
             effects.push({

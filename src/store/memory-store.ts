@@ -1,4 +1,4 @@
-import type { RunRecord } from '../runs/model.js';
+import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import {
@@ -36,6 +36,7 @@ interface Staged {
   idempotency: Map<string, IdempotencyEntry>;
   /** each touched run's full event list as the transaction leaves it */
   events: Map<string, SeqEvent[]>;
+  usage: { runId: string; entry: UsageEntry }[];
 }
 
 /**
@@ -47,6 +48,7 @@ export class MemoryStore implements RunStore {
   private mutex = new Mutex();
   private runs = new Map<string, RunRecord>();
   private events = new Map<string, SeqEvent[]>();
+  private usage = new Map<string, UsageEntry[]>();
   private outbox = new MemoryOutbox();
   private idempotency = new Map<string, IdempotencyEntry>();
   private apiKeys = new Map<string, ApiKeyRecord>();
@@ -61,7 +63,7 @@ export class MemoryStore implements RunStore {
 
   transact<T>(_runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
-      const staged: Staged = { runs: new Map(), spans: [], idempotency: new Map(), events: new Map() };
+      const staged: Staged = { runs: new Map(), spans: [], idempotency: new Map(), events: new Map(), usage: [] };
       const eventsOf = (runId: string) => {
         let list = staged.events.get(runId);
         if (!list) staged.events.set(runId, (list = [...(this.events.get(runId) ?? [])]));
@@ -83,6 +85,7 @@ export class MemoryStore implements RunStore {
           staged.events.set(runId, []);
           return clone(list.map((e) => e.event));
         },
+        appendUsage: async (runId, _seq, entry) => void staged.usage.push({ runId, entry: clone(entry) }),
         getIdempotent: async (scope, notBefore) => {
           const entry = staged.idempotency.get(scope) ?? this.idempotency.get(scope);
           return entry && entry.created_at >= notBefore ? clone(entry.answer) : undefined;
@@ -103,6 +106,11 @@ export class MemoryStore implements RunStore {
     }
     for (const { span, now } of staged.spans) this.outbox.insert(encodeStoredSpan(span), runIdOf(span), now, now, 0);
     for (const [scope, entry] of staged.idempotency) this.idempotency.set(scope, entry);
+    for (const { runId, entry } of staged.usage) this.usage.set(runId, [...(this.usage.get(runId) ?? []), entry]);
+  }
+
+  async usageTimeline(runId: string): Promise<UsageEntry[]> {
+    return clone(this.usage.get(runId) ?? []);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -191,7 +199,7 @@ export class MemoryStore implements RunStore {
         .filter(ended)
         .slice(0, limit)
         .map((r) => r.run_id);
-      for (const id of ids) [this.runs, this.events].forEach((map) => map.delete(id));
+      for (const id of ids) [this.runs, this.events, this.usage].forEach((map) => map.delete(id));
       return ids.length;
     });
   }

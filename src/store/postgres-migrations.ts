@@ -92,6 +92,8 @@ const MIGRATIONS: string[] = [
   // text keep their text as bytes (starting with '{'), which the reader still understands
   `ALTER TABLE outbox ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');
    ALTER TABLE dead_letters ALTER COLUMN span TYPE bytea USING convert_to(span, 'UTF8');`,
+  // the run page's usage timeline, apart from the run document (runs/run-history.ts)
+  `CREATE TABLE IF NOT EXISTS run_usage (run_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (run_id, seq));`,
 ];
 
 /**

@@ -3,7 +3,7 @@ import { PostgresBatcher, RUN_LOCK_SPACE } from './postgres-batch.js';
 import { listRunsSql } from './postgres-list-sql.js';
 import { migrate } from './postgres-migrations.js';
 import { named } from './postgres-sql.js';
-import type { RunRecord } from '../runs/model.js';
+import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
 import {
@@ -40,7 +40,8 @@ export const DELETE_ENDED_RUNS = `WITH gone AS (
     DELETE FROM runs WHERE run_id IN (SELECT run_id FROM (${ENDED_OLDEST_FIRST}) ended LIMIT $2)
       AND pg_try_advisory_xact_lock(${RUN_LOCK_SPACE}, hashtext(run_id))
     RETURNING run_id),
-  events AS (DELETE FROM run_events WHERE run_id IN (SELECT run_id FROM gone))
+  events AS (DELETE FROM run_events WHERE run_id IN (SELECT run_id FROM gone)),
+  usage AS (DELETE FROM run_usage WHERE run_id IN (SELECT run_id FROM gone))
   SELECT COUNT(*)::int AS n FROM gone`;
 export const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid IN
   (SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
@@ -101,6 +102,11 @@ export class PostgresStore implements RunStore {
 
   getRun(runId: string): Promise<RunRecord | null> {
     return readRun(this.pool, runId);
+  }
+
+  async usageTimeline(runId: string): Promise<UsageEntry[]> {
+    const { rows } = await this.pool.query<{ entry: string }>(named('SELECT entry FROM run_usage WHERE run_id = $1 ORDER BY seq', [runId]));
+    return rows.map((r) => JSON.parse(r.entry) as UsageEntry);
   }
 
   async listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RunRecord } from '../runs/model.js';
+import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
 import { named, pgArray, type ElementType } from './postgres-sql.js';
@@ -20,6 +20,7 @@ export class PostgresTx implements StoreTx {
   readonly runs = new Map<string, ReturnType<typeof runColumns>>();
   readonly outbox: { run_id: string | null; at: number; span: Buffer }[] = [];
   events: { run_id: string; seq: number; event: string }[] = [];
+  readonly usage: { run_id: string; seq: number; entry: string }[] = [];
   /** runs whose stored events this call took (deleted on commit) */
   readonly taken = new Set<string>();
   readonly idempotency = new Map<string, { at: number; response: string; hash: string | null }>();
@@ -35,7 +36,14 @@ export class PostgresTx implements StoreTx {
 
   /** Whether this call holds writes to send. */
   get dirty(): boolean {
-    return this.runs.size > 0 || this.outbox.length > 0 || this.events.length > 0 || this.taken.size > 0 || this.idempotency.size > 0;
+    return (
+      this.runs.size > 0 ||
+      this.outbox.length > 0 ||
+      this.events.length > 0 ||
+      this.usage.length > 0 ||
+      this.taken.size > 0 ||
+      this.idempotency.size > 0
+    );
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -58,6 +66,11 @@ export class PostgresTx implements StoreTx {
 
   appendEvent(runId: string, seq: number, event: StoredEvent): Promise<void> {
     this.events.push({ run_id: runId, seq, event: JSON.stringify(event) });
+    return Promise.resolve();
+  }
+
+  appendUsage(runId: string, seq: number, entry: UsageEntry): Promise<void> {
+    this.usage.push({ run_id: runId, seq, entry: JSON.stringify(entry) });
     return Promise.resolve();
   }
 
@@ -102,6 +115,7 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   const idem = new Map<string, { at: number; response: string; hash: string | null }>();
   const outbox: PostgresTx['outbox'] = [];
   const events: PostgresTx['events'] = [];
+  const usage: PostgresTx['usage'] = [];
   const taken = new Set<string>();
   for (const tx of txs) {
     for (const [id, c] of tx.runs) runs.set(id, c);
@@ -109,6 +123,7 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
     outbox.push(...tx.outbox);
     for (const run of tx.taken) taken.add(run);
     events.push(...tx.events);
+    usage.push(...tx.usage);
   }
   const params: unknown[] = [];
   /** columns sent as binary arrays (pgArray), read back row by row */
@@ -154,6 +169,10 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   if (events.length) {
     parts.push(`e AS (INSERT INTO run_events (run_id, seq, event)
       SELECT * FROM ${unnest(['text', events.map((x) => x.run_id)], ['int4', events.map((x) => x.seq)], ['text', events.map((x) => x.event)])})`);
+  }
+  if (usage.length) {
+    parts.push(`u AS (INSERT INTO run_usage (run_id, seq, entry)
+      SELECT * FROM ${unnest(['text', usage.map((x) => x.run_id)], ['int4', usage.map((x) => x.seq)], ['text', usage.map((x) => x.entry)])})`);
   }
   if (idem.size) {
     const i = [...idem];

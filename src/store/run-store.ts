@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus } from '../runs/model.js';
+import type { RunRecord, RunStatus, UsageEntry } from '../runs/model.js';
 import { agentOf, lastFailureAt, modelOf } from './run-columns.js';
 import { decodeSpan, splitStoredSpan } from '../telemetry/otlp-span-decode.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
@@ -166,6 +166,8 @@ export interface StoreTx {
   appendEvent(runId: string, seq: number, event: StoredEvent): Promise<void>;
   /** The run's stored root-span events in order, removed from the store (the root span takes them). */
   takeEvents(runId: string): Promise<StoredEvent[]>;
+  /** Appends entry `seq` of the run's usage timeline (kept apart from the run document, like events). */
+  appendUsage(runId: string, seq: number, entry: UsageEntry): Promise<void>;
   getIdempotent(scope: string, notBefore: number): Promise<IdempotentAnswer | undefined>;
   putIdempotent(scope: string, answer: IdempotentAnswer, now: number): Promise<void>;
 }
@@ -183,6 +185,8 @@ export interface RunStore {
   /** Runs fn in one transaction with the run locked; rolls back everything if fn throws. */
   transact<T>(runId: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getRun(runId: string): Promise<RunRecord | null>;
+  /** The run's usage timeline in order (see StoreTx.appendUsage). */
+  usageTimeline(runId: string): Promise<UsageEntry[]>;
   listRuns(query: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }>;
   /** Sums of runs, tokens, cost and failures per group, computed by the store (GROUP BY in SQL). */
   usageSummary(query: UsageQuery): Promise<UsageGroup[]>;

@@ -78,4 +78,6 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX runs_agent_name_started ON runs(agent, started_at DESC, run_id DESC);
    CREATE INDEX runs_last_failure ON runs(last_failure_at DESC, run_id DESC) WHERE last_failure_at IS NOT NULL;
    CREATE INDEX runs_project_last_failure ON runs(project_key, last_failure_at DESC) WHERE last_failure_at IS NOT NULL;`,
+  // the run page's usage timeline, apart from the run document (runs/run-history.ts)
+  `CREATE TABLE run_usage (run_id TEXT NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;`,
 ];

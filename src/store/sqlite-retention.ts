@@ -11,6 +11,7 @@ const ENDED = ENDED_STATUSES.map((s) => `'${s}'`).join(', ');
 export class SqliteRetention {
   private readonly endedRuns: Database.Statement<[number, number], { run_id: string }>;
   private readonly events: Database.Statement<[string]>;
+  private readonly usage: Database.Statement<[string]>;
   private readonly idempotency: Database.Statement<[number, number]>;
   private readonly deleteRuns: (endedBefore: number, limit: number) => number;
 
@@ -21,10 +22,14 @@ export class SqliteRetention {
        RETURNING run_id`,
     );
     this.events = db.prepare('DELETE FROM run_events WHERE run_id IN (SELECT value FROM json_each(?))');
+    this.usage = db.prepare('DELETE FROM run_usage WHERE run_id IN (SELECT value FROM json_each(?))');
     this.idempotency = db.prepare('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ?)');
     this.deleteRuns = db.transaction((endedBefore: number, limit: number) => {
       const ids = this.endedRuns.all(endedBefore, limit).map((r) => r.run_id);
-      if (ids.length > 0) this.events.run(JSON.stringify(ids));
+      if (ids.length > 0) {
+        this.events.run(JSON.stringify(ids));
+        this.usage.run(JSON.stringify(ids));
+      }
       return ids.length;
     });
   }

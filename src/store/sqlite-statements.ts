@@ -30,6 +30,7 @@ type PlainStatement =
   | 'updateActivity'
   | 'updateUsage'
   | 'appendEvent'
+  | 'appendUsage'
   | 'dropEvents'
   | 'putIdem'
   | 'ack'
@@ -49,6 +50,7 @@ type PlainStatement =
 export type SqliteStatements = Record<PlainStatement, Database.Statement> & {
   getRun: Database.Statement<[string], RunRow>;
   events: Database.Statement<[string], { event: string }>;
+  usageTimeline: Database.Statement<[string], { entry: string }>;
   getIdem: Database.Statement<[string, number], { response: string; request_hash: string | null }>;
   activeRuns: Database.Statement<[], { project_key: string; n: number; oldest: number }>;
   stale: Database.Statement<[number, number, number], { run_id: string }>;
@@ -85,6 +87,8 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     appendEvent: db.prepare('INSERT INTO run_events (run_id, seq, event) VALUES (?, ?, ?)'),
     events: db.prepare<[string], { event: string }>('SELECT event FROM run_events WHERE run_id = ? ORDER BY seq'),
     dropEvents: db.prepare('DELETE FROM run_events WHERE run_id = ?'),
+    appendUsage: db.prepare('INSERT INTO run_usage (run_id, seq, entry) VALUES (?, ?, ?)'),
+    usageTimeline: db.prepare<[string], { entry: string }>('SELECT entry FROM run_usage WHERE run_id = ? ORDER BY seq'),
     getIdem: db.prepare<[string, number], { response: string; request_hash: string | null }>(
       'SELECT response, request_hash FROM idempotency WHERE scope = ? AND created_at >= ?',
     ),

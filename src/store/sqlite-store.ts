@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../runs/model.js';
+import type { RunRecord, UsageEntry } from '../runs/model.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import { ensureDataDir } from './data-dir.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -162,6 +162,10 @@ export class SqliteStore implements RunStore {
 
   getRun(runId: string): Promise<RunRecord | null> {
     return this.read(() => parseRun(this.stmts.getRun.get(runId)));
+  }
+
+  usageTimeline(runId: string): Promise<UsageEntry[]> {
+    return this.read(() => this.stmts.usageTimeline.all(runId).map((r) => JSON.parse(r.entry) as UsageEntry));
   }
 
   listRuns(q: RunQuery): Promise<{ runs: RunRecord[]; next_cursor: string | null }> {

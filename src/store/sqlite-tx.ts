@@ -1,4 +1,4 @@
-import type { RunRecord } from '../runs/model.js';
+import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type StoredEvent } from '../telemetry/span-record.js';
 import { indexedColumns, runColumns, type StoreTx } from './run-store.js';
@@ -41,6 +41,7 @@ export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatemen
       });
     },
     appendEvent: async (runId, seq, event) => void s.appendEvent.run(runId, seq, JSON.stringify(event)),
+    appendUsage: async (runId, seq, entry) => void s.appendUsage.run(runId, seq, JSON.stringify(entry)),
     takeEvents: async (runId) => {
       const events = s.events.all(runId).map((r) => JSON.parse(r.event) as StoredEvent);
       s.dropEvents.run(runId);
