@@ -1,4 +1,4 @@
-import type { RunRecord, UsageEntry } from '../runs/model.js';
+import type { RunRecord } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type StoredEvent } from '../telemetry/span-record.js';
 import { indexedColumns, runColumns, type StoreTx } from './run-store.js';
