@@ -1,6 +1,6 @@
 import { ATTR } from '../telemetry/attributes.js';
 import { OPENINFERENCE, SPAN_KIND_OI } from '../telemetry/openinference.js';
-import { childOf } from '../telemetry/run-spans.js';
+import { TOKEN_FIELDS, childOf } from '../telemetry/run-spans.js';
 import { SPAN_KIND, type Attributes, type SpanRecord } from '../telemetry/span-record.js';
 import { setCost, setTokenTotal, setTokenUsage } from '../telemetry/usage-attributes.js';
 import { zeroCarried, type CarriedUsage, type RunRecord } from './model.js';
@@ -13,13 +13,7 @@ import { roundCost } from './totals.js';
  * final totals) no entry covers. The run remembers what its LLM spans carry (`run.carried`).
  */
 
-const FIELDS = [
-  'input_tokens',
-  'output_tokens',
-  'cache_read_input_tokens',
-  'cache_creation_input_tokens',
-  'reasoning_output_tokens',
-] as const;
+const FIELDS = TOKEN_FIELDS;
 
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 

@@ -113,7 +113,8 @@ const KNOWN_ENTRY_FIELDS = new Set([
   'reasoning_output_tokens',
 ]);
 
-const TOKEN_FIELDS = [
+/** A trace entry's token counts (the LLM-span token rule in runs/llm-coverage.ts counts the same ones). */
+export const TOKEN_FIELDS = [
   'input_tokens',
   'output_tokens',
   'cache_read_input_tokens',
