@@ -18,6 +18,7 @@ import { listRunsSql } from '../src/store/sqlite-list-sql.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { encodeCursor, type RunQuery, type RunStore } from '../src/store/run-store.js';
 import { openPostgresTarget } from './list-runs-postgres.js';
+import { mulberry32 } from './prng.js';
 
 const TOTAL = Number(process.env.BENCH_RUNS ?? 1_000_000);
 const BATCH = 10_000;
@@ -38,16 +39,6 @@ export interface ListTarget {
   dispose(): Promise<void>;
 }
 
-/** Deterministic PRNG so runs are comparable between machines. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(42);
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
 const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`;

@@ -19,6 +19,7 @@ import { runColumns, type RunStore } from '../src/store/run-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { BENCH_DIR } from './proc.js';
 import { PG_ADMIN_URL } from './throughput-bench.js';
+import { mulberry32 } from './prng.js';
 
 const TOTAL = Number(process.env.BENCH_USAGE_RUNS ?? 1_000_000);
 const BATCH = 5_000;
@@ -31,17 +32,6 @@ const NOW = Date.UTC(2026, 0, 31);
 
 /** [figure, bridge, baseline, ratio, target, met] as bench/run.ts prints them. */
 export type BenchRow = [string, string, string, string, string, boolean | null];
-
-/** Deterministic PRNG: the same runs on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeRuns(): (n: number, offset: number) => RunRecord[] {
   const rand = mulberry32(27);
