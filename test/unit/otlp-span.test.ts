@@ -12,6 +12,7 @@ import { decodeSpan, splitStoredSpan } from '../../src/telemetry/otlp-span-decod
 import { encodeSpan, encodeStoredSpan } from '../../src/telemetry/otlp-span.js';
 import { ProtobufWriter } from '../../src/telemetry/protobuf-writer.js';
 import { spanRecord, STATUS_CODE, type Attributes, type SpanRecord } from '../../src/telemetry/span-record.js';
+import { OTLP_TRACE_PROTO } from '../support/otlp-proto.js';
 
 // The hand-written OTLP `Span` encoder against OpenTelemetry JS's own protobuf serializer (same
 // bytes for the same span), against protobufjs decoding the full request, and round trips.
@@ -133,7 +134,7 @@ describe('OTLP Span encoding', () => {
   });
 
   it('decodes with protobufjs into the fields the span was built from', () => {
-    const Request = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('otlp.ExportTraceServiceRequest');
+    const Request = protobuf.parse(OTLP_TRACE_PROTO, { keepCase: true }).root.lookupType('otlp.ExportTraceServiceRequest');
     const body = new OtlpRequestBuilder(materializer).build([encodeStoredSpan(fullSpan())]).body;
     const req = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     const rs = req.resource_spans[0];
@@ -243,23 +244,3 @@ describe('OTLP Span encoding', () => {
     }
   });
 });
-
-const PROTO = `
-syntax = "proto3";
-package otlp;
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
-message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
-message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4; uint32 dropped_attributes_count = 5; fixed32 flags = 6; }
-message Status { string message = 2; int32 code = 3; }
-message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
-  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10;
-  repeated Event events = 11; uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15; fixed32 flags = 16; }
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-`;
