@@ -127,19 +127,25 @@ function threadStage(profile: CpuProfile): Stage {
 }
 
 /** Sums every .cpuprofile in dir (main thread and worker threads: thread id ≠ 0 in the file name). */
-export function summariseDir(dir: string): Map<Stage, number> {
+/** µs per stage over every thread's profile in dir, and µs per thread (the main thread is 'main'). */
+export function summariseDir(dir: string): { total: Map<Stage, number>; threads: Map<string, number> } {
   const total = new Map<Stage, number>();
+  const threads = new Map<string, number>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile
     const threadId = Number(file.split('.')[4]);
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
-    for (const [stage, us] of summariseProfile(profile, threadId === 0 ? undefined : threadStage(profile)))
+    const wholeThread = threadId === 0 ? undefined : threadStage(profile);
+    const thread = threadId === 0 ? 'main' : `worker ${threadId} (${wholeThread})`;
+    for (const [stage, us] of summariseProfile(profile, wholeThread)) {
       total.set(stage, (total.get(stage) ?? 0) + us);
+      threads.set(thread, (threads.get(thread) ?? 0) + us);
+    }
   }
-  return total;
+  return { total, threads };
 }
 
-function printSplit(split: Map<Stage, number>, calls: number, top: number): void {
+function printSplit({ total: split, threads }: ReturnType<typeof summariseDir>, calls: number, top: number): void {
   if (top > 0) {
     const frames = [...topFrames].sort((a, b) => b[1] - a[1]).slice(0, top);
     for (const [frame, us] of frames) process.stdout.write(`${(us / calls).toFixed(1).padStart(8)} µs/call  ${frame}\n`);
@@ -152,6 +158,8 @@ function printSplit(split: Map<Stage, number>, calls: number, top: number): void
     process.stdout.write(`| ${stage} | ${(us / calls).toFixed(0)} | ${((us / total) * 100).toFixed(1)} % |\n`);
   }
   process.stdout.write(`| all threads | ${(total / calls).toFixed(0)} | 100 % |\n`);
+  for (const [thread, us] of threads)
+    process.stdout.write(`| thread: ${thread} | ${(us / calls).toFixed(0)} | ${((us / total) * 100).toFixed(1)} % |\n`);
   process.stdout.write(`\n${calls} calls\n`);
 }
 
@@ -174,7 +182,7 @@ if (args.summarise) {
   const bridge = await BridgeProcess.start(
     {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: args.protocol ?? 'http/json',
+      ...(args.protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: args.protocol } : {}),
       BRIDGE_EXPORT_INTERVAL_MS: '1000',
       BRIDGE_LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
