@@ -1,8 +1,12 @@
-import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { GenAiOperationEffect } from '../runs/effects.js';
 import { ATTR } from './attributes.js';
 import { GEN_AI, GEN_AI_METRICS, GEN_AI_TOKEN_TYPE } from './genai-conventions.js';
 import type { LabelCap } from './label-cap.js';
+import type { HistogramTable, PreAggregatedMetrics } from './pre-aggregated-metrics.js';
+
+/** Joins label values into a series key (the unit separator never occurs in a capped label value). */
+const key = (...values: (string | undefined)[]): string => values.join('\u001f');
 
 /**
  * The GenAI conventions' metrics beside the `oprelay.*` series (docs/architecture.md#metrics):
@@ -11,40 +15,56 @@ import type { LabelCap } from './label-cap.js';
  * Labels are the registry's attributes plus `oprelay.project_key`, every free-text value capped.
  */
 export class GenAiMetrics {
-  private readonly tokenUsage: Histogram;
-  private readonly operationDuration: Histogram;
-  private readonly agentDuration: Histogram;
-  private readonly toolDuration: Histogram;
+  private readonly tokenUsage: HistogramTable;
+  private readonly operationDuration: HistogramTable;
+  private readonly agentDuration: HistogramTable;
+  private readonly toolDuration: HistogramTable;
 
   constructor(
-    meter: Meter,
+    tables: PreAggregatedMetrics,
     private readonly cap: LabelCap,
   ) {
     const histogram = (m: (typeof GEN_AI_METRICS)[keyof typeof GEN_AI_METRICS]) =>
-      meter.createHistogram(m.name, { description: m.description, unit: m.unit, advice: { explicitBucketBoundaries: [...m.buckets] } });
+      tables.histogram({ name: m.name, description: m.description, unit: m.unit }, m.buckets);
     this.tokenUsage = histogram(GEN_AI_METRICS.clientTokenUsage);
     this.operationDuration = histogram(GEN_AI_METRICS.clientOperationDuration);
     this.agentDuration = histogram(GEN_AI_METRICS.invokeAgentDuration);
     this.toolDuration = histogram(GEN_AI_METRICS.executeToolDuration);
   }
 
-  private capped(label: string, value: string | undefined): Attributes {
-    return value === undefined ? {} : { [label]: this.cap.value(label, value) };
+  private capped(label: string, value: string | undefined): string | undefined {
+    return value === undefined ? undefined : this.cap.value(label, value);
   }
 
   record(e: GenAiOperationEffect, project: string): void {
+    const now = Date.now();
     const base: Attributes = { [ATTR.projectKey]: project, [GEN_AI.operationName]: e.operation };
     const error = this.capped(ATTR.errorType, e.errorType);
+    const withError = (a: Attributes): Attributes => (error === undefined ? a : { ...a, [ATTR.errorType]: error });
     if (e.operation === 'chat') {
-      const a = { ...base, ...this.capped(GEN_AI.providerName, e.provider), ...this.capped(GEN_AI.requestModel, e.model) };
-      if (e.inputTokens !== undefined) this.tokenUsage.record(e.inputTokens, { ...a, [GEN_AI.tokenType]: GEN_AI_TOKEN_TYPE.input });
-      if (e.outputTokens !== undefined) this.tokenUsage.record(e.outputTokens, { ...a, [GEN_AI.tokenType]: GEN_AI_TOKEN_TYPE.output });
+      const provider = this.capped(GEN_AI.providerName, e.provider);
+      const model = this.capped(GEN_AI.requestModel, e.model);
+      const chat = (): Attributes => ({
+        ...base,
+        ...(provider === undefined ? {} : { [GEN_AI.providerName]: provider }),
+        ...(model === undefined ? {} : { [GEN_AI.requestModel]: model }),
+      });
+      const chatKey = key(project, provider, model);
+      const tokens = (type: string) => (): Attributes => ({ ...chat(), [GEN_AI.tokenType]: type });
+      if (e.inputTokens !== undefined)
+        this.tokenUsage.record(e.inputTokens, key(chatKey, GEN_AI_TOKEN_TYPE.input), tokens(GEN_AI_TOKEN_TYPE.input), now);
+      if (e.outputTokens !== undefined)
+        this.tokenUsage.record(e.outputTokens, key(chatKey, GEN_AI_TOKEN_TYPE.output), tokens(GEN_AI_TOKEN_TYPE.output), now);
       // a span for uncovered usage stands for many calls: its duration is no operation's
-      if (!e.uncovered) this.operationDuration.record(e.durationS, { ...a, ...error });
+      if (!e.uncovered) this.operationDuration.record(e.durationS, key(chatKey, error), () => withError(chat()), now);
     } else if (e.operation === 'execute_tool') {
-      this.toolDuration.record(e.durationS, { ...base, ...this.capped(GEN_AI.toolName, e.tool), ...error });
+      const tool = this.capped(GEN_AI.toolName, e.tool);
+      const attributes = () => withError(tool === undefined ? base : { ...base, [GEN_AI.toolName]: tool });
+      this.toolDuration.record(e.durationS, key(project, tool, error), attributes, now);
     } else {
-      this.agentDuration.record(e.durationS, { ...base, ...this.capped(GEN_AI.agentName, e.agentName), ...error });
+      const agent = this.capped(GEN_AI.agentName, e.agentName);
+      const attributes = () => withError(agent === undefined ? base : { ...base, [GEN_AI.agentName]: agent });
+      this.agentDuration.record(e.durationS, key(project, agent, error), attributes, now);
     }
   }
 }

@@ -10,6 +10,7 @@ import { ATTR, BRIDGE_SERVICE_NAME, EXPORT_RESULTS, METRIC } from './attributes.
 import { GEN_AI_SCHEMA_URL } from './genai-conventions.js';
 import { GenAiMetrics } from './genai-metrics.js';
 import { LabelCap } from './label-cap.js';
+import { PreAggregatedMetrics, type CounterTable } from './pre-aggregated-metrics.js';
 
 export interface GaugeSource {
   activeRuns(): Promise<Map<string, ActiveRuns>>;
@@ -71,20 +72,24 @@ export class RunMetrics implements MetricSink {
     started: Counter;
     ended: Counter;
     duration: Histogram;
-    tokens: Counter;
-    cost: Counter;
-    llmCalls: Counter;
+    tokens: CounterTable;
+    cost: CounterTable;
+    llmCalls: CounterTable;
     failures: Counter;
     exported: Counter;
   };
   private projectsSeen = new Set<string>();
   private genAi!: GenAiMetrics;
+  /** the per-call series (usage and GenAI), aggregated here and collected by every reader */
+  private readonly tables: PreAggregatedMetrics;
 
   constructor(private readonly options: RunMetricsOptions) {
     this.cap = new LabelCap(options.maxSeries);
+    this.tables = new PreAggregatedMetrics({ name: BRIDGE_SERVICE_NAME, version: options.version, schemaUrl: GEN_AI_SCHEMA_URL });
+    const metricProducers = [this.tables];
     const readers: sdkMetrics.IMetricReader[] = [];
     if (options.prometheus) {
-      this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      this.prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers });
       readers.push(this.prometheus);
     }
     if (options.otlp) {
@@ -95,6 +100,7 @@ export class RunMetrics implements MetricSink {
             options.otlp.onExport,
           ),
           exportIntervalMillis: options.otlp.intervalMs,
+          metricProducers,
         }),
       );
     }
@@ -108,7 +114,7 @@ export class RunMetrics implements MetricSink {
     });
     const meter = this.provider.getMeter(BRIDGE_SERVICE_NAME, options.version, { schemaUrl: GEN_AI_SCHEMA_URL });
     this.createInstruments(meter);
-    this.genAi = new GenAiMetrics(meter, this.cap);
+    this.genAi = new GenAiMetrics(this.tables, this.cap);
     for (const result of EXPORT_RESULTS) this.c.exported.add(0, { [ATTR.exportResult]: result });
   }
 
@@ -121,9 +127,9 @@ export class RunMetrics implements MetricSink {
         unit: 's',
         advice: { explicitBucketBoundaries: DURATION_BUCKETS },
       }),
-      tokens: meter.createCounter(METRIC.usageTokens, { description: 'Tokens used, by type', unit: '{token}' }),
-      cost: meter.createCounter(METRIC.usageCost, { description: 'Cost in US dollars', unit: 'USD' }),
-      llmCalls: meter.createCounter(METRIC.usageLlmCalls, { description: 'LLM calls', unit: '{call}' }),
+      tokens: this.tables.counter({ name: METRIC.usageTokens, description: 'Tokens used, by type', unit: '{token}' }),
+      cost: this.tables.counter({ name: METRIC.usageCost, description: 'Cost in US dollars', unit: 'USD' }),
+      llmCalls: this.tables.counter({ name: METRIC.usageLlmCalls, description: 'LLM calls', unit: '{call}' }),
       failures: meter.createCounter(METRIC.failures, { description: 'Failures recorded, by error type', unit: '{failure}' }),
       exported: meter.createCounter(METRIC.exportSpans, { description: 'Spans handled by the outbox relay, by result', unit: '{span}' }),
     };
@@ -185,11 +191,17 @@ export class RunMetrics implements MetricSink {
           this.c.duration.record(e.durationS, { ...base, [ATTR.runEndedStatus]: e.status });
           break;
         case 'usage': {
-          const a = { ...base, [ATTR.genAiRequestModel]: this.cap.value(ATTR.genAiRequestModel, e.model || 'unknown') };
-          if (e.delta.input_tokens) this.c.tokens.add(e.delta.input_tokens, { ...a, [ATTR.genAiTokenType]: 'input' });
-          if (e.delta.output_tokens) this.c.tokens.add(e.delta.output_tokens, { ...a, [ATTR.genAiTokenType]: 'output' });
-          if (e.delta.cost_usd) this.c.cost.add(e.delta.cost_usd, a);
-          if (e.delta.llm_calls) this.c.llmCalls.add(e.delta.llm_calls, a);
+          const model = this.cap.value(ATTR.genAiRequestModel, e.model || 'unknown');
+          const series = `${base[ATTR.projectKey] as string}\u001f${model}`;
+          const a = () => ({ ...base, [ATTR.genAiRequestModel]: model });
+          const now = Date.now();
+          const d = e.delta;
+          if (d.input_tokens)
+            this.c.tokens.add(d.input_tokens, `${series}\u001finput`, () => ({ ...a(), [ATTR.genAiTokenType]: 'input' }), now);
+          if (d.output_tokens)
+            this.c.tokens.add(d.output_tokens, `${series}\u001foutput`, () => ({ ...a(), [ATTR.genAiTokenType]: 'output' }), now);
+          if (d.cost_usd) this.c.cost.add(d.cost_usd, series, a, now);
+          if (d.llm_calls) this.c.llmCalls.add(d.llm_calls, series, a, now);
           break;
         }
         case 'failure':
