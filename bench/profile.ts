@@ -5,6 +5,7 @@
  * local receiver), drained and stopped; then every profile is summarised by stage.
  *
  *   npm run build && node --import tsx bench/profile.ts [--duration=10] [--protocol=http/json]
+ *   npm run build && node --import tsx bench/profile.ts --relay [--protocol=http/json]   (CPU per span: a 100k outbox drained)
  *   node --import tsx bench/profile.ts --summarise=<dir of .cpuprofile files> --calls=<n>
  * --top=<n> also lists the n leaf frames with the most self time (stage: function file).
  *
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { BridgeProcess, tempDir } from '../test/support/bridge-process.js';
 import { waitQuiet } from './export-bench.js';
 import { OtlpCounter } from './otlp-counter.js';
+import { StoreFiller } from './fill-store.js';
 import { bridgeLoad } from './throughput-bench.js';
 
 const STAGES = ['HTTP + JSON', 'validation', 'transaction', 'span records', 'metrics', 'relay + encoding', 'GC', 'other'] as const;
@@ -145,14 +147,14 @@ export function summariseDir(dir: string): { total: Map<Stage, number>; threads:
   return { total, threads };
 }
 
-function printSplit({ total: split, threads }: ReturnType<typeof summariseDir>, calls: number, top: number): void {
+function printSplit({ total: split, threads }: ReturnType<typeof summariseDir>, calls: number, top: number, unit: 'call' | 'span'): void {
   if (top > 0) {
     const frames = [...topFrames].sort((a, b) => b[1] - a[1]).slice(0, top);
-    for (const [frame, us] of frames) process.stdout.write(`${(us / calls).toFixed(1).padStart(8)} µs/call  ${frame}\n`);
+    for (const [frame, us] of frames) process.stdout.write(`${(us / calls).toFixed(1).padStart(8)} µs/${unit}  ${frame}\n`);
     process.stdout.write('\n');
   }
   const total = [...split.values()].reduce((a, b) => a + b, 0);
-  process.stdout.write(`| stage | CPU µs per call | share |\n|---|---|---|\n`);
+  process.stdout.write(`| stage | CPU µs per ${unit} | share |\n|---|---|---|\n`);
   for (const stage of STAGES) {
     const us = split.get(stage) ?? 0;
     process.stdout.write(`| ${stage} | ${(us / calls).toFixed(0)} | ${((us / total) * 100).toFixed(1)} % |\n`);
@@ -160,7 +162,7 @@ function printSplit({ total: split, threads }: ReturnType<typeof summariseDir>, 
   process.stdout.write(`| all threads | ${(total / calls).toFixed(0)} | 100 % |\n`);
   for (const [thread, us] of threads)
     process.stdout.write(`| thread: ${thread} | ${(us / calls).toFixed(0)} | ${((us / total) * 100).toFixed(1)} % |\n`);
-  process.stdout.write(`\n${calls} calls\n`);
+  process.stdout.write(`\n${calls} ${unit}s\n`);
 }
 
 const { values: args } = parseArgs({
@@ -170,15 +172,19 @@ const { values: args } = parseArgs({
     summarise: { type: 'string' },
     calls: { type: 'string' },
     top: { type: 'string' },
+    relay: { type: 'boolean' },
   },
 });
-if (args.summarise) {
-  printSplit(summariseDir(args.summarise), Number(args.calls ?? 1), Number(args.top ?? 0));
-} else {
-  const profDir = mkdtempSync(join(tmpdir(), 'oprelay-profile-'));
+
+/** Starts a bridge under --cpu-prof (env added to the bench's), loads it, waits until it exported everything, stops it. */
+async function profiled(
+  profDir: string,
+  env: Record<string, string>,
+  dataDir: string,
+  load: (bridge: BridgeProcess, counter: OtlpCounter) => Promise<number>,
+): Promise<number> {
   const counter = new OtlpCounter();
   const receiverUrl = await counter.listen();
-  const dataDir = tempDir('oprelay-profile-data-');
   const bridge = await BridgeProcess.start(
     {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
@@ -186,23 +192,48 @@ if (args.summarise) {
       BRIDGE_EXPORT_INTERVAL_MS: '1000',
       BRIDGE_LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      ...env,
     },
     dataDir,
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   );
-  let calls = 0;
   try {
-    const { load } = await bridgeLoad(bridge, { durationS: Number(args.duration ?? 10), warmupS: 0 });
-    calls = load.total + 32; // the reports, and the runs started before them
+    const units = await load(bridge, counter);
     await waitQuiet(counter, 2500, 60_000);
     const code = await bridge.stop(); // a clean exit writes the profiles
     if (code !== 0) throw new Error(`bridge exited with ${code}`);
+    return units;
   } finally {
     await bridge.kill();
     await counter.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+if (args.summarise) {
+  printSplit(summariseDir(args.summarise), Number(args.calls ?? 1), Number(args.top ?? 0), 'call');
+} else {
+  const profDir = mkdtempSync(join(tmpdir(), 'oprelay-profile-'));
+  const dataDir = tempDir('oprelay-profile-data-');
+  let units: number;
+  if (args.relay) {
+    // a 100k outbox filled without the bridge, then drained by it: the split is per span delivered
+    const filler = await StoreFiller.open(dataDir);
+    const runs = await filler.startRuns(1000);
+    await filler.report(runs, 16_500);
+    const spans = await filler.depth();
+    await filler.close();
+    units = await profiled(profDir, {}, dataDir, async (_bridge, counter) => {
+      await counter.waitFor(spans, 120_000);
+      return spans;
+    });
+  } else {
+    units = await profiled(profDir, {}, dataDir, async (bridge) => {
+      const { load } = await bridgeLoad(bridge, { durationS: Number(args.duration ?? 10), warmupS: 0 });
+      return load.total + 32; // the reports, and the runs started before them
+    });
+  }
   process.stdout.write(`profiles in ${profDir}: ${readdirSync(profDir).join(', ')}\n`);
-  printSplit(summariseDir(profDir), calls, Number(args.top ?? 0));
+  printSplit(summariseDir(profDir), units, Number(args.top ?? 0), args.relay ? 'span' : 'call');
   if (!process.env.KEEP_PROFILES) rmSync(profDir, { recursive: true, force: true });
 }

@@ -26,17 +26,21 @@ export function genAiEffectsOf(spans: readonly SpanRecord[]): GenAiOperationEffe
       durationS: Math.max(0, span.end - span.start) / 1000,
       uncovered: a[ATTR.usageUncoveredBy] !== undefined,
     };
-    const chat = operation === GEN_AI_OPERATION.chat;
-    const optional: Partial<GenAiOperationEffect> = {
-      model: chat ? text(a[ATTR.genAiRequestModel]) : undefined,
-      provider: chat ? text(a[ATTR.genAiProviderName]) : undefined,
-      tool: text(a[ATTR.genAiToolName]),
-      agentName: text(a[ATTR.genAiAgentName]),
-      errorType: span.status.code === STATUS_CODE.ERROR ? (text(a[ATTR.errorType]) ?? 'error') : undefined,
-      inputTokens: chat ? tokens(a[ATTR.genAiUsageInputTokens]) : undefined,
-      outputTokens: chat ? tokens(a[ATTR.genAiUsageOutputTokens]) : undefined,
-    };
-    for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(effect, { [k]: v });
+    if (operation === GEN_AI_OPERATION.chat) {
+      const model = text(a[ATTR.genAiRequestModel]);
+      const provider = text(a[ATTR.genAiProviderName]);
+      const inputTokens = tokens(a[ATTR.genAiUsageInputTokens]);
+      const outputTokens = tokens(a[ATTR.genAiUsageOutputTokens]);
+      if (model !== undefined) effect.model = model;
+      if (provider !== undefined) effect.provider = provider;
+      if (inputTokens !== undefined) effect.inputTokens = inputTokens;
+      if (outputTokens !== undefined) effect.outputTokens = outputTokens;
+    }
+    const tool = text(a[ATTR.genAiToolName]);
+    const agentName = text(a[ATTR.genAiAgentName]);
+    if (tool !== undefined) effect.tool = tool;
+    if (agentName !== undefined) effect.agentName = agentName;
+    if (span.status.code === STATUS_CODE.ERROR) effect.errorType = text(a[ATTR.errorType]) ?? 'error';
     effects.push(effect);
   }
   return effects;

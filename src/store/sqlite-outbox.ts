@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
-import { deadLetterRow, type DeadLetterRow, type OutboxRow } from './run-store.js';
+import { deadLetterRow, StoredOutboxRow, type DeadLetterRow, type OutboxRow } from './run-store.js';
 import { toOutboxRow, type SqliteStatements } from './sqlite-statements.js';
 
 /**
@@ -25,14 +25,23 @@ export class SqliteOutbox {
     return { depth: r.depth, oldestAgeMs: r.oldest === null ? null : Math.max(0, now - r.oldest) };
   }
 
+  /**
+   * Leases up to `limit` due rows. They are read as one row (ids and lengths, then every span joined
+   * in one buffer): a buffer per row would cost more than reading it.
+   */
   claim(limit: number, leaseMs: number, now: number): OutboxRow[] {
     for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
+    const batch =
+      this.leases.size === 0
+        ? this.stmts.dueBatch.get(now, limit)!
+        : this.stmts.dueBatchExcept.get(now, JSON.stringify([...this.leases.keys()]), limit)!;
+    const meta = JSON.parse(batch.meta) as [id: number, runId: string | null, createdAt: number, attempts: number, length: number][];
     const rows: OutboxRow[] = [];
-    for (const r of this.stmts.due.all(now, limit + this.leases.size)) {
-      if (rows.length === limit) break;
-      if (this.leases.has(r.id)) continue;
-      this.leases.set(r.id, now + leaseMs);
-      rows.push(toOutboxRow(r));
+    let at = 0;
+    for (const [id, runId, createdAt, attempts, length] of meta) {
+      const span = batch.spans!.subarray(at, (at += length));
+      this.leases.set(id, now + leaseMs);
+      rows.push(new StoredOutboxRow(id, runId, createdAt, attempts, span));
     }
     return rows;
   }

@@ -12,6 +12,14 @@ export interface OutboxDbRow {
   /** a BLOB (the encoded span), or TEXT (JSON) in rows written by earlier versions */
   span: StoredSpanValue;
 }
+/**
+ * Due outbox rows read as one row: `meta` a JSON array of [id, run_id, created_at, attempts, byte length]
+ * per row, `spans` every row's span joined in the same order (one buffer instead of one per row).
+ */
+export interface DueBatchRow {
+  meta: string;
+  spans: Buffer | null;
+}
 export interface DeadDbRow extends OutboxDbRow {
   dead_at: number;
   reason: string;
@@ -55,11 +63,24 @@ export type SqliteStatements = Record<PlainStatement, Database.Statement> & {
   activeRuns: Database.Statement<[], { project_key: string; n: number; oldest: number }>;
   stale: Database.Statement<[number, number, number], { run_id: string }>;
   outboxStats: Database.Statement<[], { depth: number; oldest: number | null }>;
-  due: Database.Statement<[number, number], OutboxDbRow>;
+  dueBatch: Database.Statement<[number, number], DueBatchRow>;
+  /** dueBatch but for the ids in a JSON array (rows leased already) */
+  dueBatchExcept: Database.Statement<[number, string, number], DueBatchRow>;
   listDead: Database.Statement<[number], DeadDbRow>;
   countDead: Database.Statement<[], { n: number }>;
   listKeys: Database.Statement<[], KeyDbRow>;
 };
+
+/**
+ * Due rows as one row. Both aggregates take the subquery's rows in the one order they are read in,
+ * so entry i of `meta` describes segment i of `spans` (no ORDER BY inside them: it would sort twice).
+ */
+function dueBatchSql(exceptLeased: string): string {
+  return `SELECT json_group_array(json_array(id, run_id, created_at, attempts, octet_length(span))) AS meta,
+       CAST(group_concat(span, '') AS BLOB) AS spans
+     FROM (SELECT id, run_id, created_at, attempts, span FROM outbox
+           WHERE next_attempt_at <= ? ${exceptLeased} ORDER BY next_attempt_at, id LIMIT ?)`;
+}
 
 /** Every statement the store runs more than once, prepared once after the migrations. */
 export function prepareStatements(db: Database.Database): SqliteStatements {
@@ -103,9 +124,8 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     outboxStats: db.prepare<[], { depth: number; oldest: number | null }>(
       'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox',
     ),
-    due: db.prepare<[number, number], OutboxDbRow>(
-      'SELECT id, run_id, created_at, attempts, span FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
-    ),
+    dueBatch: db.prepare<[number, number], DueBatchRow>(dueBatchSql('')),
+    dueBatchExcept: db.prepare<[number, string, number], DueBatchRow>(dueBatchSql('AND id NOT IN (SELECT value FROM json_each(?))')),
     ack: db.prepare('DELETE FROM outbox WHERE id = ?'),
     ackMany: db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
     retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?'),
