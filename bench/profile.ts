@@ -229,7 +229,7 @@ if (args.summarise) {
     });
   } else {
     units = await profiled(profDir, {}, dataDir, async (bridge) => {
-      const { load } = await bridgeLoad(bridge, { durationS: Number(args.duration ?? 10), warmupS: 0 });
+      const { load } = await bridgeLoad(bridge, { durationS: Number(args.duration ?? 10), warmupS: 0, rounds: 1 });
       return load.total + 32; // the reports, and the runs started before them
     });
   }

@@ -31,7 +31,7 @@ import { CONNECTIONS, RUNS } from './throughput-bench.js';
 import { usageQueryRows } from './usage-queries.js';
 
 const SECTIONS = ['http', 'agent', 'latency', 'postgres', 'relay', 'memory', 'redaction', 'usage', 'soak'] as const;
-const { values: args } = parseArgs({ options: { only: { type: 'string' }, duration: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { only: { type: 'string' }, duration: { type: 'string' }, rounds: { type: 'string' } } });
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : [...SECTIONS];
 const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(', ')}; sections are ${SECTIONS.join(', ')}`);
@@ -40,6 +40,9 @@ if (!(durationS > 0))
   throw new Error(
     `--duration (or BENCH_DURATION_S) must be a number of seconds above 0, got ${args.duration ?? process.env.BENCH_DURATION_S}`,
   );
+const rounds = Number(args.rounds ?? process.env.BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds (or BENCH_ROUNDS) must be a whole number of rounds, 1 or more, got ${args.rounds ?? process.env.BENCH_ROUNDS}`);
 const INTERVAL_MS = 1000;
 const started = performance.now();
 const loadAtStart = loadavg();
@@ -51,7 +54,7 @@ const ctx: SectionContext = {
   log,
   counter,
   receiverUrl,
-  load: { durationS, warmupS: 2 },
+  load: { durationS, warmupS: 2, rounds },
   intervalMs: INTERVAL_MS,
   env: {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
@@ -130,7 +133,7 @@ const out = {
     // other work on the machine moves every figure; the load average says how much there was
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },
-  settings: { connections: CONNECTIONS, runs: RUNS, durationS, warmupS: ctx.load.warmupS, exportIntervalMs: INTERVAL_MS },
+  settings: { connections: CONNECTIONS, runs: RUNS, durationS, rounds, warmupS: ctx.load.warmupS, exportIntervalMs: INTERVAL_MS },
   ...results,
   totalS: (performance.now() - started) / 1000,
   table,

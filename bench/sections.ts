@@ -8,7 +8,7 @@ import { OtlpCounter } from './otlp-counter.js';
 import { runJson } from './proc.js';
 import { SWEEP_SIZES, redactionSweep } from './redact-sweep.js';
 import { f, x, type Row } from './table.js';
-import { baselineLoad, bridgeLoad, postgresLoad, type LoadOptions } from './throughput-bench.js';
+import { alternate, bridgeLoad, postgresLoad, type LoadOptions } from './throughput-bench.js';
 
 export interface SectionContext {
   log: (msg: string) => void;
@@ -56,26 +56,32 @@ function loadRows(label: string, l: LoadResult, base: LoadResult, targets: { rps
   return rows;
 }
 
-/** SQLite tool calls against bare express, the baseline measured right before. */
+/** SQLite tool calls (core_report_usage with 5 trace entries) against bare express, loaded in turn. */
 export async function httpSection(ctx: SectionContext, bridge: BridgeProcess): Promise<Section & { runIds: string[] }> {
-  ctx.log(`baseline: bare express 5, ${ctx.load.durationS}s`);
-  const baseline = await baselineLoad(ctx.load);
-  ctx.log('sqlite bridge: core_report_usage with 5 trace entries');
-  const r = await bridgeLoad(bridge, ctx.load);
-  ctx.log('waiting for the relay to drain what the load produced');
-  const liveDrainMs = await waitQuiet(ctx.counter, 2500, 60_000);
-  const rows = loadRows('sqlite report_usage', r.load, baseline, {
+  let runIds: string[] = [];
+  const r = await alternate(
+    ctx.load,
+    async () => {
+      const one = await bridgeLoad(bridge, ctx.load);
+      runIds = one.runIds;
+      // the relay drains what the load produced before the next baseline round
+      await waitQuiet(ctx.counter, 2500, 60_000);
+      return one.load;
+    },
+    (msg) => ctx.log(`sqlite: ${msg}`),
+  );
+  const rows = loadRows('sqlite report_usage', r.bridge, r.baseline, {
     rps: TARGETS.sqliteRps,
     p99: TARGETS.sqliteP99,
     cpu: TARGETS.sqliteCpu,
   });
-  return { rows, results: { baseline, sqlite: r.load, liveDrainMs }, runIds: r.runIds };
+  return { rows, results: { baseline: r.baseline, sqlite: r.bridge, rounds: r.rounds }, runIds };
 }
 
 /** One bridge call over HTTP against the OTel SDK in the agent, per report. */
 export async function agentCost(ctx: SectionContext, bridge: BridgeProcess, runIds: string[] | undefined): Promise<Section> {
   ctx.log('agent-side cost: bridge call vs in-process OTel SDK');
-  if (!runIds) runIds = (await bridgeLoad(bridge, { durationS: 1, warmupS: 0 })).runIds;
+  if (!runIds) runIds = (await bridgeLoad(bridge, { durationS: 1, warmupS: 0, rounds: 1 })).runIds;
   const sdkCounter = new OtlpCounter();
   const sdkReceiverUrl = await sdkCounter.listen();
   try {
@@ -132,17 +138,16 @@ export async function latencySection(ctx: SectionContext, bridge: BridgeProcess)
 }
 
 export async function postgresSection(ctx: SectionContext): Promise<Section & { skipped?: string }> {
-  // each store's load is compared with a baseline measured right before it (this VM drifts)
-  ctx.log('baseline again, for the postgres figure');
-  const pgBaseline = await baselineLoad(ctx.load);
-  ctx.log('postgres bridge');
-  const postgres = await postgresLoad(ctx.env, ctx.load);
+  // each store's load alternates with a baseline of its own (this VM drifts)
+  const postgres = await postgresLoad(ctx.env, ctx.load, (msg) => ctx.log(`postgres: ${msg}`));
   const rows = postgres.load
-    ? loadRows('postgres report_usage', postgres.load, pgBaseline, { rps: TARGETS.postgresRps })
-    : [['postgres report_usage req/s', 'not measured', f(pgBaseline.rps), '', `≥ ${TARGETS.postgresRps}×`, false] as Row];
+    ? loadRows('postgres report_usage', postgres.load.bridge, postgres.load.baseline, { rps: TARGETS.postgresRps })
+    : [['postgres report_usage req/s', 'not measured', '', '', `≥ ${TARGETS.postgresRps}×`, false] as Row];
   return {
     rows,
-    results: { pgBaseline, postgres },
+    results: postgres.load
+      ? { pgBaseline: postgres.load.baseline, postgres: postgres.load.bridge, rounds: postgres.load.rounds }
+      : postgres,
     skipped: postgres.skipped ? `postgres not measured: ${postgres.skipped}` : undefined,
   };
 }

@@ -11,6 +11,52 @@ export const RUNS = 32;
 export interface LoadOptions {
   durationS: number;
   warmupS: number;
+  /** baseline and bridge loads taken in turn this many times; each figure is the median of its rounds */
+  rounds: number;
+}
+
+/** Each field the median of the rounds' (failures summed: any failed request fails the figure). */
+export function medianLoad(rounds: LoadResult[]): LoadResult {
+  const median = (pick: (l: LoadResult) => number) => {
+    const v = rounds.map(pick).sort((a, b) => a - b);
+    const mid = v.length >> 1;
+    return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  };
+  const sum = (pick: (l: LoadResult) => number) => rounds.reduce((a, l) => a + pick(l), 0);
+  const cpu = rounds.every((l) => l.cpuUsPerCall !== null) ? median((l) => l.cpuUsPerCall!) : null;
+  return {
+    rps: median((l) => l.rps),
+    total: sum((l) => l.total),
+    p50: median((l) => l.p50),
+    p99: median((l) => l.p99),
+    mean: median((l) => l.mean),
+    non2xx: sum((l) => l.non2xx),
+    errors: sum((l) => l.errors),
+    timeouts: sum((l) => l.timeouts),
+    cpuUsPerCall: cpu,
+    loaderCoreShare: median((l) => l.loaderCoreShare),
+  };
+}
+
+export interface Alternated {
+  baseline: LoadResult;
+  bridge: LoadResult;
+  rounds: { baseline: LoadResult; bridge: LoadResult }[];
+}
+
+/**
+ * The baseline and the bridge loaded in turn, o.rounds times (this VM drifts between minutes: one
+ * load of each would compare two different machines), then the median of each.
+ */
+export async function alternate(o: LoadOptions, bridge: () => Promise<LoadResult>, log: (msg: string) => void): Promise<Alternated> {
+  const rounds: Alternated['rounds'] = [];
+  for (let i = 1; i <= o.rounds; i++) {
+    log(`round ${i}/${o.rounds}: bare express 5, ${o.durationS}s`);
+    const b = await baselineLoad(o);
+    log(`round ${i}/${o.rounds}: bridge, ${o.durationS}s`);
+    rounds.push({ baseline: b, bridge: await bridge() });
+  }
+  return { baseline: medianLoad(rounds.map((r) => r.baseline)), bridge: medianLoad(rounds.map((r) => r.bridge)), rounds };
 }
 
 function load(url: string, bodies: string[], o: LoadOptions, serverPid: number | undefined): Promise<LoadResult> {
@@ -51,8 +97,12 @@ export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise
 
 export const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** The postgres figure, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
-export async function postgresLoad(env: Record<string, string>, o: LoadOptions): Promise<{ load?: LoadResult; skipped?: string }> {
+/** The postgres figure against the baseline, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
+export async function postgresLoad(
+  env: Record<string, string>,
+  o: LoadOptions,
+  log: (msg: string) => void,
+): Promise<{ load?: Alternated; skipped?: string }> {
   const schema = `bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {
@@ -66,7 +116,8 @@ export async function postgresLoad(env: Record<string, string>, o: LoadOptions):
   try {
     const store = `${PG_ADMIN_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     bridge = await BridgeProcess.start({ ...env, BRIDGE_STORE: store }, tempDir('oprelay-bench-'));
-    return { load: (await bridgeLoad(bridge, o)).load };
+    const running = bridge;
+    return { load: await alternate(o, async () => (await bridgeLoad(running, o)).load, log) };
   } catch (e) {
     return { skipped: `postgres store failed: ${String(e).slice(0, 300)}` };
   } finally {
