@@ -193,3 +193,10 @@ export const otlpEndpoint = z
   .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).host !== '', {
     error: (issue) => `expected an http:// or https:// URL such as http://localhost:4318, got "${String(issue.input)}"`,
   });
+
+/** OTEL_EXPORTER_OTLP_*PROTOCOL: the bridge speaks OTLP/HTTP only, in either encoding. */
+export const otlpProtocol = z
+  .enum(['http/protobuf', 'http/json'], {
+    error: (issue) => `expected http/protobuf or http/json (OTLP over gRPC is not spoken), got "${String(issue.input)}"`,
+  })
+  .optional();

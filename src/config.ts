@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { apiKeys, bool, budgets, duration, durationOrOff, int, otlpEndpoint, otlpHeaders, otlpTimeout } from './config-values.js';
+import {
+  apiKeys,
+  bool,
+  budgets,
+  duration,
+  durationOrOff,
+  int,
+  otlpEndpoint,
+  otlpHeaders,
+  otlpProtocol,
+  otlpTimeout,
+} from './config-values.js';
 
 const EnvSchema = z.object({
   BRIDGE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -41,8 +52,9 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint.default('http://localhost:4318'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint.optional(),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: otlpEndpoint.optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol,
   OTEL_EXPORTER_OTLP_TIMEOUT: otlpTimeout,
   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: otlpTimeout,
   OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: otlpTimeout,
@@ -83,7 +95,8 @@ function tracesTimeout(e: z.output<typeof EnvSchema>): number {
 }
 
 function toConfig(e: z.output<typeof EnvSchema>) {
-  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/json';
+  // http/protobuf by default (the OpenTelemetry specification's default): stored spans are sent as they are
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
   const metricsExporters = new Set(e.OTEL_METRICS_EXPORTER.split(',').map((s) => s.trim()));
   return {
     host: e.BRIDGE_HOST,
@@ -122,6 +135,7 @@ function toConfig(e: z.output<typeof EnvSchema>) {
       // signal-specific settings win; headers merge by name
       tracesTimeoutMs: tracesTimeout(e),
       tracesHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+      metricsProtocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
       metricsUrl: e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`,
       metricsTimeoutMs: e.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? DEFAULT_OTLP_TIMEOUT_MS,
       metricsHeaders: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_METRICS_HEADERS },

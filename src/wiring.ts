@@ -79,6 +79,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     prometheus: config.metrics.prometheus,
     otlp: config.metrics.otlp
       ? {
+          protocol: config.otlp.metricsProtocol,
           url: config.otlp.metricsUrl,
           intervalMs: config.metrics.intervalMs,
           timeoutMs: config.otlp.metricsTimeoutMs,

@@ -18,8 +18,29 @@ describe('loadConfig(env)', () => {
     assert.equal(c.metricsMaxSeries, 1000);
     assert.equal(c.rateLimit, 0);
     assert.equal(c.otlp.tracesUrl, 'http://localhost:4318/v1/traces');
-    assert.equal(c.otlp.protocol, 'http/json');
+    assert.equal(c.otlp.protocol, 'http/protobuf');
+    assert.equal(c.otlp.metricsProtocol, 'http/protobuf');
     assert.equal(c.traceUrl, undefined);
+  });
+
+  it('OTLP encoding: http/protobuf by default, OTEL_EXPORTER_OTLP_PROTOCOL for both signals, each signal its own', () => {
+    const json = loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    assert.deepEqual([json.otlp.protocol, json.otlp.metricsProtocol], ['http/json', 'http/json']);
+    const mixed = loadConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+    });
+    assert.deepEqual([mixed.otlp.protocol, mixed.otlp.metricsProtocol], ['http/protobuf', 'http/protobuf']);
+    const tracesOnly = loadConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' });
+    assert.deepEqual([tracesOnly.otlp.protocol, tracesOnly.otlp.metricsProtocol], ['http/json', 'http/protobuf']);
+    for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL'])
+      assert.throws(
+        () => loadConfig({ [name]: 'grpc' }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.includes(`${name}: expected http/protobuf or http/json (OTLP over gRPC is not spoken), got "grpc"`),
+      );
   });
 
   it('bounds an export attempt by the outbox lease, so a slow collector is never sent a batch twice', () => {
@@ -40,7 +61,7 @@ describe('loadConfig(env)', () => {
       BRIDGE_BUDGETS: 'proj-a=25;proj-b=2.5',
       BRIDGE_RUN_IDLE_TIMEOUT: '15m',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,team=sre',
       BRIDGE_TRACE_URL: 'http://localhost:16686/trace/{trace_id}',
     });
@@ -51,7 +72,7 @@ describe('loadConfig(env)', () => {
     assert.deepEqual(c.budgets, { 'proj-a': 25, 'proj-b': 2.5 });
     assert.equal(c.runIdleTimeoutMs, 900_000);
     assert.equal(c.otlp.tracesUrl, 'http://collector:4318/v1/traces');
-    assert.equal(c.otlp.protocol, 'http/protobuf');
+    assert.equal(c.otlp.protocol, 'http/json');
     assert.deepEqual(c.resourceAttributes, { 'deployment.environment': 'prod', team: 'sre' });
   });
 

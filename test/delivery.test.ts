@@ -241,18 +241,23 @@ describe('delivery: nothing is lost', () => {
     assert.ok(b.logs.some((l) => l.includes('"bridge stopped"') && l.includes('"outbox_left":0')));
   });
 
-  it('http/protobuf is honoured (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)', async () => {
-    const receiver = await new OtlpReceiver().start();
-    cleanups.push(() => receiver.stop());
-    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' });
-    cleanups.push(() => b.dispose());
-    const id = 'f1a2b3c4-d5e6-4f7a-8b9c-0d1e2f3a4b5c';
-    await b.tool('core_start_run', { project_key: 'proto', agent_id: AGENT_ID, run_id: id });
-    await b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 7 } });
-    await receiver.waitFor((all) => !!rootOf(all.filter((s) => s.traceId === hex(id))), 10_000, 'protobuf root');
-    assert.ok(receiver.requests.every((r) => r.contentType.includes('protobuf')));
-    const root = rootOf(receiver.byTrace(hex(id)))!;
-    assert.equal(root.attributes['gen_ai.usage.input_tokens'], 7);
-    assert.equal(root.resource['service.name'], 'proto');
-  });
+  for (const [protocol, env, contentType] of [
+    ['http/protobuf, the default', {}, 'application/x-protobuf'],
+    ['http/json (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)', { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'application/json'],
+  ] as const)
+    it(`spans go out in ${protocol}`, async () => {
+      const receiver = await new OtlpReceiver().start();
+      cleanups.push(() => receiver.stop());
+      const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
+      cleanups.push(() => b.dispose());
+      const id = 'f1a2b3c4-d5e6-4f7a-8b9c-0d1e2f3a4b5c';
+      await b.tool('core_start_run', { project_key: 'proto', agent_id: AGENT_ID, run_id: id });
+      await b.tool('core_end_run', { run_id: id, status: 'completed', token_usage: { input_tokens: 7 } });
+      await receiver.waitFor((all) => !!rootOf(all.filter((s) => s.traceId === hex(id))), 10_000, `${protocol} root`);
+      assert.ok(receiver.requests.length > 0);
+      assert.deepEqual(new Set(receiver.requests.map((r) => r.contentType)), new Set([contentType]));
+      const root = rootOf(receiver.byTrace(hex(id)))!;
+      assert.equal(root.attributes['gen_ai.usage.input_tokens'], 7);
+      assert.equal(root.resource['service.name'], 'proto');
+    });
 });

@@ -136,17 +136,19 @@ describe('the relay and the collector', () => {
     assert.equal(second.retry_in_ms, 3000);
   });
 
-  test("a dead letter keeps the collector's own message, not only the HTTP reason phrase", async () => {
-    const receiver = await new OtlpReceiver().start();
-    cleanups.push(() => receiver.stop());
-    receiver.answer({ kind: 'status', code: 400 });
-    const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    cleanups.push(() => b.dispose());
-    await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'rejected' });
-    const line = await until('a dead letter', () => logged(b, 'batch dead-lettered')[0]);
-    assert.equal(line.reason, 'HTTP 400: receiver answers 400');
-    const status = await run(process.execPath, [CLI, 'outbox', 'status'], { env: { ...process.env, BRIDGE_DATA_DIR: b.dataDir } });
-    const letter = JSON.parse(status.stdout.trim().split('\n')[1]!) as { reason: string };
-    assert.equal(letter.reason, 'HTTP 400: receiver answers 400');
-  });
+  // a collector words a refusal in the request's encoding: a protobuf or a JSON Status
+  for (const protocol of ['http/protobuf', 'http/json'])
+    test(`a dead letter keeps the collector's own message, not only the HTTP reason phrase (${protocol})`, async () => {
+      const receiver = await new OtlpReceiver().start();
+      cleanups.push(() => receiver.stop());
+      receiver.answer({ kind: 'status', code: 400 });
+      const b = await BridgeProcess.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
+      cleanups.push(() => b.dispose());
+      await b.tool('record_run', { project_key: 'p', agent: 'a', summary: 'rejected' });
+      const line = await until('a dead letter', () => logged(b, 'batch dead-lettered')[0]);
+      assert.equal(line.reason, 'HTTP 400: receiver answers 400');
+      const status = await run(process.execPath, [CLI, 'outbox', 'status'], { env: { ...process.env, BRIDGE_DATA_DIR: b.dataDir } });
+      const letter = JSON.parse(status.stdout.trim().split('\n')[1]!) as { reason: string };
+      assert.equal(letter.reason, 'HTTP 400: receiver answers 400');
+    });
 });

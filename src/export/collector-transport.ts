@@ -37,6 +37,38 @@ export function collectorMessage(body: string): string | undefined {
   return text.slice(0, MAX_BODY_CHARS);
 }
 
+/**
+ * The `message` (field 2) of a protobuf `google.rpc.Status`, the body a collector answers a
+ * refused OTLP/HTTP protobuf request with; undefined when the body is not one.
+ */
+export function protobufStatusMessage(body: Uint8Array): string | undefined {
+  let pos = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    for (let shift = 0; shift < 70 && pos < body.length; shift += 7) {
+      const b = body[pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return undefined;
+  };
+  let message: string | undefined;
+  while (pos < body.length) {
+    const tag = varint();
+    if (tag === undefined) return undefined;
+    const wire = tag & 7;
+    if (wire === 0) {
+      if (varint() === undefined) return undefined;
+    } else if (wire === 2) {
+      const length = varint();
+      if (length === undefined || pos + length > body.length) return undefined;
+      if (tag >>> 3 === 2) message = Buffer.from(body.subarray(pos, pos + length)).toString('utf8');
+      pos += length;
+    } else return undefined; // google.rpc.Status has varint and length-delimited fields only
+  }
+  return message || undefined;
+}
+
 /** `Retry-After` as delay-seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -76,7 +108,8 @@ export class CollectorTransport implements IExporterTransport {
     }
     const body = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
     if (res.ok) return { status: 'success', data: body };
-    const text = Buffer.from(body).toString('utf8');
+    const protobuf = (res.headers.get('content-type') ?? '').includes('protobuf');
+    const text = (protobuf && protobufStatusMessage(body)) || Buffer.from(body).toString('utf8');
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const error = new CollectorRefusal(res.status, res.statusText, text, retryAfterMs);
     return RETRYABLE.has(res.status) ? { status: 'retryable', retryInMillis: retryAfterMs, error } : { status: 'failure', error };

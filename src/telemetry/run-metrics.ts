@@ -1,6 +1,7 @@
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { metrics as sdkMetrics, resources } from '@opentelemetry/sdk-node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,6 +23,8 @@ export interface RunMetricsOptions {
   maxSeries: number;
   prometheus: boolean;
   otlp?: {
+    /** the request encoding, as for traces (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) */
+    protocol: 'http/protobuf' | 'http/json';
     url: string;
     intervalMs: number;
     timeoutMs: number;
@@ -52,7 +55,7 @@ const RUN_ENDINGS = [
 ] as const;
 
 /** The exporter, telling `onExport` how each push ended. */
-function reporting(exporter: OTLPMetricExporter, onExport?: (error: unknown) => void): OTLPMetricExporter {
+function reporting(exporter: sdkMetrics.PushMetricExporter, onExport?: (error: unknown) => void): sdkMetrics.PushMetricExporter {
   if (!onExport) return exporter;
   const exportOnce = exporter.export.bind(exporter);
   exporter.export = (metrics, done) =>
@@ -61,6 +64,12 @@ function reporting(exporter: OTLPMetricExporter, onExport?: (error: unknown) => 
       done(result);
     });
   return exporter;
+}
+
+/** OTLP/HTTP in the configured encoding: protobuf, as for traces, unless http/json is asked for. */
+function otlpMetricExporter(o: NonNullable<RunMetricsOptions['otlp']>): sdkMetrics.PushMetricExporter {
+  const settings = { url: o.url, headers: o.headers, timeoutMillis: o.timeoutMs };
+  return o.protocol === 'http/json' ? new JsonMetricExporter(settings) : new ProtobufMetricExporter(settings);
 }
 
 /** The bridge's metric instruments (docs/architecture.md#metrics), fed by committed tool calls and the relay. */
@@ -95,10 +104,7 @@ export class RunMetrics implements MetricSink {
     if (options.otlp) {
       readers.push(
         new sdkMetrics.PeriodicExportingMetricReader({
-          exporter: reporting(
-            new OTLPMetricExporter({ url: options.otlp.url, headers: options.otlp.headers, timeoutMillis: options.otlp.timeoutMs }),
-            options.otlp.onExport,
-          ),
+          exporter: reporting(otlpMetricExporter(options.otlp), options.otlp.onExport),
           exportIntervalMillis: options.otlp.intervalMs,
           metricProducers,
         }),

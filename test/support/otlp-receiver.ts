@@ -8,6 +8,10 @@ import { OTLP_TRACE_PROTO } from './otlp-proto.js';
 const root = protobuf.parse(OTLP_TRACE_PROTO, { keepCase: false }).root;
 const ExportRequest = root.lookupType('otlp.ExportTraceServiceRequest');
 const ExportResponse = root.lookupType('otlp.ExportTraceServiceResponse');
+/** google.rpc.Status, the body of a refusal in OTLP/HTTP protobuf (details left out) */
+const RpcStatus = protobuf
+  .parse('syntax = "proto3"; message RpcStatus { int32 code = 1; string message = 2; }')
+  .root.lookupType('RpcStatus');
 
 export type Value = string | number | boolean | Value[] | null;
 
@@ -101,12 +105,24 @@ function flatten(req: any): Omit<ReceivedSpan, 'receivedAtMs'>[] {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+/** A refusal as a collector words it: a `Status` ({code, message}) in the request's encoding. */
+function refuse(res: ServerResponse, protobufRequest: boolean, code: number, message: string, retryAfter?: number): void {
+  const retry = retryAfter ? { 'retry-after': String(retryAfter) } : {};
+  if (protobufRequest)
+    res
+      .writeHead(code, { 'content-type': 'application/x-protobuf', ...retry })
+      .end(RpcStatus.encode(RpcStatus.fromObject({ code, message })).finish());
+  else res.writeHead(code, { 'content-type': 'application/json', ...retry }).end(JSON.stringify({ code, message }));
+}
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** every request seen, with the answer given */
   readonly requests: { contentType: string; spans: number; answered: number }[] = [];
   /** the headers of every request to /v1/traces */
   readonly headers: IncomingMessage['headers'][] = [];
+  /** every request to /v1/metrics (answered 200, not decoded) */
+  readonly metricsRequests: { contentType: string; body: Buffer }[] = [];
   private server: Server;
   private sockets = new Set<Socket>();
   private mode: Mode = { kind: 'ok' };
@@ -148,8 +164,16 @@ export class OtlpReceiver {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const contentType = req.headers['content-type'] ?? '';
+    const protobufRequest = contentType.includes('protobuf');
+    if (req.url === '/v1/metrics') {
+      this.metricsRequests.push({ contentType, body });
+      // an empty ExportMetricsServiceResponse, in the request's encoding
+      if (protobufRequest) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      return;
+    }
     if (req.url !== '/v1/traces') {
-      res.writeHead(req.url === '/v1/metrics' ? 200 : 404).end('{}');
+      res.writeHead(404).end('{}');
       return;
     }
     this.headers.push(req.headers);
@@ -157,25 +181,21 @@ export class OtlpReceiver {
     if (mode.kind === 'hang') return; // never answer
     let decoded: Omit<ReceivedSpan, 'receivedAtMs'>[];
     try {
-      decoded = contentType.includes('protobuf')
+      decoded = protobufRequest
         ? flatten(ExportRequest.toObject(ExportRequest.decode(body), { longs: String, bytes: Array, defaults: false }))
         : flatten(JSON.parse(body.toString('utf8')));
     } catch (err) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(err) }));
+      refuse(res, protobufRequest, 400, String(err));
       return;
     }
     if (mode.kind === 'max_spans' && decoded.length > mode.max) {
       this.requests.push({ contentType, spans: decoded.length, answered: 413 });
-      res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"too large"}');
+      refuse(res, protobufRequest, 413, 'too large');
       return;
     }
     if (mode.kind === 'status') {
       this.requests.push({ contentType, spans: decoded.length, answered: mode.code });
-      res.writeHead(mode.code, {
-        'content-type': 'application/json',
-        ...(mode.retryAfter ? { 'retry-after': String(mode.retryAfter) } : {}),
-      });
-      res.end(JSON.stringify({ code: mode.code, message: `receiver answers ${mode.code}` }));
+      refuse(res, protobufRequest, mode.code, `receiver answers ${mode.code}`, mode.retryAfter);
       return;
     }
     this.requests.push({ contentType, spans: decoded.length, answered: 200 });
@@ -183,7 +203,7 @@ export class OtlpReceiver {
     this.spans.push(...decoded.map((span) => ({ ...span, receivedAtMs })));
     const answer = mode.kind === 'partial' ? { partialSuccess: { rejectedSpans: String(mode.rejected), errorMessage: mode.message } } : {};
     // a collector answers in the request's encoding
-    if (contentType.includes('protobuf'))
+    if (protobufRequest)
       res
         .writeHead(200, { 'content-type': 'application/x-protobuf' })
         .end(ExportResponse.encode(ExportResponse.fromObject(answer)).finish());

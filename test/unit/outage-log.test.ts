@@ -124,6 +124,7 @@ describe('export outage log', () => {
       maxSeries: 10,
       prometheus: false,
       otlp: {
+        protocol: 'http/protobuf',
         url: `http://127.0.0.1:${port}/v1/metrics`,
         intervalMs: 100,
         timeoutMs: 200,
