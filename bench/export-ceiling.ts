@@ -21,7 +21,7 @@ const materializer = new SpanMaterializer({}, 'bench');
 const spans = rows.map((r) => materializer.toReadable(r.span));
 const exporter = createReadableSpanExporter(
   { url: `${spec.receiverUrl}/v1/traces`, timeoutMillis: 10_000, headers: {} },
-  spec.protocol ?? 'http/json',
+  spec.protocol ?? 'http/protobuf',
 );
 // warm-up batch, not timed
 await exporter.export(spans.slice(0, spec.batchSize));

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A lean OTLP/HTTP trace receiver for benchmarks: it counts spans without decoding them, so the
  * receiver is not the bottleneck — a JSON body by scanning for a per-span key, a protobuf body by
- * walking its length-delimited fields down to ScopeSpans.spans. Only JSON bodies that hold a root
- * span (`invoke_agent`) are parsed, to time their arrival per trace id.
+ * walking its length-delimited fields down to ScopeSpans.spans. Root spans (`invoke_agent`) are
+ * timed per trace id: a JSON body holding one is parsed, a protobuf span's name is compared in place.
  */
 export class OtlpCounter {
   spans = 0;
@@ -58,8 +58,11 @@ export class OtlpCounter {
       const raw = Buffer.concat(chunks);
       const now = performance.now();
       let n: number;
-      if (String(req.headers['content-type']).includes('protobuf')) n = protobufSpans(raw);
-      else {
+      if (String(req.headers['content-type']).includes('protobuf')) {
+        n = protobufSpans(raw, (traceId) => {
+          if (!this.roots.has(traceId)) this.roots.set(traceId, now);
+        });
+      } else {
         const body = raw.toString('utf8');
         n = countOf(body, '"startTimeUnixNano"');
         if (body.includes('"invoke_agent')) this.noteRoots(body, now);
@@ -116,11 +119,27 @@ function eachField(buf: Buffer, start: number, end: number, on: (field: number, 
   }
 }
 
-/** Spans in an ExportTraceServiceRequest: resource_spans (1) → scope_spans (2) → spans (2). */
-function protobufSpans(buf: Buffer): number {
+const INVOKE_AGENT = Buffer.from('invoke_agent');
+
+/**
+ * Spans in an ExportTraceServiceRequest: resource_spans (1) → scope_spans (2) → spans (2); `onRoot`
+ * gets the hex trace id (Span field 1) of each span whose name (field 5) starts with invoke_agent.
+ */
+export function protobufSpans(buf: Buffer, onRoot?: (traceId: string) => void): number {
   let n = 0;
+  const span = (from: number, to: number) => {
+    n++;
+    if (!onRoot) return;
+    let traceId = '';
+    let root = false;
+    eachField(buf, from, to, (f, a, b) => {
+      if (f === 1) traceId = buf.toString('hex', a, b);
+      else if (f === 5) root = buf.subarray(a, b).subarray(0, INVOKE_AGENT.length).equals(INVOKE_AGENT);
+    });
+    if (root) onRoot(traceId);
+  };
   eachField(buf, 0, buf.length, (f, a, b) => {
-    if (f === 1) eachField(buf, a, b, (rf, ra, rb) => rf === 2 && eachField(buf, ra, rb, (sf) => sf === 2 && n++));
+    if (f === 1) eachField(buf, a, b, (rf, ra, rb) => rf === 2 && eachField(buf, ra, rb, (sf, sa, sb) => sf === 2 && span(sa, sb)));
   });
   return n;
 }

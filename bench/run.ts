@@ -142,7 +142,7 @@ const resultsFile = join(BENCH_DIR, 'results', `${at.slice(0, 10)}${full ? '' : 
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(
-  `\n${table}\n\nbaselines: bare express 5 (plain node, NODE_ENV=production, same POST, same load, measured right before each store's load); OpenTelemetry JS's exporter alone on the same records; the OTel SDK's batch processor at the same interval; RSS at 0 open runs; OTel SDK in the agent; plain prose for redaction.\n`,
+  `\n${table}\n\nbaselines: bare express 5 (plain node, NODE_ENV=production, same POST, same load, taken in turn with each store's load, medians of the rounds); OpenTelemetry JS's exporter alone on the same records; the OTel SDK's batch processor at the same interval; RSS at 0 open runs; OTel SDK in the agent; plain prose for redaction.\n`,
 );
 process.stdout.write(
   `${hostname()}: ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start; total ${out.totalS.toFixed(0)} s; ${resultsFile} written\n`,

@@ -152,19 +152,24 @@ export async function postgresSection(ctx: SectionContext): Promise<Section & { 
   };
 }
 
-/** The relay draining a 100k outbox, per protocol, against OpenTelemetry JS's exporter alone. */
+/**
+ * The relay draining a 100k outbox, per protocol, against OpenTelemetry JS's exporter alone. The
+ * target is the default protocol's (http/protobuf: stored spans joined as they are); http/json,
+ * which decodes every span and writes it again, is shown beside it.
+ */
 export async function relaySection(ctx: SectionContext): Promise<Section> {
   ctx.log('relay: 100k spans from a filled outbox, http/protobuf and http/json');
   const figures = await exportFromOutbox(ctx.counter, ctx.receiverUrl, ctx.env, ['http/protobuf', 'http/json']);
   const rows: Row[] = [];
   for (const e of figures) {
+    const targeted = e.protocol === 'http/protobuf';
     rows.push([
-      `relay spans/s, 100k outbox, ${e.protocol}`,
+      `relay spans/s, 100k outbox, ${e.protocol}${targeted ? ' (default)' : ''}`,
       f(e.spansPerS),
       f(e.ceiling.spansPerS),
       x(e.spansPerS / e.ceiling.spansPerS),
-      `≥ ${f(TARGETS.relaySpansPerS)}/s`,
-      e.spansPerS >= TARGETS.relaySpansPerS,
+      targeted ? `≥ ${f(TARGETS.relaySpansPerS)}/s` : '',
+      targeted ? e.spansPerS >= TARGETS.relaySpansPerS : null,
     ]);
     rows.push([`relay CPU µs/span (all threads), ${e.protocol}`, e.cpuUsPerSpan.toFixed(1), '', '', '', null]);
   }

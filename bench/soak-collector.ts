@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { protobufSpans } from './otlp-counter.js';
 
 /**
- * The soak's OTLP/HTTP JSON receiver, which goes down on a schedule: `down()` closes its port and
+ * The soak's OTLP/HTTP receiver, which goes down on a schedule: `down()` closes its port and
  * every connection (the bridge sees connection refused), `up()` listens on the same port again.
- * It counts spans by scanning bodies for a per-span key, without decoding them.
+ * It counts spans without decoding them: protobuf by walking its fields, JSON by a per-span key.
  */
 export class SoakCollector {
   spans = 0;
@@ -44,8 +45,12 @@ export class SoakCollector {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      for (let i = body.indexOf('"startTimeUnixNano"'); i !== -1; i = body.indexOf('"startTimeUnixNano"', i + 1)) this.spans++;
+      const raw = Buffer.concat(chunks);
+      if (String(req.headers['content-type']).includes('protobuf')) this.spans += protobufSpans(raw);
+      else {
+        const body = raw.toString('utf8');
+        for (let i = body.indexOf('"startTimeUnixNano"'); i !== -1; i = body.indexOf('"startTimeUnixNano"', i + 1)) this.spans++;
+      }
       this.lastAt = performance.now();
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });

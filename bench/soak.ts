@@ -87,7 +87,6 @@ export async function soakBench(): Promise<{ table: string; missed: string[] }> 
   const url = await collector.up();
   const env = {
     OTEL_EXPORTER_OTLP_ENDPOINT: url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     BRIDGE_EXPORT_INTERVAL_MS: '1000',
     BRIDGE_RETRY_MAX_BACKOFF: '2s',
     BRIDGE_RUN_RETENTION: retention,
