@@ -412,6 +412,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
           ['a1'],
         );
       });
+      it('acknowledges a run of consecutive ids without touching the rows around it', async () => {
+        await store().ackOutbox((await store().claimOutbox('relay-c', 10, 1, T0 + 200_000)).map((r) => r.id));
+        await enqueue(
+          store(),
+          ['b0', 'b1', 'b2', 'b3', 'b4'].map((n) => makeSpan('run-b', n)),
+          T0,
+        );
+        const rows = await store().claimOutbox('relay-a', 10, 30_000, T0 + 1);
+        await store().ackOutbox(rows.slice(1, 4).map((r) => r.id));
+        const left = await store().claimOutbox('relay-b', 10, 30_000, T0 + 40_000);
+        assert.deepEqual(
+          left.map((r) => r.span.name),
+          ['b0', 'b4'],
+        );
+      });
     });
 
     withStore('dead letters', (store) => {

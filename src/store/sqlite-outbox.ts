@@ -51,7 +51,15 @@ export class SqliteOutbox {
   }
 
   ack(ids: number[]): void {
-    this.stmts.ackMany.run(JSON.stringify(ids));
+    let min = Infinity;
+    let max = -Infinity;
+    for (const id of ids) {
+      if (id < min) min = id;
+      if (id > max) max = id;
+    }
+    // ids are distinct: n of them spanning n integers are every id of the range, deleted in one seek
+    if (ids.length > 0 && max - min + 1 === ids.length) this.stmts.ackRange.run(min, max);
+    else this.stmts.ackMany.run(JSON.stringify(ids));
     this.release(ids);
   }
 

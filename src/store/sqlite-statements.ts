@@ -43,6 +43,7 @@ type PlainStatement =
   | 'putIdem'
   | 'ack'
   | 'ackMany'
+  | 'ackRange'
   | 'retry'
   | 'begin'
   | 'commit'
@@ -128,6 +129,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     dueBatchExcept: db.prepare<[number, string, number], DueBatchRow>(dueBatchSql('AND id NOT IN (SELECT value FROM json_each(?))')),
     ack: db.prepare('DELETE FROM outbox WHERE id = ?'),
     ackMany: db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
+    ackRange: db.prepare('DELETE FROM outbox WHERE id BETWEEN ? AND ?'),
     retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?'),
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
