@@ -54,6 +54,8 @@ def start_bridge(receiver: OtlpReceiver, data_dir: Path, extra_env: dict[str, st
         "BRIDGE_EXPORT_INTERVAL_MS": "50",
         "BRIDGE_RETRY_MAX_BACKOFF": "500ms",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        # the test receiver reads OTLP/JSON; the default encoding is http/protobuf
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
         "OTEL_METRICS_EXPORTER": "prometheus",
         "BRIDGE_LOG_LEVEL": "info",
         **(extra_env or {}),
