@@ -36,15 +36,28 @@ const ENDED_OLDEST_FIRST = ENDED_STATUSES.map(
   (status, i) => `SELECT * FROM (SELECT run_id FROM runs WHERE status = '${status}' AND last_activity_at < $1
      ORDER BY last_activity_at LIMIT $2) s${i}`,
 ).join(' UNION ALL ');
+/*
+ * A batch's rows are picked by `= ANY(ARRAY(subquery))`, never `IN (subquery)`: the array is an
+ * InitPlan run once, then an index look-up per row. With `IN`, the generic plan Postgres keeps for
+ * a prepared statement after a few runs is a hash join over a sequential scan of the whole table
+ * (every outbox row read on every claim). test/store-postgres.test.ts checks the generic plans.
+ */
 export const DELETE_ENDED_RUNS = `WITH gone AS (
-    DELETE FROM runs WHERE run_id IN (SELECT run_id FROM (${ENDED_OLDEST_FIRST}) ended LIMIT $2)
+    DELETE FROM runs WHERE run_id = ANY(ARRAY(SELECT run_id FROM (${ENDED_OLDEST_FIRST}) ended LIMIT $2))
       AND pg_try_advisory_xact_lock(${RUN_LOCK_SPACE}, hashtext(run_id))
     RETURNING run_id),
-  events AS (DELETE FROM run_events WHERE run_id IN (SELECT run_id FROM gone)),
-  usage AS (DELETE FROM run_usage WHERE run_id IN (SELECT run_id FROM gone))
+  events AS (DELETE FROM run_events WHERE run_id = ANY(ARRAY(SELECT run_id FROM gone))),
+  usage AS (DELETE FROM run_usage WHERE run_id = ANY(ARRAY(SELECT run_id FROM gone)))
   SELECT COUNT(*)::int AS n FROM gone`;
-export const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid IN
-  (SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+export const PURGE_IDEMPOTENCY_BATCH = `DELETE FROM idempotency WHERE ctid = ANY(ARRAY(
+  SELECT ctid FROM idempotency WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))`;
+/** Leases due outbox rows: $1 owner, $2 lease end, $3 now, $4 how many. */
+export const CLAIM_OUTBOX = `WITH claimed AS (
+    UPDATE outbox SET lease_owner = $1, lease_until = $2
+    WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                         ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED))
+    RETURNING ${OUTBOX_COLS}, next_attempt_at)
+  SELECT ${OUTBOX_COLS} FROM claimed ORDER BY next_attempt_at, id`;
 
 type OutboxDbRow = Pick<OutboxRow, 'run_id' | 'created_at' | 'attempts'> & { id: string; span: Buffer };
 type DeadDbRow = OutboxDbRow & Pick<DeadLetterRow, 'dead_at' | 'reason'>;
@@ -158,15 +171,7 @@ export class PostgresStore implements RunStore {
 
   async claimOutbox(owner: string, limit: number, leaseMs: number, now: number): Promise<OutboxRow[]> {
     // Named (prepared), like the relay's other frequent statements: parsed and planned once per connection.
-    const claim = named(
-      `WITH claimed AS (
-         UPDATE outbox SET lease_owner = $1, lease_until = $2
-         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
-                      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING ${OUTBOX_COLS}, next_attempt_at)
-       SELECT ${OUTBOX_COLS} FROM claimed ORDER BY next_attempt_at, id`,
-      [owner, now + leaseMs, now, limit],
-    );
+    const claim = named(CLAIM_OUTBOX, [owner, now + leaseMs, now, limit]);
     const { rows } = await this.pool.query<OutboxDbRow>(claim);
     return rows.map(toOutboxRow);
   }
