@@ -6,6 +6,9 @@ import { OutageLog } from './outage-log.js';
 import type { RowExporter, RowExportOutcome } from './row-exporter.js';
 import { classify } from './span-exporter.js';
 
+/** Batches exported at once by one relay pass (docs/architecture.md#delivery). */
+const BATCHES_IN_FLIGHT = 2;
+
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
@@ -92,14 +95,35 @@ export class OutboxRelay {
         this.options.onExported?.('expired', expired);
       }
     }
-    for (;;) {
-      // a margin before the store's lease runs out, measured on this process's monotonic clock
-      const leaseEnd = performance.now() + this.options.leaseMs * 0.9;
-      const rows = await this.options.store.claimOutbox(this.owner, this.options.batchSize, this.options.leaseMs, this.now());
-      if (rows.length === 0) break;
-      const delivered = await this.exportRows(rows, leaseEnd);
-      if (!delivered || rows.length < this.options.batchSize) break;
+    // up to BATCHES_IN_FLIGHT batches at once: the next claim (and the last batch's ack) overlaps
+    // the export of the one before, instead of the store and the collector waiting on each other
+    const inFlight = new Set<Promise<void>>();
+    let failed = false;
+    let error: unknown;
+    try {
+      for (;;) {
+        // a margin before the store's lease runs out, measured on this process's monotonic clock
+        const leaseEnd = performance.now() + this.options.leaseMs * 0.9;
+        const rows = await this.options.store.claimOutbox(this.owner, this.options.batchSize, this.options.leaseMs, this.now());
+        if (rows.length === 0) break;
+        const exported: Promise<void> = this.exportRows(rows, leaseEnd)
+          .then(
+            (delivered) => void (failed ||= !delivered),
+            (err: unknown) => {
+              failed = true;
+              error ??= err;
+            },
+          )
+          .finally(() => inFlight.delete(exported));
+        inFlight.add(exported);
+        if (rows.length < this.options.batchSize) break;
+        if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+        if (failed) break;
+      }
+    } finally {
+      await Promise.all(inFlight); // none rejects: a failure is kept in `error`
     }
+    if (error !== undefined) throw error;
     await this.refreshStats();
   }
 

@@ -202,4 +202,42 @@ describe('OutboxRelay', () => {
     await relayWith(exporter, 2).tick();
     assert.deepEqual(exporter.batches, [['a', 'b'], ['c', 'd'], ['e']]);
   });
+
+  it('keeps two batches out at once, never the same row twice, and stops claiming after a batch to retry', async () => {
+    await enqueue('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
+    let out = 0;
+    let mostOut = 0;
+    const release: (() => void)[] = [];
+    const exporter: RowExporter & { batches: string[][] } = {
+      batches: [],
+      async export(rows) {
+        const names = rows.map((r) => r.span.name);
+        this.batches.push(names);
+        mostOut = Math.max(mostOut, ++out);
+        await new Promise<void>((resolve) => release.push(resolve));
+        out--;
+        // the second batch fails: the collector is overloaded
+        return names.includes('c') ? { ok: false, status: 503, message: 'overloaded' } : { ok: true };
+      },
+      async shutdown() {},
+    };
+    const pass = relayWith(exporter, 2).tick();
+    for (let i = 0; i < 20 && (release.length > 0 || exporter.batches.length < 3); i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      release.shift()?.();
+    }
+    await pass;
+    assert.equal(mostOut, 2, 'two batches out at once, no more');
+    assert.deepEqual(exporter.batches.slice(0, 2), [
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    const sent = exporter.batches.flat();
+    assert.equal(new Set(sent).size, sent.length, 'no row claimed twice');
+    assert.ok(exporter.batches.length <= 3, `claiming stops after the failed batch: ${JSON.stringify(exporter.batches)}`);
+    // acked: a, b (and the third batch, if it went out before the failure was known); c, d wait for their retry
+    const left = new Set((await store.claimOutbox('check', 10, 1, clock.time + 3_600_000)).map((r) => r.span.name));
+    assert.ok(left.has('c') && left.has('d') && !left.has('a') && !left.has('b'), [...left].join(','));
+    assert.equal(left.size, 8 - 2 - (exporter.batches.length === 3 ? 2 : 0));
+  });
 });
