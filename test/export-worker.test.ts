@@ -8,8 +8,18 @@ import { WorkerRowExporter } from '../dist/export/worker-exporter.js';
 import { encodeStoredSpan } from '../dist/telemetry/otlp-span.js';
 import { makeSpan } from './store-contract.js';
 
-const T1 = Date.UTC(2026, 5, 1, 12, 0, 0, 250);
 import { OtlpReceiver } from './support/otlp-receiver.js';
+
+const T1 = Date.UTC(2026, 5, 1, 12, 0, 0, 250);
+
+/** An export worker sending to the receiver, as the bridge starts one (one resource attribute of its own). */
+function workerExporter(receiver: OtlpReceiver, protocol: 'http/protobuf' | 'http/json'): WorkerRowExporter {
+  const settings = { url: `${receiver.url}/v1/traces`, protocol, timeoutMs: 10_000, headers: {}, version: 'test' };
+  return new WorkerRowExporter(
+    { ...settings, resourceAttributes: { 'deployment.environment.name': 'test' }, logLevel: 'silent' },
+    createLogger('silent'),
+  );
+}
 
 /** rows as earlier versions stored them (JSON text): the worker encodes them on read */
 const rows = (names: string[]) => names.map((n, i) => new StoredOutboxRow(i + 1, 'run-w', 0, 0, JSON.stringify(makeSpan('run-w', n))));
@@ -20,18 +30,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     let exporter: WorkerRowExporter;
     before(async () => {
       receiver = await new OtlpReceiver().start();
-      exporter = new WorkerRowExporter(
-        {
-          url: `${receiver.url}/v1/traces`,
-          protocol,
-          timeoutMs: 10_000,
-          headers: {},
-          resourceAttributes: { 'deployment.environment.name': 'test' },
-          version: 'test',
-          logLevel: 'silent',
-        },
-        createLogger('silent'),
-      );
+      exporter = workerExporter(receiver, protocol);
     });
     after(async () => {
       await exporter.shutdown();
@@ -76,18 +75,7 @@ describe('export worker thread', () => {
   let exporter: WorkerRowExporter;
   before(async () => {
     receiver = await new OtlpReceiver().start();
-    exporter = new WorkerRowExporter(
-      {
-        url: `${receiver.url}/v1/traces`,
-        protocol: 'http/json',
-        timeoutMs: 10_000,
-        headers: {},
-        resourceAttributes: { 'deployment.environment.name': 'test' },
-        version: 'test',
-        logLevel: 'silent',
-      },
-      createLogger('silent'),
-    );
+    exporter = workerExporter(receiver, 'http/json');
   });
   after(async () => {
     await exporter.shutdown();

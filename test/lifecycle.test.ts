@@ -32,6 +32,30 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: numb
   return cond();
 }
 
+/**
+ * `npm start` on port, in its own process group (so the test can see, and clean up, every process
+ * npm starts), collecting its output in logs.
+ */
+function startNpm(port: number, logs: string[]): { npm: ChildProcess; exited: Promise<number | null> } {
+  const npm = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? tempDir(),
+      BRIDGE_PORT: String(port),
+      BRIDGE_DATA_DIR: tempDir(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      BRIDGE_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_S}s`,
+    },
+  });
+  npm.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+  npm.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  return { npm, exited };
+}
+
 const answers = (url: string) =>
   fetch(`${url}/healthz`).then(
     (r) => r.ok,
@@ -49,23 +73,9 @@ describe('npm start', () => {
     const url = `http://127.0.0.1:${port}`;
     const builtAt = statSync(CLI).mtimeMs;
     const logs: string[] = [];
-    // its own process group, so the test can see (and clean up) every process npm starts
-    npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? tempDir(),
-        BRIDGE_PORT: String(port),
-        BRIDGE_DATA_DIR: tempDir(),
-        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
-        BRIDGE_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_S}s`,
-      },
-    });
-    npm.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
-    npm.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-    const exited = new Promise<number | null>((resolve) => npm!.once('exit', (code) => resolve(code)));
+    const started = startNpm(port, logs);
+    npm = started.npm;
+    const exited = started.exited;
     assert.ok(await waitUntil(() => answers(url), 30_000), `npm start serves /healthz:\n${logs.join('')}`);
     assert.equal(statSync(CLI).mtimeMs, builtAt, 'dist/ is current, so npm start did not compile it again');
     assert.doesNotMatch(logs.join(''), /> tsc /);
@@ -98,22 +108,9 @@ describe('npm start under Ctrl-C (SIGINT to the whole process group)', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const logs: string[] = [];
-    npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? tempDir(),
-        BRIDGE_PORT: String(port),
-        BRIDGE_DATA_DIR: tempDir(),
-        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
-        BRIDGE_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_S}s`,
-      },
-    });
-    npm.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
-    npm.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
-    const exited = new Promise<number | null>((resolve) => npm!.once('exit', (code) => resolve(code)));
+    const started = startNpm(port, logs);
+    npm = started.npm;
+    const exited = started.exited;
     assert.ok(await waitUntil(() => answers(url), 30_000), `npm start serves /healthz:\n${logs.join('')}`);
     // a span waiting in the outbox, so the drain has something to do
     const r = await fetch(`${url}/v1/tools/record_run`, {

@@ -3,10 +3,7 @@ import type { GenAiOperationEffect } from '../runs/effects.js';
 import { ATTR } from './attributes.js';
 import { GEN_AI, GEN_AI_METRICS, GEN_AI_TOKEN_TYPE } from './genai-conventions.js';
 import type { LabelCap } from './label-cap.js';
-import type { HistogramTable, PreAggregatedMetrics } from './pre-aggregated-metrics.js';
-
-/** Joins label values into a series key (the unit separator never occurs in a capped label value). */
-const key = (...values: (string | undefined)[]): string => values.join('\u001f');
+import { seriesKey as key, type HistogramTable, type PreAggregatedMetrics } from './pre-aggregated-metrics.js';
 
 /**
  * The GenAI conventions' metrics beside the `oprelay.*` series (docs/architecture.md#metrics):

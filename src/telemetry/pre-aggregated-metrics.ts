@@ -9,6 +9,9 @@ export interface Descriptor {
   unit: string;
 }
 
+/** A series key from its label values (the unit separator never occurs in a capped label value). */
+export const seriesKey = (...values: (string | undefined)[]): string => values.join('\u001f');
+
 /** Series per metric at most, as the SDK's own default; further label sets go to one overflow series. */
 export const MAX_SERIES_PER_METRIC = 2000;
 const OVERFLOW_KEY = '\u0000overflow';

@@ -11,7 +11,7 @@ import { ATTR, BRIDGE_SERVICE_NAME, EXPORT_RESULTS, METRIC } from './attributes.
 import { GEN_AI_SCHEMA_URL } from './genai-conventions.js';
 import { GenAiMetrics } from './genai-metrics.js';
 import { LabelCap } from './label-cap.js';
-import { PreAggregatedMetrics, type CounterTable } from './pre-aggregated-metrics.js';
+import { PreAggregatedMetrics, seriesKey, type CounterTable } from './pre-aggregated-metrics.js';
 
 export interface GaugeSource {
   activeRuns(): Promise<Map<string, ActiveRuns>>;
@@ -187,34 +187,36 @@ export class RunMetrics implements MetricSink {
 
   apply(effects: MetricEffect[]): void {
     for (const e of effects) {
-      const base: Attributes = { [ATTR.projectKey]: this.project(e.project) };
+      const project = this.project(e.project);
+      const base = (): Attributes => ({ [ATTR.projectKey]: project });
       switch (e.kind) {
         case 'run_started':
-          this.c.started.add(1, base);
+          this.c.started.add(1, base());
           break;
         case 'run_ended':
-          this.c.ended.add(1, { ...base, [ATTR.runEndedStatus]: e.status, [ATTR.runEndedReason]: e.reason });
-          this.c.duration.record(e.durationS, { ...base, [ATTR.runEndedStatus]: e.status });
+          this.c.ended.add(1, { ...base(), [ATTR.runEndedStatus]: e.status, [ATTR.runEndedReason]: e.reason });
+          this.c.duration.record(e.durationS, { ...base(), [ATTR.runEndedStatus]: e.status });
           break;
         case 'usage': {
           const model = this.cap.value(ATTR.genAiRequestModel, e.model || 'unknown');
-          const series = `${base[ATTR.projectKey] as string}\u001f${model}`;
-          const a = () => ({ ...base, [ATTR.genAiRequestModel]: model });
+          const labels = (tokenType?: string): Attributes => ({
+            ...base(),
+            [ATTR.genAiRequestModel]: model,
+            ...(tokenType ? { [ATTR.genAiTokenType]: tokenType } : {}),
+          });
           const now = Date.now();
           const d = e.delta;
-          if (d.input_tokens)
-            this.c.tokens.add(d.input_tokens, `${series}\u001finput`, () => ({ ...a(), [ATTR.genAiTokenType]: 'input' }), now);
-          if (d.output_tokens)
-            this.c.tokens.add(d.output_tokens, `${series}\u001foutput`, () => ({ ...a(), [ATTR.genAiTokenType]: 'output' }), now);
-          if (d.cost_usd) this.c.cost.add(d.cost_usd, series, a, now);
-          if (d.llm_calls) this.c.llmCalls.add(d.llm_calls, series, a, now);
+          if (d.input_tokens) this.c.tokens.add(d.input_tokens, seriesKey(project, model, 'input'), () => labels('input'), now);
+          if (d.output_tokens) this.c.tokens.add(d.output_tokens, seriesKey(project, model, 'output'), () => labels('output'), now);
+          if (d.cost_usd) this.c.cost.add(d.cost_usd, seriesKey(project, model), labels, now);
+          if (d.llm_calls) this.c.llmCalls.add(d.llm_calls, seriesKey(project, model), labels, now);
           break;
         }
         case 'failure':
-          this.c.failures.add(1, { ...base, [ATTR.errorType]: this.cap.value(ATTR.errorType, e.errorType) });
+          this.c.failures.add(1, { ...base(), [ATTR.errorType]: this.cap.value(ATTR.errorType, e.errorType) });
           break;
         case 'genai_operation':
-          this.genAi.record(e, base[ATTR.projectKey] as string);
+          this.genAi.record(e, project);
           break;
       }
     }

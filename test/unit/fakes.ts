@@ -1,7 +1,7 @@
 import type { OutboxStore } from '../../src/export/outbox-relay.js';
 import type { Logger } from '../../src/log.js';
 import type { MetricEffect, MetricSink } from '../../src/runs/effects.js';
-import type { SpanRecord } from '../../src/telemetry/span-record.js';
+import { SPAN_KIND, spanRecord, type SpanRecord } from '../../src/telemetry/span-record.js';
 
 /** A clock the test moves by hand. */
 export class FakeClock {
@@ -35,4 +35,20 @@ export async function drainOutbox(store: Pick<OutboxStore, 'claimOutbox' | 'ackO
   const rows = await store.claimOutbox('test-drain', 10_000, 60_000, now);
   await store.ackOutbox(rows.map((r) => r.id));
   return rows.map((r) => r.span);
+}
+
+/** A span for outbox tests: one run of project `shop`, its span id made from its name. */
+export function outboxSpan(name: string, attributes: SpanRecord['attributes'] = {}): SpanRecord {
+  return spanRecord({
+    project_key: 'shop',
+    trace_id: '0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
+    span_id: Buffer.from(name).toString('hex').padEnd(16, '0').slice(0, 16),
+    parent_span_id: null,
+    trace_flags: 1,
+    name,
+    kind: SPAN_KIND.INTERNAL,
+    start: 1,
+    end: 2,
+    attributes: { 'oprelay.run.id': '0b7e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b', ...attributes },
+  });
 }

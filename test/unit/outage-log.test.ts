@@ -6,8 +6,7 @@ import { RunMetrics } from '../../src/telemetry/run-metrics.js';
 import { OutboxRelay } from '../../src/export/outbox-relay.js';
 import type { RowExporter, RowExportOutcome } from '../../src/export/row-exporter.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { SPAN_KIND, spanRecord } from '../../src/telemetry/span-record.js';
-import { FakeClock, RecordingLog } from './fakes.js';
+import { FakeClock, outboxSpan as span, RecordingLog } from './fakes.js';
 
 // A collector outage in the relay's log: one warning when it starts (the error, the attempts, the
 // outbox depth), debug lines while it lasts, one line when delivery resumes.
@@ -19,20 +18,6 @@ class SwitchableExporter implements RowExporter {
   }
   async shutdown(): Promise<void> {}
 }
-
-const span = (name: string) =>
-  spanRecord({
-    project_key: 'shop',
-    trace_id: '0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
-    span_id: name.padEnd(16, '0').slice(0, 16),
-    parent_span_id: null,
-    trace_flags: 1,
-    name,
-    kind: SPAN_KIND.INTERNAL,
-    start: 1,
-    end: 2,
-    attributes: { 'oprelay.run.id': '0b7e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b' },
-  });
 
 let store: MemoryStore;
 let clock: FakeClock;

@@ -5,8 +5,7 @@ import type { ExportResult } from '../../src/telemetry/attributes.js';
 import type { RowExporter, RowExportOutcome } from '../../src/export/row-exporter.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { OutboxRow } from '../../src/store/run-store.js';
-import { SPAN_KIND, spanRecord, type SpanRecord } from '../../src/telemetry/span-record.js';
-import { FakeClock, RecordingLog } from './fakes.js';
+import { FakeClock, outboxSpan as span, RecordingLog } from './fakes.js';
 
 // OutboxRelay in-process: a memory store, a fake exporter answering what each test scripts, a
 // clock moved by hand. Each tick() is one relay pass.
@@ -21,21 +20,6 @@ class ScriptedExporter implements RowExporter {
     return this.answer(names);
   }
   async shutdown(): Promise<void> {}
-}
-
-function span(name: string, attributes: SpanRecord['attributes'] = {}): SpanRecord {
-  return spanRecord({
-    project_key: 'shop',
-    trace_id: '0b7e6f2a1c3d4e5f8a9b0c1d2e3f4a5b',
-    span_id: Buffer.from(name).toString('hex').padEnd(16, '0').slice(0, 16),
-    parent_span_id: null,
-    trace_flags: 1,
-    name,
-    kind: SPAN_KIND.INTERNAL,
-    start: 1,
-    end: 2,
-    attributes: { 'oprelay.run.id': '0b7e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b', ...attributes },
-  });
 }
 
 let store: MemoryStore;
