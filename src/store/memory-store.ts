@@ -69,9 +69,16 @@ export class MemoryStore implements RunStore {
         if (!list) staged.events.set(runId, (list = [...(this.events.get(runId) ?? [])]));
         return list;
       };
+      const held = new Map<string, RunRecord | null>();
       const tx: StoreTx = {
-        getRun: async (runId) => clone(staged.runs.get(runId) ?? this.runs.get(runId) ?? null),
-        saveRun: async (run) => void staged.runs.set(run.run_id, clone(run)),
+        getRun: async (runId) => {
+          if (!held.has(runId)) held.set(runId, clone(staged.runs.get(runId) ?? this.runs.get(runId) ?? null));
+          return held.get(runId)!;
+        },
+        saveRun: async (run) => {
+          staged.runs.set(run.run_id, clone(run));
+          held.set(run.run_id, run);
+        },
         enqueue: async (spans, now) => {
           for (const span of spans) staged.spans.push({ span: clone(span), now });
         },

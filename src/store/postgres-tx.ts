@@ -15,8 +15,10 @@ const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
  * leaves nothing behind: its writes are dropped.
  */
 export class PostgresTx implements StoreTx {
-  /** Documents known exactly: the locked run as read under the lock, and runs saved here. */
-  private known = new Map<string, string | null>();
+  /** The locked run's document as read under the lock (null: no such run yet). */
+  private readonly lockedDoc = new Map<string, string | null>();
+  /** Each run as this call holds it: read once, then the same object (see StoreTx.getRun). */
+  private readonly held = new Map<string, RunRecord | null>();
   readonly runs = new Map<string, ReturnType<typeof runColumns>>();
   readonly outbox: { run_id: string | null; at: number; span: Buffer }[] = [];
   events: { run_id: string; seq: number; event: string }[] = [];
@@ -31,7 +33,7 @@ export class PostgresTx implements StoreTx {
     lockKey: string,
     lockedRun: string | null,
   ) {
-    this.known.set(lockKey, lockedRun);
+    this.lockedDoc.set(lockKey, lockedRun);
   }
 
   /** Whether this call holds writes to send. */
@@ -47,15 +49,19 @@ export class PostgresTx implements StoreTx {
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    let doc = this.known.get(runId);
+    const known = this.held.get(runId);
+    if (known !== undefined) return known;
+    let doc = this.lockedDoc.get(runId);
     if (doc === undefined) doc = (await this.client.query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null;
-    return doc === null ? null : (JSON.parse(doc) as RunRecord);
+    const run = doc === null ? null : (JSON.parse(doc) as RunRecord);
+    this.held.set(runId, run);
+    return run;
   }
 
   saveRun(run: RunRecord): Promise<void> {
     const c = runColumns(run);
     this.runs.set(c.run_id, c);
-    this.known.set(c.run_id, c.doc);
+    this.held.set(c.run_id, run);
     return Promise.resolve();
   }
 

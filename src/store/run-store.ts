@@ -159,6 +159,11 @@ export interface IdempotentAnswer {
 
 /** What one tool call may read and write, inside one transaction holding the run's lock. */
 export interface StoreTx {
+  /**
+   * The run as this call sees it. A call reads each run once: asking again (a guard, then the
+   * call's body) gives the same object, with the call's own changes, and after saveRun the object
+   * saved. A call that changes a run and does not save it must not read it again.
+   */
   getRun(runId: string): Promise<RunRecord | null>;
   saveRun(run: RunRecord): Promise<void>;
   enqueue(spans: SpanRecord[], now: number): Promise<void>;

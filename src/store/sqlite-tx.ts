@@ -12,16 +12,23 @@ const ENQUEUE_CHUNK = 16;
  * time, usage and failure columns updates just those, leaving the other indexes untouched.
  */
 export function sqliteTx(s: SqliteStatements, enqueueStatements: EnqueueStatements): StoreTx {
+  /** the columns of each run as first read, to know which ones a save changes */
   const read = new Map<string, RunColumns>();
+  /** each run as this call holds it: read once, then the same object (see StoreTx.getRun) */
+  const held = new Map<string, RunRecord | null>();
   return {
     getRun: async (runId) => {
+      const known = held.get(runId);
+      if (known !== undefined) return known;
       const run = parseRun(s.getRun.get(runId));
       if (run) read.set(runId, indexedColumns(run));
+      held.set(runId, run);
       return run;
     },
     saveRun: async (run) => {
       const before = read.get(run.run_id);
       const after = runColumns(run);
+      held.set(run.run_id, run);
       if (!before || STATIC_COLUMNS.some((c) => before[c] !== after[c])) return void s.upsertRun.run(after);
       if (USAGE_COLUMNS.every((c) => before[c] === after[c])) return void s.updateActivity.run(run.last_activity_at, after.doc, run.run_id);
       const { last_activity_at, cost_usd, input_tokens, output_tokens, total_tokens, llm_calls, failures, model, last_failure_at, doc } =
