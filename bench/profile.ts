@@ -4,9 +4,10 @@
  * with 5 trace entries over 32 runs, autocannon in its own process, the relay exporting to a
  * local receiver), drained and stopped; then every profile is summarised by stage.
  *
- *   npm run build && node --import tsx bench/profile.ts [--duration=10] [--protocol=http/json]
+ *   npm run build && node --import tsx bench/profile.ts [--duration=10] [--protocol=http/json] [--store=postgres]
  *   npm run build && node --import tsx bench/profile.ts --relay [--protocol=http/json]   (CPU per span: a 100k outbox drained)
  *   node --import tsx bench/profile.ts --summarise=<dir of .cpuprofile files> --calls=<n>
+ * --store=postgres loads the Postgres store at PG_URL, in a throwaway schema, instead of SQLite.
  * --top=<n> also lists the n leaf frames with the most self time (stage: function file).
  *
  * A sample is put in the stage of the first frame, from the leaf up, that belongs to the bridge
@@ -23,7 +24,7 @@ import { BridgeProcess, tempDir } from '../test/support/bridge-process.js';
 import { waitQuiet } from './export-bench.js';
 import { OtlpCounter } from './otlp-counter.js';
 import { StoreFiller } from './fill-store.js';
-import { bridgeLoad } from './throughput-bench.js';
+import { bridgeLoad, inPostgresSchema } from './throughput-bench.js';
 
 const STAGES = ['HTTP + JSON', 'validation', 'transaction', 'span records', 'metrics', 'relay + encoding', 'GC', 'other'] as const;
 type Stage = (typeof STAGES)[number];
@@ -173,6 +174,7 @@ const { values: args } = parseArgs({
     calls: { type: 'string' },
     top: { type: 'string' },
     relay: { type: 'boolean' },
+    store: { type: 'string' },
   },
 });
 
@@ -228,10 +230,14 @@ if (args.summarise) {
       return spans;
     });
   } else {
-    units = await profiled(profDir, {}, dataDir, async (bridge) => {
+    const loadBridge = async (bridge: BridgeProcess) => {
       const { load } = await bridgeLoad(bridge, { durationS: Number(args.duration ?? 10), warmupS: 0, rounds: 1 });
       return load.total + 32; // the reports, and the runs started before them
-    });
+    };
+    units =
+      args.store === 'postgres'
+        ? await inPostgresSchema((store) => profiled(profDir, { BRIDGE_STORE: store }, dataDir, loadBridge))
+        : await profiled(profDir, {}, dataDir, loadBridge);
   }
   process.stdout.write(`profiles in ${profDir}: ${readdirSync(profDir).join(', ')}\n`);
   printSplit(summariseDir(profDir), units, Number(args.top ?? 0), args.relay ? 'span' : 'call');

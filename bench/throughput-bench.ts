@@ -97,12 +97,8 @@ export async function bridgeLoad(bridge: BridgeProcess, o: LoadOptions): Promise
 
 export const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** The postgres figure against the baseline, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
-export async function postgresLoad(
-  env: Record<string, string>,
-  o: LoadOptions,
-  log: (msg: string) => void,
-): Promise<{ load?: Alternated; skipped?: string }> {
+/** fn with a bridge store URL on a throwaway schema of PG_URL, dropped afterwards; rejects when Postgres is unreachable. */
+export async function inPostgresSchema<T>(fn: (store: string) => Promise<T>): Promise<T> {
   const schema = `bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {
@@ -110,19 +106,34 @@ export async function postgresLoad(
     await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   } catch (e) {
     await admin.end().catch(() => undefined);
-    return { skipped: `postgres unreachable at ${PG_ADMIN_URL}: ${String(e)}` };
+    throw new Error(`postgres unreachable at ${PG_ADMIN_URL}: ${String(e)}`);
   }
-  let bridge: BridgeProcess | undefined;
   try {
-    const store = `${PG_ADMIN_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    bridge = await BridgeProcess.start({ ...env, BRIDGE_STORE: store }, tempDir('oprelay-bench-'));
-    const running = bridge;
-    return { load: await alternate(o, async () => (await bridgeLoad(running, o)).load, log) };
-  } catch (e) {
-    return { skipped: `postgres store failed: ${String(e).slice(0, 300)}` };
+    return await fn(`${PG_ADMIN_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`);
   } finally {
-    await bridge?.dispose();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await admin.end().catch(() => undefined);
+  }
+}
+
+/** The postgres figure against the baseline, in a throwaway schema; `skipped` says why when Postgres or its store fails. */
+export async function postgresLoad(
+  env: Record<string, string>,
+  o: LoadOptions,
+  log: (msg: string) => void,
+): Promise<{ load?: Alternated; skipped?: string }> {
+  let reachable = false;
+  try {
+    return await inPostgresSchema(async (store) => {
+      reachable = true;
+      const bridge = await BridgeProcess.start({ ...env, BRIDGE_STORE: store }, tempDir('oprelay-bench-'));
+      try {
+        return { load: await alternate(o, async () => (await bridgeLoad(bridge, o)).load, log) };
+      } finally {
+        await bridge.dispose();
+      }
+    });
+  } catch (e) {
+    return { skipped: reachable ? `postgres store failed: ${String(e).slice(0, 300)}` : String(e) };
   }
 }

@@ -119,6 +119,7 @@ export async function buildParts(config: Config, inputs: WiringInputs): Promise<
     traceUrl: config.traceUrl,
     pricing: config.costInference ? new GenAiPricesCalculator() : undefined,
     beforeStart: config.budgetEnforce && budgets.configured ? budgets.check : undefined,
+    onSpansCommitted: (count) => relay.noteCommitted(count),
   });
   const gateway = new ToolGateway({ service, outboxDepth: () => relay.depth, maxOutboxRows: config.outboxMaxRows });
   const reaper = new Reaper({ store, service, log, idleTimeoutMs: config.runIdleTimeoutMs, maxDurationMs: config.runMaxDurationMs });

@@ -9,6 +9,9 @@ import { classify } from './span-exporter.js';
 /** Batches exported at once by one relay pass (docs/architecture.md#delivery). */
 const BATCHES_IN_FLIGHT = 2;
 
+/** Full batches committed since the last pass that start the next one before the interval (noteCommitted). */
+const EARLY_PASS_BATCHES = 4;
+
 /** a Retry-After longer than this is read as a misconfigured collector, not a plan */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
@@ -38,6 +41,14 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private stopped = false;
   private lastExpiry = 0;
+  /** spans committed since the last pass began (noteCommitted) */
+  private committed = 0;
+  /** whether the last pass stopped on a batch put back for a retry, or failed */
+  private lastPassFailed = false;
+  /** when the depth and oldest age were last read */
+  private statsAt = 0;
+  /** whether the timer is set to start a pass at once */
+  private passDue = false;
   /** the outbox depth and oldest age as of the last tick (for backpressure and gauges) */
   depth = 0;
   oldestAgeMs: number | null = null;
@@ -54,38 +65,69 @@ export class OutboxRelay {
 
   /** Reads the outbox depth and oldest age from the store (at start: spans may wait from before). */
   async refreshStats(): Promise<void> {
-    const stats = await this.options.store.outboxStats(this.now());
+    this.statsAt = this.now();
+    const stats = await this.options.store.outboxStats(this.statsAt);
     this.depth = stats.depth;
     this.oldestAgeMs = stats.oldestAgeMs;
   }
 
   start(): void {
     this.stopped = false;
-    const loop = () => {
+    this.schedule(0);
+  }
+
+  /**
+   * Spans committed to the outbox since the last pass began. EARLY_PASS_BATCHES full batches start a
+   * pass at once, as OpenTelemetry's batch span processor exports a full batch without waiting for
+   * its delay: a busy outbox drains in a few batches at a time instead of one burst per interval,
+   * which held calls up behind it. After a pass that failed, the next one waits for the interval
+   * (and the rows' own backoff).
+   */
+  noteCommitted(count: number): void {
+    this.committed += count;
+    if (this.timer !== undefined && !this.passDue && !this.running && this.fullBatchWaiting()) this.schedule(0);
+  }
+
+  private fullBatchWaiting(): boolean {
+    return this.committed >= EARLY_PASS_BATCHES * this.options.batchSize && !this.lastPassFailed && !this.stopped;
+  }
+
+  /** The next pass: after delayMs, or at once (0) for the full batches committed since the last one. */
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.passDue = delayMs === 0;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
       if (this.stopped) return;
-      this.tick()
-        .catch((err: unknown) => this.options.log.error('relay tick failed', { error: String(err) }))
+      // early, a pass takes only full batches: the rest waits for more spans or for the interval
+      this.tick(this.passDue ? Math.floor(this.committed / this.options.batchSize) : Infinity)
+        .catch((err: unknown) => {
+          this.lastPassFailed = true;
+          this.options.log.error('relay tick failed', { error: String(err) });
+        })
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
+          if (!this.stopped) this.schedule(this.fullBatchWaiting() ? 0 : this.options.intervalMs);
         });
-    };
-    this.timer = setTimeout(loop, 0);
+    }, delayMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.running;
   }
 
-  /** One pass: expire old rows, then export due batches until none is left (or a batch fails). */
-  tick(): Promise<void> {
+  /** One pass: expire old rows, then export due batches until none is left, a batch fails, or `batches` went out. */
+  tick(batches = Infinity): Promise<void> {
     if (this.running) return this.running;
-    this.running = this.pass().finally(() => (this.running = undefined));
+    this.running = this.pass(batches).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async pass(): Promise<void> {
+  private async pass(batches: number): Promise<void> {
+    // spans committed from now on count towards the next early pass; what this pass leaves still counts
+    this.committed = batches === Infinity ? 0 : Math.max(0, this.committed - batches * this.options.batchSize);
     const now = this.now();
     if (now - this.lastExpiry > 60_000) {
       this.lastExpiry = now;
@@ -116,15 +158,17 @@ export class OutboxRelay {
           )
           .finally(() => inFlight.delete(exported));
         inFlight.add(exported);
-        if (rows.length < this.options.batchSize) break;
+        if (rows.length < this.options.batchSize || --batches <= 0) break;
         if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
         if (failed) break;
       }
     } finally {
       await Promise.all(inFlight); // none rejects: a failure is kept in `error`
+      this.lastPassFailed = failed;
     }
     if (error !== undefined) throw error;
-    await this.refreshStats();
+    // an early pass leaves the depth gauge to the next pass on the interval: counting a busy outbox costs
+    if (batches === Infinity || this.now() - this.statsAt >= this.options.intervalMs) await this.refreshStats();
   }
 
   /** Exports rows; returns false when they had to be put back for a retry. */

@@ -39,6 +39,8 @@ export interface RunServiceOptions {
   now?: () => number;
   /** called before a run is started, e.g. to enforce a budget */
   beforeStart?: (project: string) => Promise<void>;
+  /** hears how many spans each call committed to the outbox (the relay starts a pass on a full batch) */
+  onSpansCommitted?: (count: number) => void;
 }
 
 /** The five run tools' semantics (docs/architecture.md#run-semantics), each call one store transaction. */
@@ -59,7 +61,8 @@ export class RunService {
   }
 
   private call<R extends object>(options: CallOptions<R>): Promise<R & { duplicate?: true }> {
-    return callInTransaction({ store: this.options.store, metrics: this.options.metrics, now: this.now }, options);
+    const { store, metrics, onSpansCommitted } = this.options;
+    return callInTransaction({ store, metrics, now: this.now, onSpansCommitted }, options);
   }
 
   private text(s: string | undefined): string | null {

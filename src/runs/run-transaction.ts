@@ -32,6 +32,8 @@ export interface CallParts {
   store: Pick<RunStore, 'transact'>;
   metrics: MetricSink;
   now: () => number;
+  /** hears how many spans a call committed to the outbox */
+  onSpansCommitted?: (count: number) => void;
 }
 
 /** A key seen before with other arguments: answering the first call's result would lose the new data. */
@@ -62,6 +64,7 @@ export async function callInTransaction<R extends object>(parts: CallParts, opti
     if (idemScope) await tx.putIdempotent(idemScope, { response: outcome.result, request_hash: requestHash }, now);
     return outcome;
   });
+  if (out.spans.length) parts.onSpansCommitted?.(out.spans.length);
   const effects = [...out.effects, ...genAiEffectsOf(out.spans)];
   if (effects.length) parts.metrics.apply(effects);
   return out.result as R & { duplicate?: true };

@@ -27,12 +27,12 @@ let clock: FakeClock;
 let log: RecordingLog;
 let results: [ExportResult, number][];
 
-function relayWith(exporter: RowExporter, batchSize = 10): OutboxRelay {
+function relayWith(exporter: RowExporter, batchSize = 10, intervalMs = 1_000): OutboxRelay {
   return new OutboxRelay({
     store,
     exporter,
     log,
-    intervalMs: 1_000,
+    intervalMs,
     batchSize,
     leaseMs: 30_000,
     maxAgeMs: 7 * 86_400_000,
@@ -223,5 +223,44 @@ describe('OutboxRelay', () => {
     const left = new Set((await store.claimOutbox('check', 10, 1, clock.time + 3_600_000)).map((r) => r.span.name));
     assert.ok(left.has('c') && left.has('d') && !left.has('a') && !left.has('b'), [...left].join(','));
     assert.equal(left.size, 8 - 2 - (exporter.batches.length === 3 ? 2 : 0));
+  });
+
+  it('starts a pass as soon as four full batches are committed, not before, nor after a failed pass', async () => {
+    let answer: RowExportOutcome = { ok: true };
+    const exporter = new ScriptedExporter(() => answer);
+    const relay = relayWith(exporter, 2, 3_600_000); // batches of 2; the interval never comes in this test
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    const commit = async (...names: string[]) => {
+      await enqueue(...names);
+      relay.noteCommitted(names.length);
+      await settle();
+    };
+    relay.start();
+    try {
+      await settle(); // the first pass, at start: nothing to export
+      await commit('a', 'b', 'c', 'd', 'e', 'f', 'g');
+      assert.deepEqual(exporter.batches, [], 'seven spans, not four batches of two: they wait for the interval');
+      await commit('h');
+      assert.deepEqual(
+        exporter.batches,
+        [
+          ['a', 'b'],
+          ['c', 'd'],
+          ['e', 'f'],
+          ['g', 'h'],
+        ],
+        'four full batches go out at once',
+      );
+
+      answer = { ok: false, status: 503, message: 'overloaded' };
+      await commit('i', 'j', 'k', 'l', 'm', 'n', 'o', 'p');
+      const afterFailure = exporter.batches.length;
+      assert.ok(afterFailure === 5 || afterFailure === 6, `the next pass starts, and stops at the failed batch: ${afterFailure}`);
+      answer = { ok: true };
+      await commit('q', 'r', 's', 't', 'u', 'v', 'w', 'x');
+      assert.equal(exporter.batches.length, afterFailure, 'after a failed pass the relay waits for the interval');
+    } finally {
+      await relay.stop();
+    }
   });
 });

@@ -167,10 +167,14 @@ describe('RunService', () => {
   });
 
   it('an idempotency key answers the first result with duplicate: true and counts usage once', async () => {
+    const committed: number[] = [];
+    service = build({ onSpansCommitted: (count) => committed.push(count) });
     await start();
     const first = await report({ input_tokens: 10, output_tokens: 5 }, { idempotency_key: 'batch-1' });
     const again = await report({ input_tokens: 10, output_tokens: 5 }, { idempotency_key: 'batch-1' });
     assert.deepEqual(again, { ...first, duplicate: true });
+    assert.equal(committed.length, 2, 'the relay hears of the start and the first report, not of the duplicate');
+    assert.equal(committed[0]! + committed[1]!, (await drainOutbox(store, clock.time)).length);
     assert.equal((await store.getRun(RUN))!.totals.input_tokens, 10);
     assert.equal(metrics.effects.filter((e) => e.kind === 'usage').length, 1);
   });
