@@ -47,8 +47,8 @@ export class OutboxRelay {
   private lastPassFailed = false;
   /** when the depth and oldest age were last read */
   private statsAt = 0;
-  /** whether the timer is set to start a pass at once */
-  private passDue = false;
+  /** whether the timer waits out the interval (a full batch may then start an early pass instead) */
+  private waitingForInterval = false;
   /** the outbox depth and oldest age as of the last tick (for backpressure and gauges) */
   depth = 0;
   oldestAgeMs: number | null = null;
@@ -73,7 +73,7 @@ export class OutboxRelay {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    this.schedule(0, false);
   }
 
   /**
@@ -85,28 +85,34 @@ export class OutboxRelay {
    */
   noteCommitted(count: number): void {
     this.committed += count;
-    if (this.timer !== undefined && !this.passDue && !this.running && this.fullBatchWaiting()) this.schedule(0);
+    if (this.waitingForInterval && !this.running && this.fullBatchWaiting()) this.schedule(0, true);
   }
 
   private fullBatchWaiting(): boolean {
     return this.committed >= EARLY_PASS_BATCHES * this.options.batchSize && !this.lastPassFailed && !this.stopped;
   }
 
-  /** The next pass: after delayMs, or at once (0) for the full batches committed since the last one. */
-  private schedule(delayMs: number): void {
+  /**
+   * The next pass, after delayMs: a whole one (what is due, batch after batch), or an early one that
+   * takes only the full batches committed since the last pass and leaves the rest for more spans or
+   * for the interval.
+   */
+  private schedule(delayMs: number, early: boolean): void {
     clearTimeout(this.timer);
-    this.passDue = delayMs === 0;
+    this.waitingForInterval = !early && delayMs > 0;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.waitingForInterval = false;
       if (this.stopped) return;
-      // early, a pass takes only full batches: the rest waits for more spans or for the interval
-      this.tick(this.passDue ? Math.floor(this.committed / this.options.batchSize) : Infinity)
+      this.tick(early ? Math.floor(this.committed / this.options.batchSize) : Infinity)
         .catch((err: unknown) => {
           this.lastPassFailed = true;
           this.options.log.error('relay tick failed', { error: String(err) });
         })
         .finally(() => {
-          if (!this.stopped) this.schedule(this.fullBatchWaiting() ? 0 : this.options.intervalMs);
+          if (this.stopped) return;
+          if (this.fullBatchWaiting()) this.schedule(0, true);
+          else this.schedule(this.options.intervalMs, false);
         });
     }, delayMs);
   }
@@ -115,6 +121,7 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.waitingForInterval = false;
     await this.running;
   }
 

@@ -235,9 +235,12 @@ describe('OutboxRelay', () => {
       relay.noteCommitted(names.length);
       await settle();
     };
+    await enqueue('w1', 'w2', 'w3'); // spans waiting from before the start
     relay.start();
     try {
-      await settle(); // the first pass, at start: nothing to export
+      await settle();
+      assert.deepEqual(exporter.batches, [['w1', 'w2'], ['w3']], 'the pass at start drains every waiting span, batch after batch');
+      exporter.batches.length = 0;
       await commit('a', 'b', 'c', 'd', 'e', 'f', 'g');
       assert.deepEqual(exporter.batches, [], 'seven spans, not four batches of two: they wait for the interval');
       await commit('h');
