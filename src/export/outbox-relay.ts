@@ -85,10 +85,10 @@ export class OutboxRelay {
    */
   noteCommitted(count: number): void {
     this.committed += count;
-    if (this.waitingForInterval && !this.running && this.fullBatchWaiting()) this.schedule(0, true);
+    if (this.waitingForInterval && !this.running && this.earlyPassDue()) this.schedule(0, true);
   }
 
-  private fullBatchWaiting(): boolean {
+  private earlyPassDue(): boolean {
     return this.committed >= EARLY_PASS_BATCHES * this.options.batchSize && !this.lastPassFailed && !this.stopped;
   }
 
@@ -111,7 +111,7 @@ export class OutboxRelay {
         })
         .finally(() => {
           if (this.stopped) return;
-          if (this.fullBatchWaiting()) this.schedule(0, true);
+          if (this.earlyPassDue()) this.schedule(0, true);
           else this.schedule(this.options.intervalMs, false);
         });
     }, delayMs);

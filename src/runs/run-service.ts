@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { BridgeError, runNotFound } from '../errors.js';
 import type { RunStore, StoreTx } from '../store/run-store.js';
-import { ATTR } from '../telemetry/attributes.js';
 import { parseTraceparent } from '../telemetry/ids.js';
 import { redactText, redactValue } from '../telemetry/redact.js';
-import { rootSpan } from '../telemetry/root-span.js';
-import { lateEndSpan, recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
+import { recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import { usageEvent } from '../telemetry/usage-attributes.js';
 import type { ToolArgs, TraceEntry } from '../tools/schemas.js';
 import { canSee, type CallContext } from './call-context.js';
-import { runEndedEffect, type MetricEffect, type MetricSink } from './effects.js';
+import type { MetricEffect, MetricSink } from './effects.js';
 import type { RunRecord, RunView, Totals } from './model.js';
+import { endRun, type EndRunParts } from './end-run.js';
 import { failureRecord } from './failure-record.js';
 import { newRunRecord } from './new-run.js';
 import { parentOfStart } from './parent-run.js';
@@ -23,7 +22,7 @@ import { noteFailure, noteUsage } from './run-history.js';
 import { descendants } from './run-tree.js';
 import { RunViews } from './run-views.js';
 import { traceEntrySpans } from './trace-entries.js';
-import { addExtra, addTotals, addUsage, applyFinal, isZero, noteBatch, positiveDiff, toBatch, type CostCalculator } from './totals.js';
+import { addUsage, toBatch, type CostCalculator } from './totals.js';
 
 export type { CallContext } from './call-context.js';
 
@@ -47,9 +46,12 @@ export interface RunServiceOptions {
 export class RunService {
   private readonly now: () => number;
   private readonly views: RunViews;
+  private readonly endParts: EndRunParts;
   constructor(private readonly options: RunServiceOptions) {
     this.now = options.now ?? Date.now;
     this.views = new RunViews(options.traceUrl);
+    const { endUsage, pricing } = options;
+    this.endParts = { endUsage, pricing, views: this.views, entrySpans: (...a) => this.entrySpans(...a) };
   }
 
   private requireProject(ctx: CallContext, project: string): void {
@@ -170,60 +172,7 @@ export class RunService {
       scope: args.run_id,
       ctx,
       request: args,
-      apply: async (tx, now) => {
-        const run = await this.getVisible(tx, args.run_id, ctx);
-        const reaped = run.status === 'interrupted' && (run.end_reason === 'idle_timeout' || run.end_reason === 'max_duration');
-        if (run.status !== 'running' && !reaped) {
-          if (run.status !== args.status)
-            throw new BridgeError('run_already_ended', `run ${run.run_id} already ended with status ${run.status}, not ${args.status}`);
-          return { result: { ...this.views.endResult(run), already_ended: true }, spans: [], effects: [] };
-        }
-        const before = run.totals;
-        const effects: MetricEffect[] = [];
-        const spans = this.entrySpans(run, args.traces, now, args.token_usage?.cost_usd !== undefined);
-        if (args.token_usage) {
-          const batch = toBatch(args.token_usage, this.options.pricing);
-          if (totalBelowParts(args.token_usage)) run.total_mismatch = true;
-          if (this.options.endUsage === 'increment') run.totals = addTotals(run.totals, batch.totals);
-          else {
-            const { totals, mismatch } = applyFinal(run.totals, batch.totals, args.token_usage);
-            run.totals = totals;
-            run.final_mismatch = run.final_mismatch || mismatch;
-          }
-          run.extra = addExtra(run.extra, batch.extra);
-          noteBatch(run, batch);
-          await noteUsage(tx, run, now, 'final', batch.model ?? null, batch.totals);
-          const diff = positiveDiff(run.totals, before);
-          if (!isZero(diff))
-            effects.push({
-              kind: 'usage',
-              project: run.project_key,
-              runStartedAt: run.started_at,
-              model: args.token_usage.model ?? run.last_model ?? '',
-              delta: diff,
-            });
-        }
-        coverUsage(run, spans, { source: 'run_totals', start: reaped ? now : run.last_activity_at, end: now });
-        if (reaped) {
-          const late = lateEndSpan(run, args.status, this.text(args.summary) ?? undefined, now);
-          const diff = positiveDiff(run.totals, before);
-          late.attributes[ATTR.lateEndInputTokens] = diff.input_tokens;
-          late.attributes[ATTR.lateEndOutputTokens] = diff.output_tokens;
-          late.attributes[ATTR.traceCostUsd] = diff.cost_usd;
-          spans.push(late);
-          return { result: { ...this.views.endResult(run), already_ended: true, reaped: true }, spans, effects, run };
-        }
-        run.status = args.status;
-        run.end_reason = 'agent';
-        run.ended_at = now;
-        run.last_activity_at = now;
-        run.end_summary = this.text(args.summary);
-        if (args.meta_json) run.meta = { ...(run.meta ?? {}), ...redactValue(args.meta_json) };
-        spans.push(rootSpan(run, await tx.takeEvents(run.run_id)));
-        run.root_exported = true;
-        effects.push(runEndedEffect(run));
-        return { result: this.views.endResult(run), spans, effects, run };
-      },
+      apply: async (tx, now) => endRun(tx, await this.getVisible(tx, args.run_id, ctx), args, now, this.endParts),
       guard: async (tx) => void (await this.getVisible(tx, args.run_id, ctx)),
     });
   }

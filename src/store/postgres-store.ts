@@ -40,7 +40,7 @@ const ENDED_OLDEST_FIRST = ENDED_STATUSES.map(
  * A batch's rows are picked by `= ANY(ARRAY(subquery))`, never `IN (subquery)`: the array is an
  * InitPlan run once, then an index look-up per row. With `IN`, the generic plan Postgres keeps for
  * a prepared statement after a few runs is a hash join over a sequential scan of the whole table
- * (every outbox row read on every claim). test/store-postgres.test.ts checks the generic plans.
+ * (every outbox row read on every claim). test/postgres-plans.test.ts checks the generic plans.
  */
 export const DELETE_ENDED_RUNS = `WITH gone AS (
     DELETE FROM runs WHERE run_id = ANY(ARRAY(SELECT run_id FROM (${ENDED_OLDEST_FIRST}) ended LIMIT $2))

@@ -15,8 +15,6 @@ const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
  * leaves nothing behind: its writes are dropped.
  */
 export class PostgresTx implements StoreTx {
-  /** The locked run's document as read under the lock (null: no such run yet). */
-  private readonly lockedDoc = new Map<string, string | null>();
   /** Each run as this call holds it: read once, then the same object (see StoreTx.getRun). */
   private readonly held = new Map<string, RunRecord | null>();
   readonly runs = new Map<string, ReturnType<typeof runColumns>>();
@@ -27,14 +25,12 @@ export class PostgresTx implements StoreTx {
   readonly taken = new Set<string>();
   readonly idempotency = new Map<string, { at: number; response: string; hash: string | null }>();
 
-  /** lockedRun: the run the call locked, as read after taking the lock (null: no such run yet). */
+  /** lockedDoc: the document of the run the call locked, as read after taking the lock (null: no such run yet). */
   constructor(
     private readonly client: pg.ClientBase,
-    lockKey: string,
-    lockedRun: string | null,
-  ) {
-    this.lockedDoc.set(lockKey, lockedRun);
-  }
+    private readonly lockKey: string,
+    private readonly lockedDoc: string | null,
+  ) {}
 
   /** Whether this call holds writes to send. */
   get dirty(): boolean {
@@ -51,8 +47,8 @@ export class PostgresTx implements StoreTx {
   async getRun(runId: string): Promise<RunRecord | null> {
     const known = this.held.get(runId);
     if (known !== undefined) return known;
-    let doc = this.lockedDoc.get(runId);
-    if (doc === undefined) doc = (await this.client.query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null;
+    const doc =
+      runId === this.lockKey ? this.lockedDoc : ((await this.client.query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null);
     const run = doc === null ? null : (JSON.parse(doc) as RunRecord);
     this.held.set(runId, run);
     return run;
