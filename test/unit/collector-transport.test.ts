@@ -111,6 +111,10 @@ describe('collector transport', () => {
     assert.equal(silent.status, 'retryable');
     assert.match(String(silent.status === 'retryable' && silent.error?.message), /no answer within 200 ms \(OTEL_EXPORTER_OTLP_TIMEOUT\)/);
     assert.ok(Date.now() - started < 3_000);
+    const stalled = await collector((_req, res) => res.writeHead(200, { 'content-length': '100' }).write('{"partial'));
+    const cut = await transport(`${stalled.origin}/v1/traces`).send(body, 200);
+    assert.equal(cut.status, 'retryable', 'an answer cut short by the timeout is not a success');
+    assert.match(String(cut.status === 'retryable' && cut.error?.message), /no answer within 200 ms/);
     const closed = await collector(() => undefined);
     const port = new URL(closed.origin).port;
     servers.pop()!.close();
