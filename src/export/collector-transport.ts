@@ -101,8 +101,8 @@ interface Answer {
 /**
  * One POST per export and no retries of its own: the outbox relay owns retries (with the
  * collector's Retry-After), so a refusal comes back at once with its status, body and delay.
- * Sent with node:http(s) over kept-alive connections: about half the CPU per request of `fetch`
- * (bench/README.md). A 307 or 308 to the same origin is followed with the same body; any other
+ * Sent with node:http(s) over kept-alive connections, which costs less CPU than `fetch` (bench/README.md,
+ * "The collector transport"). A 307 or 308 to the same origin is followed with the same body; any other
  * redirect is a refusal naming its target, so headers such as API keys never go to another host.
  */
 export class CollectorTransport implements IExporterTransport {
@@ -122,7 +122,7 @@ export class CollectorTransport implements IExporterTransport {
     for (let hop = 0; ; hop++) {
       let res: Answer;
       try {
-        res = await this.post(url, data, Math.max(1, deadline - Date.now()));
+        res = await this.post(url, data, deadline);
       } catch (err) {
         const message = err instanceof ExportTimeout ? `no answer within ${timeoutMillis} ms (OTEL_EXPORTER_OTLP_TIMEOUT)` : String(err);
         return { status: 'retryable', error: new Error(message) };
@@ -142,17 +142,16 @@ export class CollectorTransport implements IExporterTransport {
    * One POST. A kept-alive connection the collector closed just as it was reused fails before any
    * answer (ECONNRESET on a reused socket): nothing was received, so it is sent once more at once.
    */
-  private async post(url: URL, data: Uint8Array, timeoutMillis: number): Promise<Answer> {
-    const deadline = Date.now() + timeoutMillis;
+  private async post(url: URL, data: Uint8Array, deadline: number): Promise<Answer> {
     try {
-      return await this.postOnce(url, data, timeoutMillis);
+      return await this.postOnce(url, data, deadline);
     } catch (err) {
       if (!(err instanceof ReusedSocketReset)) throw err;
-      return this.postOnce(url, data, Math.max(1, deadline - Date.now()));
+      return this.postOnce(url, data, deadline);
     }
   }
 
-  private postOnce(url: URL, data: Uint8Array, timeoutMillis: number): Promise<Answer> {
+  private postOnce(url: URL, data: Uint8Array, deadline: number): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let answered = false;
       const request = (url.protocol === 'https:' ? https : http).request(
@@ -181,7 +180,7 @@ export class CollectorTransport implements IExporterTransport {
           });
         },
       );
-      const timer = setTimeout(() => request.destroy(new ExportTimeout()), timeoutMillis);
+      const timer = setTimeout(() => request.destroy(new ExportTimeout()), Math.max(1, deadline - Date.now()));
       request.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         const stale = !answered && request.reusedSocket && err.code === 'ECONNRESET';

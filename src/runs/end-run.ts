@@ -1,7 +1,7 @@
 import { BridgeError } from '../errors.js';
 import type { StoreTx } from '../store/run-store.js';
 import { ATTR } from '../telemetry/attributes.js';
-import { redactText, redactValue } from '../telemetry/redact.js';
+import { redactOptional, redactValue } from '../telemetry/redact.js';
 import { rootSpan } from '../telemetry/root-span.js';
 import { lateEndSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
@@ -68,7 +68,7 @@ export async function endRun(
       });
   }
   coverUsage(run, spans, { source: 'run_totals', start: reaped ? now : run.last_activity_at, end: now });
-  const summary = args.summary === undefined ? null : redactText(args.summary);
+  const summary = redactOptional(args.summary);
   if (reaped) {
     const late = lateEndSpan(run, args.status, summary ?? undefined, now);
     const diff = positiveDiff(run.totals, before);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BridgeError, runNotFound } from '../errors.js';
 import type { RunStore, StoreTx } from '../store/run-store.js';
 import { parseTraceparent } from '../telemetry/ids.js';
-import { redactText, redactValue } from '../telemetry/redact.js';
+import { redactOptional, redactText, redactValue } from '../telemetry/redact.js';
 import { recordFailureSpan, startRunSpan, totalBelowParts } from '../telemetry/run-spans.js';
 import type { SpanRecord } from '../telemetry/span-record.js';
 import { usageEvent } from '../telemetry/usage-attributes.js';
@@ -67,10 +67,6 @@ export class RunService {
     return callInTransaction({ store, metrics, now: this.now, onSpansCommitted }, options);
   }
 
-  private text(s: string | undefined): string | null {
-    return s === undefined ? null : redactText(s);
-  }
-
   private async getVisible(tx: StoreTx, runId: string, ctx: CallContext): Promise<RunRecord> {
     const run = await tx.getRun(runId);
     if (!run || !canSee(ctx, run.project_key)) throw runNotFound(runId);
@@ -116,7 +112,7 @@ export class RunService {
           run.parent_run_id = parentRunId;
           effects.push({ kind: 'run_started', project: run.project_key });
         }
-        run.summary = this.text(args.summary);
+        run.summary = redactOptional(args.summary);
         run.meta = meta;
         if (typeof meta?.session_id === 'string' && meta.session_id) run.session_id = meta.session_id.slice(0, 256);
         run.last_activity_at = now;

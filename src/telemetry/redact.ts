@@ -36,6 +36,11 @@ const RULES: [kind: string, pattern: RegExp, accept?: (match: string) => boolean
 /** Quick pre-check: most texts contain none of these markers and skip the regexes entirely. */
 const MARKERS = /BEGIN|eyJ|earer|:\/\/|[spr]k[-_]|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza/i;
 
+/** An optional text redacted, or null when absent (a run's summaries). */
+export function redactOptional(text: string | undefined): string | null {
+  return text === undefined ? null : redactText(text);
+}
+
 export function redactText(text: string): string {
   if (!MARKERS.test(text)) return text;
   let out = text;
