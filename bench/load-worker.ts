@@ -5,7 +5,7 @@
  * The warm-up is a load of its own; CPU time is read around the measured load only.
  */
 import autocannon from 'autocannon';
-import { cpuMs } from './cpu.js';
+import { cpuMs, cpuMsByName, cpuMsSince, machineBusyMs } from './cpu.js';
 
 export interface LoadSpec {
   url: string;
@@ -16,6 +16,8 @@ export interface LoadSpec {
   headers?: Record<string, string>;
   /** the server's process id: its CPU time (every thread) per request is measured */
   serverPid?: number;
+  /** also measure the CPU of this machine's PostgreSQL server processes per request */
+  postgres?: boolean;
 }
 
 export interface LoadResult {
@@ -31,6 +33,10 @@ export interface LoadResult {
   cpuUsPerCall: number | null;
   /** the load generator's own CPU over the load, as a share of one core (near 1: it is the bottleneck) */
   loaderCoreShare: number;
+  /** CPU per request, µs, of the whole machine (every core, every process), of the load generator, and of the PostgreSQL server (when asked) */
+  machineUsPerCall?: number;
+  loaderUsPerCall?: number;
+  postgresUsPerCall?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
@@ -59,11 +65,16 @@ const run = (durationS: number) => autocannon(options(durationS) as any) as Prom
 if (spec.warmupS > 0) await run(spec.warmupS);
 const serverBefore = spec.serverPid ? cpuMs(spec.serverPid) : 0;
 const selfBefore = process.cpuUsage();
+const machineBefore = machineBusyMs();
+const postgresBefore = spec.postgres ? cpuMsByName('postgres') : undefined;
 const t0 = performance.now();
 const r = await run(spec.durationS);
 const wallMs = performance.now() - t0;
 const self = process.cpuUsage(selfBefore);
 const serverMs = spec.serverPid ? cpuMs(spec.serverPid) - serverBefore : 0;
+const machineMs = machineBusyMs() - machineBefore;
+const postgresMs = postgresBefore ? cpuMsSince(postgresBefore, cpuMsByName('postgres')) : undefined;
+const perCall = (ms: number) => (r.requests.total > 0 ? (ms * 1000) / r.requests.total : 0);
 const out: LoadResult = {
   rps: r.requests.average,
   total: r.requests.total,
@@ -75,5 +86,8 @@ const out: LoadResult = {
   timeouts: r.timeouts,
   cpuUsPerCall: spec.serverPid && r.requests.total > 0 ? (serverMs * 1000) / r.requests.total : null,
   loaderCoreShare: (self.user + self.system) / 1000 / wallMs,
+  machineUsPerCall: perCall(machineMs),
+  loaderUsPerCall: perCall((self.user + self.system) / 1000),
+  ...(postgresMs !== undefined ? { postgresUsPerCall: perCall(postgresMs) } : {}),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);

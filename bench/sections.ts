@@ -5,6 +5,7 @@ import { endToRootLatency, exportFromOutbox, sdkRootLatency, waitQuiet } from '.
 import type { LoadResult } from './load-worker.js';
 import { memoryPoints } from './memory-bench.js';
 import { OtlpCounter } from './otlp-counter.js';
+import { availableParallelism } from 'node:os';
 import { runJson } from './proc.js';
 import { SWEEP_SIZES, redactionSweep } from './redact-sweep.js';
 import { f, x, type Row } from './table.js';
@@ -54,6 +55,40 @@ function loadRows(label: string, l: LoadResult, base: LoadResult, targets: { rps
     ]);
   }
   return rows;
+}
+
+/**
+ * Where the machine's CPU goes per call (every core, every process: the bridge or bare express, the
+ * PostgreSQL server, the load generator, and the rest: the OTLP receiver, the kernel's network and
+ * disk work, other processes), and how much the cores give per call at the target's rate: a store
+ * whose calls take more than that cannot reach the target on this machine however its time is spent.
+ */
+function machineRows(label: string, l: LoadResult, base: LoadResult, targetRps: number): Row[] {
+  if (l.machineUsPerCall === undefined || base.machineUsPerCall === undefined || l.cpuUsPerCall === null || base.cpuUsPerCall === null) {
+    return [];
+  }
+  const cores = availableParallelism();
+  const budget = (cores * 1_000_000) / (targetRps * base.rps);
+  const rest = (r: LoadResult) => r.machineUsPerCall! - r.cpuUsPerCall! - (r.loaderUsPerCall ?? 0) - (r.postgresUsPerCall ?? 0);
+  const part = (figure: string, pick: (r: LoadResult) => number | undefined): Row => {
+    const a = pick(l);
+    const b = pick(base);
+    return [`${label} ${figure}`, a === undefined ? '' : f(a), b === undefined ? '' : f(b), '', '', null];
+  };
+  return [
+    [
+      `${label} machine CPU µs/call (${cores} cores)`,
+      f(l.machineUsPerCall),
+      f(base.machineUsPerCall),
+      x(l.machineUsPerCall / base.machineUsPerCall),
+      '',
+      null,
+    ],
+    part('  of which PostgreSQL server', (r) => r.postgresUsPerCall),
+    part('  of which load generator', (r) => r.loaderUsPerCall),
+    part('  of which the rest', rest),
+    [`${label} machine CPU µs/call at ${targetRps}× the baseline's rate`, f(budget), '', '', '', null],
+  ];
 }
 
 /** SQLite tool calls (core_report_usage with 5 trace entries) against bare express, loaded in turn. */
@@ -141,7 +176,10 @@ export async function postgresSection(ctx: SectionContext): Promise<Section & { 
   // each store's load alternates with a baseline of its own (this VM drifts)
   const postgres = await postgresLoad(ctx.env, ctx.load, (msg) => ctx.log(`postgres: ${msg}`));
   const rows = postgres.load
-    ? loadRows('postgres report_usage', postgres.load.bridge, postgres.load.baseline, { rps: TARGETS.postgresRps })
+    ? [
+        ...loadRows('postgres report_usage', postgres.load.bridge, postgres.load.baseline, { rps: TARGETS.postgresRps }),
+        ...machineRows('postgres report_usage', postgres.load.bridge, postgres.load.baseline, TARGETS.postgresRps),
+      ]
     : [['postgres report_usage req/s', 'not measured', '', '', `≥ ${TARGETS.postgresRps}×`, false] as Row];
   return {
     rows,

@@ -24,6 +24,8 @@ export function medianLoad(rounds: LoadResult[]): LoadResult {
   };
   const sum = (pick: (l: LoadResult) => number) => rounds.reduce((a, l) => a + pick(l), 0);
   const cpu = rounds.every((l) => l.cpuUsPerCall !== null) ? median((l) => l.cpuUsPerCall!) : null;
+  const optional = (key: 'machineUsPerCall' | 'loaderUsPerCall' | 'postgresUsPerCall') =>
+    rounds.every((l) => l[key] !== undefined) ? { [key]: median((l) => l[key]!) } : {};
   return {
     rps: median((l) => l.rps),
     total: sum((l) => l.total),
@@ -35,6 +37,9 @@ export function medianLoad(rounds: LoadResult[]): LoadResult {
     timeouts: sum((l) => l.timeouts),
     cpuUsPerCall: cpu,
     loaderCoreShare: median((l) => l.loaderCoreShare),
+    ...optional('machineUsPerCall'),
+    ...optional('loaderUsPerCall'),
+    ...optional('postgresUsPerCall'),
   };
 }
 
@@ -60,7 +65,7 @@ export async function alternate(o: LoadOptions, bridge: () => Promise<LoadResult
 }
 
 function load(url: string, bodies: string[], o: LoadOptions, serverPid: number | undefined): Promise<LoadResult> {
-  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies, serverPid };
+  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies, serverPid, postgres: true };
   return runJson<LoadResult>('load-worker.ts', spec, (o.durationS + o.warmupS + 30) * 1000);
 }
 

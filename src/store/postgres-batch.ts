@@ -1,21 +1,15 @@
 import pg from 'pg';
-import { named, pgArray, sendAll } from './postgres-sql.js';
+import { RUN_LOCK_SPACE, named, pgArray, sendAll } from './postgres-sql.js';
+import { CachedCommits, MAX_CALLS, RETRY, RunDocCache, type Ended } from './postgres-cached.js';
 import { PostgresTx, writeAll } from './postgres-tx.js';
 import type { StoreTx } from './run-store.js';
 
-/** Most calls one shared transaction takes. */
-const MAX_CALLS = 32;
-/** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
-export const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
+export { RUN_LOCK_SPACE };
 const WAIT_LOCK_SQL = 'SELECT $2::text AS key, true AS locked FROM pg_advisory_xact_lock($1, hashtext($2))';
 // one row per key, locks tried in the keys' order
 const TRY_LOCKS_SQL = `SELECT key, pg_try_advisory_xact_lock($1, hashtext(key)) AS locked
   FROM unnest($2::text[]) WITH ORDINALITY AS k(key, n) ORDER BY n`;
 const READS_SQL = 'SELECT run_id, doc FROM runs WHERE run_id = ANY($1::text[])';
-
-/** Why a call left a shared transaction: its run is locked elsewhere, or the transaction failed. */
-const RETRY = Symbol('retry');
-type Ended = { ok: true } | { ok: false; retry: boolean; error: unknown };
 
 /**
  * Group commit for store transactions. A call joins the transaction that is still young (none of its
@@ -29,13 +23,21 @@ type Ended = { ok: true } | { ok: false; retry: boolean; error: unknown };
  * the lock — as every call did before. Within the process, calls on one key run one after another,
  * so a shared transaction holds at most one call per key. Reads change nothing and writes are held
  * by each call (PostgresTx), so a call that throws just drops its writes: no savepoints needed.
+ *
+ * A run this process committed or read under its lock before is cached: its next call skips the
+ * lock statement and the read, and commits in one round trip (CachedCommits); it comes back here
+ * when the cached document no longer holds.
  */
 export class PostgresBatcher {
   private open: Batch | undefined;
   /** per lock key, settles when the key's latest call is over (committed or failed) */
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly cache = new RunDocCache();
+  private readonly cached: CachedCommits;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool) {
+    this.cached = new CachedCommits(pool, this.cache);
+  }
 
   async transact<T>(key: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     let release!: () => void;
@@ -44,12 +46,21 @@ export class PostgresBatcher {
     this.tails.set(key, turn);
     try {
       if (previous) await previous;
-      if (!this.open?.joinable) this.open = new Batch(this.pool, false);
+      const doc = this.cache.get(key);
+      if (doc !== undefined) {
+        const fast = await this.cached.call(key, doc, fn);
+        if (fast !== RETRY) return fast.value;
+      }
+      this.cache.delete(key);
+      if (!this.open?.joinable) this.open = new Batch(this.pool, false, this.cache);
       const shared = await this.open.call(key, fn);
       if (shared !== RETRY) return shared.value;
-      const alone = await new Batch(this.pool, true).call(key, fn);
+      const alone = await new Batch(this.pool, true, this.cache).call(key, fn);
       if (alone === RETRY) throw new Error('postgres transaction: lock not taken'); // a lone call waits for its lock
       return alone.value;
+    } catch (err) {
+      this.cache.delete(key);
+      throw err;
     } finally {
       release();
       if (this.tails.get(key) === turn) this.tails.delete(key);
@@ -74,6 +85,7 @@ class Batch {
   constructor(
     pool: pg.Pool,
     private readonly alone: boolean,
+    private readonly cache: RunDocCache,
   ) {
     this.client = pool.connect();
     this.client.catch(() => undefined);
@@ -106,7 +118,11 @@ class Batch {
     }
     this.finish(tx);
     const ended = await this.ended;
-    if (ended.ok) return { value };
+    if (ended.ok) {
+      for (const [id, c] of tx.runs) this.cache.set(id, c.doc);
+      if (!tx.runs.has(key) && tx.lockedDoc !== null) this.cache.set(key, tx.lockedDoc);
+      return { value };
+    }
     if (ended.retry) return RETRY;
     throw ended.error;
   }

@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+/** Two-int advisory lock namespace for per-run locks (the one-bigint key space, used by init, is disjoint). */
+export const RUN_LOCK_SPACE = 0x6f70726c; // "oprl"
+
 /** Statement texts given a name so far, shared by every connection of the process. */
 const names = new Map<string, string>();
 /** Bounds the prepared statements a backend keeps; later texts go unnamed. */

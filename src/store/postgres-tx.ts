@@ -2,10 +2,18 @@ import type pg from 'pg';
 import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord, type StoredEvent } from '../telemetry/span-record.js';
-import { named, pgArray, type ElementType } from './postgres-sql.js';
+import { named } from './postgres-sql.js';
+import { ArrayParams, RUN_COLUMN_NAMES, runColumnArrays, setEach } from './postgres-write-sql.js';
 import { runColumns, type IdempotentAnswer, type StoreTx } from './run-store.js';
 
 const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
+
+/** A call on a cached run needed more than its run's document: it runs again holding the lock (see CachedCommits). */
+export class NeedsLock extends Error {
+  constructor(what: string) {
+    super(`${what} needs the run's lock`);
+  }
+}
 
 /**
  * One tool call's part of a transaction (several calls may share one: see PostgresBatcher), begun
@@ -13,6 +21,9 @@ const READ_SQL = 'SELECT doc FROM runs WHERE run_id = $1';
  * sent; writes — taking events included — are only held here, and sent for all the transaction's
  * calls in one statement with COMMIT (writeAll). So reads change nothing, and a call that fails
  * leaves nothing behind: its writes are dropped.
+ *
+ * Without a client the call works on its run's cached document alone (CachedCommits): any other
+ * read, or a write to another run, throws NeedsLock.
  */
 export class PostgresTx implements StoreTx {
   /** Each run as this call holds it: read once, then the same object (see StoreTx.getRun). */
@@ -25,12 +36,20 @@ export class PostgresTx implements StoreTx {
   readonly taken = new Set<string>();
   readonly idempotency = new Map<string, { at: number; response: string; hash: string | null }>();
 
-  /** lockedDoc: the document of the run the call locked, as read after taking the lock (null: no such run yet). */
+  /**
+   * lockedDoc: the document of the run the call locked, as read after taking the lock (null: no such
+   * run yet), or as this process last committed it (no client).
+   */
   constructor(
-    private readonly client: pg.ClientBase,
-    private readonly lockKey: string,
-    private readonly lockedDoc: string | null,
+    private readonly client: pg.ClientBase | undefined,
+    readonly lockKey: string,
+    readonly lockedDoc: string | null,
   ) {}
+
+  private connected(what: string): pg.ClientBase {
+    if (!this.client) throw new NeedsLock(what);
+    return this.client;
+  }
 
   /** Whether this call holds writes to send. */
   get dirty(): boolean {
@@ -48,13 +67,16 @@ export class PostgresTx implements StoreTx {
     const known = this.held.get(runId);
     if (known !== undefined) return known;
     const doc =
-      runId === this.lockKey ? this.lockedDoc : ((await this.client.query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null);
+      runId === this.lockKey
+        ? this.lockedDoc
+        : ((await this.connected('reading another run').query<{ doc: string }>(named(READ_SQL, [runId]))).rows[0]?.doc ?? null);
     const run = doc === null ? null : (JSON.parse(doc) as RunRecord);
     this.held.set(runId, run);
     return run;
   }
 
   saveRun(run: RunRecord): Promise<void> {
+    if (run.run_id !== this.lockKey) this.connected('writing another run');
     const c = runColumns(run);
     this.runs.set(c.run_id, c);
     this.held.set(c.run_id, run);
@@ -81,7 +103,7 @@ export class PostgresTx implements StoreTx {
     const stored = this.taken.has(runId)
       ? []
       : (
-          await this.client.query<{ seq: number; event: string }>(
+          await this.connected('reading stored events').query<{ seq: number; event: string }>(
             named('SELECT seq, event FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]),
           )
         ).rows;
@@ -95,7 +117,9 @@ export class PostgresTx implements StoreTx {
     const mine = this.idempotency.get(scope);
     if (mine) return mine.at >= notBefore ? { response: JSON.parse(mine.response) as unknown, request_hash: mine.hash } : undefined;
     const sql = 'SELECT response, request_hash FROM idempotency WHERE scope = $1 AND created_at >= $2';
-    const { rows } = await this.client.query<{ response: string; request_hash: string | null }>(named(sql, [scope, notBefore]));
+    const { rows } = await this.connected('an idempotency look-up').query<{ response: string; request_hash: string | null }>(
+      named(sql, [scope, notBefore]),
+    );
     return rows[0] ? { response: JSON.parse(rows[0].response) as unknown, request_hash: rows[0].request_hash } : undefined;
   }
 
@@ -127,47 +151,20 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
     events.push(...tx.events);
     usage.push(...tx.usage);
   }
-  const params: unknown[] = [];
-  /** columns sent as binary arrays (pgArray), read back row by row */
-  const unnest = (...cols: [ElementType, (string | number | Uint8Array | null)[]][]) =>
-    `unnest(${cols.map(([type, values]) => `$${params.push(pgArray(type, values))}::${type}[]`).join(', ')})`;
+  const params = new ArrayParams();
+  const unnest = params.unnest;
   const parts: string[] = [];
   if (runs.size) {
-    const r = [...runs.values()];
-    parts.push(`r AS (INSERT INTO runs (run_id, project_key, agent_id, status, started_at, last_activity_at, cost_usd, parent_run_id,
-        input_tokens, output_tokens, total_tokens, llm_calls, failures, agent, model, last_failure_at, doc)
-      SELECT * FROM ${unnest(
-        ['text', r.map((c) => c.run_id)],
-        ['text', r.map((c) => c.project_key)],
-        ['text', r.map((c) => c.agent_id)],
-        ['text', r.map((c) => c.status)],
-        ['float8', r.map((c) => c.started_at)],
-        ['float8', r.map((c) => c.last_activity_at)],
-        ['float8', r.map((c) => c.cost_usd)],
-        ['text', r.map((c) => c.parent_run_id)],
-        ['int8', r.map((c) => c.input_tokens)],
-        ['int8', r.map((c) => c.output_tokens)],
-        ['int8', r.map((c) => c.total_tokens)],
-        ['int8', r.map((c) => c.llm_calls)],
-        ['int8', r.map((c) => c.failures)],
-        ['text', r.map((c) => c.agent)],
-        ['text', r.map((c) => c.model)],
-        ['float8', r.map((c) => c.last_failure_at)],
-        ['text', r.map((c) => c.doc)],
-      )}
-      ON CONFLICT (run_id) DO UPDATE SET project_key = excluded.project_key, agent_id = excluded.agent_id,
-        status = excluded.status, started_at = excluded.started_at, last_activity_at = excluded.last_activity_at,
-        cost_usd = excluded.cost_usd, parent_run_id = excluded.parent_run_id, input_tokens = excluded.input_tokens,
-        output_tokens = excluded.output_tokens, total_tokens = excluded.total_tokens, llm_calls = excluded.llm_calls,
-        failures = excluded.failures, agent = excluded.agent, model = excluded.model,
-        last_failure_at = excluded.last_failure_at, doc = excluded.doc)`);
+    parts.push(`r AS (INSERT INTO runs (${RUN_COLUMN_NAMES})
+      SELECT * FROM ${unnest(...runColumnArrays([...runs.values()]))}
+      ON CONFLICT (run_id) DO UPDATE SET ${setEach('excluded')})`);
   }
   if (outbox.length) {
     parts.push(`o AS (INSERT INTO outbox (run_id, created_at, next_attempt_at, span)
       SELECT r, t, t, s FROM ${unnest(['text', outbox.map((x) => x.run_id)], ['float8', outbox.map((x) => x.at)], ['bytea', outbox.map((x) => x.span)])}
       WITH ORDINALITY AS u(r, t, s, n) ORDER BY n)`);
   }
-  if (taken.size) parts.push(`d AS (DELETE FROM run_events WHERE run_id = ANY($${params.push(pgArray('text', [...taken]))}::text[]))`);
+  if (taken.size) parts.push(`d AS (DELETE FROM run_events WHERE run_id = ANY(${params.array('text', [...taken])}))`);
   if (events.length) {
     parts.push(`e AS (INSERT INTO run_events (run_id, seq, event)
       SELECT * FROM ${unnest(['text', events.map((x) => x.run_id)], ['int4', events.map((x) => x.seq)], ['text', events.map((x) => x.event)])})`);
@@ -189,5 +186,5 @@ export function writeAll(txs: PostgresTx[]): pg.QueryConfig | undefined {
   }
   if (parts.length === 0) return undefined;
   // Data-modifying CTEs all run to completion whether or not the final SELECT reads them.
-  return named(`WITH ${parts.join(',\n')} SELECT 1`, params);
+  return named(`WITH ${parts.join(',\n')} SELECT 1`, params.values);
 }
