@@ -46,7 +46,7 @@ export class PostgresBatcher {
     this.tails.set(key, turn);
     try {
       if (previous) await previous;
-      const doc = this.cache.get(key);
+      const doc = this.cached.on ? this.cache.get(key) : undefined;
       if (doc !== undefined) {
         const fast = await this.cached.call(key, doc, fn);
         if (fast !== RETRY) return fast.value;

@@ -10,7 +10,7 @@ export const MAX_CALLS = 32;
 const MAX_COMMITTING = 2;
 /** Bounds the cached documents' total length (UTF-16 code units): about 8 MB at most. */
 const MAX_CACHED_CHARS = 4_000_000;
-/** How long a paused run (RunDocCache.pause) stays uncached. */
+/** How long a paused run (RunDocCache.pause) stays uncached, and how long the cache stays off once another writer was seen. */
 const PAUSE_MS = 60_000;
 /** Most paused runs remembered (the oldest forgotten first). */
 const MAX_PAUSED = 10_000;
@@ -40,9 +40,9 @@ export class RunDocCache {
   }
 
   /**
-   * The run's calls need its lock anyway: another writer changed it behind the cache (another
-   * replica writes it too), or a call read more than its document (an Idempotency-Key). It is not
-   * cached for PAUSE_MS, so its calls take the lock first instead of failing on the cache each time.
+   * The run's calls need its lock anyway: a call read more than its document (an Idempotency-Key).
+   * It is not cached for PAUSE_MS, so its calls take the lock first instead of trying the cache
+   * each time.
    */
   pause(runId: string): void {
     this.delete(runId);
@@ -92,11 +92,24 @@ export class CachedCommits {
   /** batches not committing yet, oldest first; only the last one may take more calls */
   private readonly pending: CachedBatch[] = [];
   private committing = 0;
+  /** until when the cache is not used (another writer changed a cached run) */
+  private offUntil = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     readonly cache: RunDocCache,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Whether calls on cached runs may skip their lock. A run changed behind the cache means another
+   * replica writes the same runs (a load balancer spreading each agent's calls over replicas): then
+   * most cached documents would fail their check, each failure a wasted round trip, so the cache
+   * stays off for PAUSE_MS and every call takes its lock first, before trying again.
+   */
+  get on(): boolean {
+    return this.now() >= this.offUntil;
+  }
 
   /** The call's value, or RETRY when it must run again holding its run's lock. */
   call<T>(key: string, doc: string, fn: (tx: StoreTx) => Promise<T>): Promise<{ value: T } | typeof RETRY> {
@@ -136,7 +149,8 @@ export class CachedCommits {
       if (done.value.command === 'COMMIT' && written.status === 'fulfilled') {
         const stale = new Set((written.value.rows[0] as { stale: string[] }).stale);
         for (const tx of batch.txs) if (!stale.has(tx.lockKey)) this.cache.set(tx.lockKey, tx.runs.get(tx.lockKey)!.doc);
-        for (const key of stale) this.cache.pause(key);
+        for (const key of stale) this.cache.delete(key);
+        if (stale.size) this.offUntil = this.now() + PAUSE_MS;
         batch.settle({ ok: true, stale });
       } else {
         const error = written.status === 'rejected' ? written.reason : new Error(`postgres transaction ended with ${done.value.command}`);
