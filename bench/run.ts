@@ -4,6 +4,7 @@
  * quoted from it. Exits 1 when a target is missed. About four minutes on a 2-core machine.
  *
  *   npm run bench -- --only=http,relay --duration=5     some sections, shorter loads
+ *   npm run bench -- --only=postgres --connections=64   a load of 64 connections instead of 32 (baseline too)
  *
  * Sections: http (SQLite tool calls vs bare express), agent (agent-side cost), latency
  * (end_run → root span), postgres, relay (100k outbox, both protocols), memory, redaction.
@@ -31,7 +32,9 @@ import { CONNECTIONS, RUNS } from './throughput-bench.js';
 import { usageQueryRows } from './usage-queries.js';
 
 const SECTIONS = ['http', 'agent', 'latency', 'postgres', 'relay', 'memory', 'redaction', 'usage', 'soak'] as const;
-const { values: args } = parseArgs({ options: { only: { type: 'string' }, duration: { type: 'string' }, rounds: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { only: { type: 'string' }, duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' } },
+});
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : [...SECTIONS];
 const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(', ')}; sections are ${SECTIONS.join(', ')}`);
@@ -43,6 +46,9 @@ if (!(durationS > 0))
 const rounds = Number(args.rounds ?? process.env.BENCH_ROUNDS ?? 3);
 if (!Number.isInteger(rounds) || rounds < 1)
   throw new Error(`--rounds (or BENCH_ROUNDS) must be a whole number of rounds, 1 or more, got ${args.rounds ?? process.env.BENCH_ROUNDS}`);
+const connections = Number(args.connections ?? CONNECTIONS);
+if (!Number.isInteger(connections) || connections < 1)
+  throw new Error(`--connections must be a whole number of connections, 1 or more, got ${args.connections}`);
 const INTERVAL_MS = 1000;
 const started = performance.now();
 const loadAtStart = loadavg();
@@ -54,7 +60,7 @@ const ctx: SectionContext = {
   log,
   counter,
   receiverUrl,
-  load: { durationS, warmupS: 2, rounds },
+  load: { durationS, warmupS: 2, rounds, connections },
   intervalMs: INTERVAL_MS,
   env: {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
@@ -133,7 +139,7 @@ const out = {
     // other work on the machine moves every figure; the load average says how much there was
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },
-  settings: { connections: CONNECTIONS, runs: RUNS, durationS, rounds, warmupS: ctx.load.warmupS, exportIntervalMs: INTERVAL_MS },
+  settings: { connections, runs: RUNS, durationS, rounds, warmupS: ctx.load.warmupS, exportIntervalMs: INTERVAL_MS },
   ...results,
   totalS: (performance.now() - started) / 1000,
   table,

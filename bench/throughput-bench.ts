@@ -13,6 +13,8 @@ export interface LoadOptions {
   warmupS: number;
   /** baseline and bridge loads taken in turn this many times; each figure is the median of its rounds */
   rounds: number;
+  /** connections the load generator keeps busy (CONNECTIONS unless given) */
+  connections?: number;
 }
 
 /** Each field the median of the rounds' (failures summed: any failed request fails the figure). */
@@ -65,7 +67,15 @@ export async function alternate(o: LoadOptions, bridge: () => Promise<LoadResult
 }
 
 function load(url: string, bodies: string[], o: LoadOptions, serverPid: number | undefined): Promise<LoadResult> {
-  const spec: LoadSpec = { url, connections: CONNECTIONS, durationS: o.durationS, warmupS: o.warmupS, bodies, serverPid, postgres: true };
+  const spec: LoadSpec = {
+    url,
+    connections: o.connections ?? CONNECTIONS,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    bodies,
+    serverPid,
+    postgres: true,
+  };
   return runJson<LoadResult>('load-worker.ts', spec, (o.durationS + o.warmupS + 30) * 1000);
 }
 
