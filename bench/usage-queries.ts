@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { zeroExtra, type RunRecord, type RunStatus } from '../src/runs/model.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
+import { ArrayParams, RUN_COLUMN_NAMES, runColumnArrays } from '../src/store/postgres-write-sql.js';
 import { runColumns, type RunStore } from '../src/store/run-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { BENCH_DIR } from './proc.js';
@@ -126,41 +127,19 @@ async function sqliteTarget(): Promise<Target> {
   };
 }
 
-const PG_COLUMNS = [
-  ['run_id', 'text'],
-  ['project_key', 'text'],
-  ['agent_id', 'text'],
-  ['status', 'text'],
-  ['started_at', 'float8'],
-  ['last_activity_at', 'float8'],
-  ['cost_usd', 'float8'],
-  ['parent_run_id', 'text'],
-  ['input_tokens', 'int8'],
-  ['output_tokens', 'int8'],
-  ['total_tokens', 'int8'],
-  ['llm_calls', 'int8'],
-  ['failures', 'int8'],
-  ['agent', 'text'],
-  ['model', 'text'],
-  ['last_failure_at', 'float8'],
-  ['doc', 'text'],
-] as const;
-
 async function postgresTarget(): Promise<Target> {
   const schema = `bench_usage_${process.pid}`;
   const store = new PostgresStore(PG_ADMIN_URL, { schema });
   const db = new pg.Client({ connectionString: PG_ADMIN_URL, options: `-c search_path=${schema}` });
   await db.connect();
   await store.init();
-  const sql = `INSERT INTO runs (${PG_COLUMNS.map(([c]) => c).join(', ')})
-    SELECT * FROM unnest(${PG_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
   return {
     store,
     fill: async (runs) => {
-      const cols = runs.map(runColumns);
+      const params = new ArrayParams();
       await db.query(
-        sql,
-        PG_COLUMNS.map(([c]) => cols.map((r) => r[c])),
+        `INSERT INTO runs (${RUN_COLUMN_NAMES}) SELECT * FROM ${params.unnest(...runColumnArrays(runs.map(runColumns)))}`,
+        params.values,
       );
     },
     // what autovacuum does on a live database: statistics, and a visibility map for index-only scans
