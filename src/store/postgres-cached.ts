@@ -23,8 +23,8 @@ type CachedEnded = { ok: true; stale: Set<string> } | Exclude<Ended, { ok: true 
 export const RETRY = Symbol('retry');
 
 /**
- * Each run's document as this process last committed or read it under the run's lock, the most
- * recently used first out of the door when the cache is full. A document here may be stale (another
+ * Each run's document as this process last committed or read it under the run's lock; when the
+ * cache is full, the runs written longest ago leave first. A document here may be stale (another
  * replica, the retention sweep): the write that uses it checks it (writeCached).
  */
 export class RunDocCache {
@@ -86,7 +86,7 @@ export class RunDocCache {
  * next one. A call that needs more than its document (NeedsLock), that throws, that leaves its run
  * unwritten (nothing would check the document), or whose transaction fails the check, runs again
  * holding its run's lock (PostgresBatcher), as every call did before it was cached.
- * docs/architecture.md (Postgres store) describes both paths.
+ * docs/architecture.md ("One transaction per call") describes both paths.
  */
 export class CachedCommits {
   /** batches not committing yet, oldest first; only the last one may take more calls */
