@@ -9,11 +9,12 @@ function stat(pid: number | string): { comm: string; rest: string[] } {
   return { comm: text.slice(text.indexOf('(') + 1, close), rest: text.slice(close + 2).split(' ') };
 }
 
+/** A process's CPU time, every thread, user + system, ms, from its stat fields (utime is the 14th field, stime the 15th). */
+const userAndSystemMs = (rest: string[]) => ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_S;
+
 /** CPU time of a process, every thread, user + system, ms (from /proc/<pid>/stat). */
 export function cpuMs(pid: number): number {
-  const { rest } = stat(pid);
-  // utime is the 14th field, stime the 15th
-  return ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_S;
+  return userAndSystemMs(stat(pid).rest);
 }
 
 /**
@@ -26,7 +27,7 @@ export function cpuMsByName(name: string): Map<number, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const { comm, rest } = stat(entry);
-      if (comm === name) found.set(Number(entry), ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_S);
+      if (comm === name) found.set(Number(entry), userAndSystemMs(rest));
     } catch {
       // the process ended while the list was read
     }

@@ -84,7 +84,7 @@ const out: LoadResult = {
   non2xx: r.non2xx,
   errors: r.errors,
   timeouts: r.timeouts,
-  cpuUsPerCall: spec.serverPid && r.requests.total > 0 ? (serverMs * 1000) / r.requests.total : null,
+  cpuUsPerCall: spec.serverPid && r.requests.total > 0 ? perCall(serverMs) : null,
   loaderCoreShare: (self.user + self.system) / 1000 / wallMs,
   machineUsPerCall: perCall(machineMs),
   loaderUsPerCall: perCall((self.user + self.system) / 1000),

@@ -1,10 +1,9 @@
 import pg from 'pg';
+import { CachedCommits, MAX_CALLS, RETRY, RunDocCache, commitPipelined, type Ended } from './postgres-cached.js';
 import { RUN_LOCK_SPACE, named, pgArray, sendAll } from './postgres-sql.js';
-import { CachedCommits, MAX_CALLS, RETRY, RunDocCache, type Ended } from './postgres-cached.js';
 import { PostgresTx, writeAll } from './postgres-tx.js';
 import type { StoreTx } from './run-store.js';
 
-export { RUN_LOCK_SPACE };
 const WAIT_LOCK_SQL = 'SELECT $2::text AS key, true AS locked FROM pg_advisory_xact_lock($1, hashtext($2))';
 // one row per key, locks tried in the keys' order
 const TRY_LOCKS_SQL = `SELECT key, pg_try_advisory_xact_lock($1, hashtext(key)) AS locked
@@ -185,24 +184,8 @@ class Batch {
       this.settle({ ok: true });
       return;
     }
-    let broken = false;
-    try {
-      const write = writeAll(this.finished);
-      const sent = sendAll(client, write ? [write, 'COMMIT'] : ['COMMIT']);
-      const [written, done] = await Promise.allSettled(write ? sent : [undefined, sent[0]!]);
-      if (done.status === 'rejected') throw done.reason;
-      // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, not an error.
-      if (done.value.command === 'COMMIT') this.settle({ ok: true });
-      else {
-        const error = written.status === 'rejected' ? written.reason : new Error(`postgres transaction ended with ${done.value.command}`);
-        this.settle({ ok: false, retry: !this.alone, error });
-      }
-    } catch (error) {
-      // the connection failed: whether COMMIT took effect is unknown, so nothing is retried
-      broken = true;
-      this.settle({ ok: false, retry: false, error });
-    } finally {
-      client.release(broken);
-    }
+    const write = writeAll(this.finished);
+    const ended = await commitPipelined(client, write ? [write, 'COMMIT'] : ['COMMIT'], !this.alone);
+    this.settle(ended.ok ? { ok: true } : ended);
   }
 }

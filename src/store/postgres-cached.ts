@@ -63,6 +63,7 @@ export class RunDocCache {
     this.delete(runId);
     this.docs.set(runId, doc);
     this.chars += doc.length;
+    if (this.chars <= MAX_CACHED_CHARS) return;
     for (const [oldest, old] of this.docs) {
       if (this.chars <= MAX_CACHED_CHARS) break;
       this.docs.delete(oldest);
@@ -139,30 +140,44 @@ export class CachedCommits {
     } catch (error) {
       return batch.settle({ ok: false, retry: false, error });
     }
-    let broken = false;
-    try {
-      const sent = sendAll(client, ['BEGIN', writeCached(batch.txs), 'COMMIT']);
-      const [begun, written, done] = await Promise.allSettled(sent);
-      if (done.status === 'rejected') throw done.reason;
-      if (begun.status === 'rejected') throw begun.reason;
-      // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, not an error
-      if (done.value.command === 'COMMIT' && written.status === 'fulfilled') {
-        const stale = new Set((written.value.rows[0] as { stale: string[] }).stale);
-        for (const tx of batch.txs) if (!stale.has(tx.lockKey)) this.cache.set(tx.lockKey, tx.runs.get(tx.lockKey)!.doc);
-        for (const key of stale) this.cache.delete(key);
-        if (stale.size) this.offUntil = this.now() + PAUSE_MS;
-        batch.settle({ ok: true, stale });
-      } else {
-        const error = written.status === 'rejected' ? written.reason : new Error(`postgres transaction ended with ${done.value.command}`);
-        batch.settle({ ok: false, retry: true, error });
-      }
-    } catch (error) {
-      // the connection failed: whether COMMIT took effect is unknown, so nothing is retried
-      broken = true;
-      batch.settle({ ok: false, retry: false, error });
-    } finally {
-      client.release(broken);
+    const ended = await commitPipelined(client, ['BEGIN', writeCached(batch.txs), 'COMMIT'], true);
+    if (!ended.ok) return batch.settle(ended);
+    const stale = new Set((ended.written!.rows[0] as { stale: string[] }).stale);
+    for (const tx of batch.txs) if (!stale.has(tx.lockKey)) this.cache.set(tx.lockKey, tx.runs.get(tx.lockKey)!.doc);
+    for (const key of stale) this.cache.delete(key);
+    if (stale.size) this.offUntil = this.now() + PAUSE_MS;
+    batch.settle({ ok: true, stale });
+  }
+}
+
+/**
+ * Sends a transaction's last statements (BEGIN too when it has not gone out yet, the write, COMMIT)
+ * in one round trip and releases the client. Committed: the answer of the statement before COMMIT.
+ * A statement failed (COMMIT of the aborted transaction then answers ROLLBACK): that failure, to be
+ * run again if `retry`. The connection failed: whether COMMIT took effect is unknown, so nothing
+ * is run again.
+ */
+export async function commitPipelined(
+  client: pg.PoolClient,
+  statements: (string | pg.QueryConfig)[],
+  retry: boolean,
+): Promise<{ ok: true; written: pg.QueryResult | undefined } | Exclude<Ended, { ok: true }>> {
+  let broken = false;
+  try {
+    const answers = await Promise.allSettled(sendAll(client, statements));
+    const done = answers[answers.length - 1]!;
+    if (done.status === 'rejected') throw done.reason;
+    if (done.value.command === 'COMMIT') {
+      const written = answers.length > 1 ? answers[answers.length - 2] : undefined;
+      return { ok: true, written: written?.status === 'fulfilled' ? written.value : undefined };
     }
+    const failed = answers.find((a) => a.status === 'rejected');
+    return { ok: false, retry, error: failed ? failed.reason : new Error(`postgres transaction ended with ${done.value.command}`) };
+  } catch (error) {
+    broken = true;
+    return { ok: false, retry: false, error };
+  } finally {
+    client.release(broken);
   }
 }
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { PostgresBatcher, RUN_LOCK_SPACE } from './postgres-batch.js';
+import { PostgresBatcher } from './postgres-batch.js';
 import { listRunsSql } from './postgres-list-sql.js';
 import { migrate } from './postgres-migrations.js';
-import { named } from './postgres-sql.js';
+import { RUN_LOCK_SPACE, named } from './postgres-sql.js';
 import type { RunRecord, UsageEntry } from '../runs/model.js';
 import { encodeStoredSpan } from '../telemetry/otlp-span.js';
 import { runIdOf, type SpanRecord } from '../telemetry/span-record.js';
